@@ -1,0 +1,284 @@
+package care
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OutcomeScores rates the six outcome domains of step 9 on a 1 (poor) to 5
+// (good) scale. The assessment records a baseline; evaluation records the
+// final scores and compares them to it.
+type OutcomeScores struct {
+	PhysicalFunction int `json:"physical_function"`
+	ClinicalResults  int `json:"clinical_results"`
+	Financial        int `json:"financial"`
+	Satisfaction     int `json:"satisfaction"`
+	Knowledge        int `json:"knowledge"`
+	Psychosocial     int `json:"psychosocial"`
+}
+
+// OutcomeDomain is one named outcome score.
+type OutcomeDomain struct {
+	Name  string
+	Score int
+}
+
+// Domains returns the six scores in a fixed order with their JSON names.
+func (o OutcomeScores) Domains() []OutcomeDomain {
+	return []OutcomeDomain{
+		{"physical_function", o.PhysicalFunction},
+		{"clinical_results", o.ClinicalResults},
+		{"financial", o.Financial},
+		{"satisfaction", o.Satisfaction},
+		{"knowledge", o.Knowledge},
+		{"psychosocial", o.Psychosocial},
+	}
+}
+
+// Validate checks that every domain is scored 1..5. prefix names the record
+// the scores belong to ("baseline", "scores").
+func (o OutcomeScores) Validate(prefix string) error {
+	for _, d := range o.Domains() {
+		if d.Score < 1 || d.Score > 5 {
+			return Invalidf(prefix+"."+d.Name, "must be a score from 1 (poor) to 5 (good), got %d", d.Score)
+		}
+	}
+	return nil
+}
+
+// Screening is the step-1 eligibility decision.
+type Screening struct {
+	Eligible bool   `json:"eligible"`
+	Reason   string `json:"reason,omitempty"`
+	Notes    string `json:"notes,omitempty"`
+}
+
+// Validate checks a screening decision.
+func (s Screening) Validate() error {
+	if !s.Eligible && strings.TrimSpace(s.Reason) == "" {
+		return Invalidf("reason", "is required when the client is not eligible; say why (e.g. --reason \"no qualifying condition\")")
+	}
+	return nil
+}
+
+// Assessment is the step-2 picture of the client plus the step-3 risk factors
+// and the baseline of the outcome domains.
+type Assessment struct {
+	// Service utilisation.
+	Admissions12m int `json:"admissions_12m"`
+	EDVisits6m    int `json:"ed_visits_6m"`
+	// Insurance plan coverage and services received before.
+	InsurancePlan string   `json:"insurance_plan,omitempty"`
+	PriorServices []string `json:"prior_services,omitempty"`
+	// Home, safety, support and engagement.
+	Housing        Housing        `json:"housing"`
+	HomeSafe       bool           `json:"home_safe"`
+	SupportNetwork SupportNetwork `json:"support_network"`
+	Readiness      Readiness      `json:"readiness"`
+	Engagement     int            `json:"engagement"`
+	// Risk factors (step 3).
+	Age                int           `json:"age"`
+	ChronicConditions  int           `json:"chronic_conditions"`
+	Medications        int           `json:"medications"`
+	NutritionConcern   bool          `json:"nutrition_concern"`
+	BehaviouralConcern bool          `json:"behavioural_concern"`
+	SubstanceUse       bool          `json:"substance_use"`
+	FinancialHardship  bool          `json:"financial_hardship"`
+	Baseline           OutcomeScores `json:"baseline"`
+	Notes              string        `json:"notes,omitempty"`
+}
+
+// Validate checks an assessment.
+func (a Assessment) Validate() error {
+	switch {
+	case a.Admissions12m < 0:
+		return Invalidf("admissions_12m", "must be 0 or more")
+	case a.EDVisits6m < 0:
+		return Invalidf("ed_visits_6m", "must be 0 or more")
+	case a.Age < 0 || a.Age > 130:
+		return Invalidf("age", "must be between 0 and 130, got %d", a.Age)
+	case a.ChronicConditions < 0:
+		return Invalidf("chronic_conditions", "must be 0 or more")
+	case a.Medications < 0:
+		return Invalidf("medications", "must be 0 or more")
+	case a.Engagement < 1 || a.Engagement > 5:
+		return Invalidf("engagement", "must be a score from 1 (disengaged) to 5 (fully engaged), got %d", a.Engagement)
+	}
+	if err := validEnum("housing", a.Housing, HousingStatuses); err != nil {
+		return err
+	}
+	if err := validEnum("support_network", a.SupportNetwork, SupportNetworks); err != nil {
+		return err
+	}
+	if err := validEnum("readiness", a.Readiness, ReadinessStages); err != nil {
+		return err
+	}
+	return a.Baseline.Validate("baseline")
+}
+
+// RiskProposal is the risk level that the scoring rules propose from an
+// assessment. Rules is the version of the rules that produced it.
+type RiskProposal struct {
+	Score   int       `json:"score"`
+	Level   RiskLevel `json:"level"`
+	Rules   string    `json:"rules"`
+	Factors []string  `json:"factors,omitempty"`
+}
+
+// Stratification is the staff decision of step 3.
+type Stratification struct {
+	// Risk is the level staff chose; empty accepts the proposal.
+	Risk     RiskLevel    `json:"risk,omitempty"`
+	Category CareCategory `json:"category"`
+	// OverrideReason is required when Risk differs from the proposal.
+	OverrideReason string `json:"override_reason,omitempty"`
+}
+
+// Validate checks a stratification decision against the proposal.
+func (s Stratification) Validate(proposed RiskProposal) error {
+	if s.Risk != RiskUnknown {
+		if err := validEnum("risk", s.Risk, RiskLevels); err != nil {
+			return err
+		}
+	}
+	if err := validEnum("category", s.Category, CareCategories); err != nil {
+		return err
+	}
+	if s.Risk != RiskUnknown && s.Risk != proposed.Level && strings.TrimSpace(s.OverrideReason) == "" {
+		return Invalidf("override-reason", "is required to set risk %s when the rules propose %s (score %d)", s.Risk, proposed.Level, proposed.Score)
+	}
+	return nil
+}
+
+// Goal is a goal of the care plan (FHIR Goal).
+type Goal struct {
+	ID          string `json:"id"`
+	Description string `json:"description"`
+	Target      string `json:"target,omitempty"`
+	Due         string `json:"due,omitempty"` // YYYY-MM-DD
+}
+
+// Service is a service in the care plan (FHIR ServiceRequest).
+type Service struct {
+	ID                    string `json:"id"`
+	Code                  string `json:"code"`
+	Name                  string `json:"name"`
+	Frequency             string `json:"frequency,omitempty"` // e.g. "weekly"
+	Occurrences           int    `json:"occurrences,omitempty"`
+	RequiresAuthorization bool   `json:"requires_authorization,omitempty"`
+}
+
+// CarePlan is the step-4 plan (FHIR CarePlan).
+type CarePlan struct {
+	Goals    []Goal    `json:"goals"`
+	Services []Service `json:"services"`
+	Notes    string    `json:"notes,omitempty"`
+}
+
+// Validate checks a care plan.
+func (p CarePlan) Validate() error {
+	if len(p.Goals) == 0 {
+		return Invalidf("goals", "the plan needs at least one goal")
+	}
+	seen := map[string]bool{}
+	for i, g := range p.Goals {
+		field := "goals[" + strconv.Itoa(i) + "]"
+		if strings.TrimSpace(g.ID) == "" {
+			return Invalidf(field+".id", "is required")
+		}
+		if seen["g:"+g.ID] {
+			return Invalidf(field+".id", "duplicate goal id %q", g.ID)
+		}
+		seen["g:"+g.ID] = true
+		if strings.TrimSpace(g.Description) == "" {
+			return Invalidf(field+".description", "is required")
+		}
+		if g.Due != "" {
+			if _, err := time.Parse(time.DateOnly, g.Due); err != nil {
+				return Invalidf(field+".due", "must be a date YYYY-MM-DD, got %q", g.Due)
+			}
+		}
+	}
+	for i, s := range p.Services {
+		field := "services[" + strconv.Itoa(i) + "]"
+		if strings.TrimSpace(s.ID) == "" {
+			return Invalidf(field+".id", "is required")
+		}
+		if seen["s:"+s.ID] {
+			return Invalidf(field+".id", "duplicate service id %q", s.ID)
+		}
+		seen["s:"+s.ID] = true
+		if strings.TrimSpace(s.Code) == "" {
+			return Invalidf(field+".code", "is required (e.g. \"physiotherapy\")")
+		}
+		if s.Occurrences < 0 {
+			return Invalidf(field+".occurrences", "must be 0 or more")
+		}
+	}
+	return nil
+}
+
+// Contact is a contact made with the client, family or a provider during
+// follow-up or after a transition (FHIR Communication). BackTo sends the case
+// back to assessment or planning when the contact shows the plan no longer fits.
+type Contact struct {
+	With   ContactParty `json:"with"`
+	Notes  string       `json:"notes,omitempty"`
+	BackTo Phase        `json:"back_to,omitempty"`
+}
+
+// Validate checks a contact.
+func (c Contact) Validate() error {
+	if err := validEnum("with", c.With, ContactParties); err != nil {
+		return err
+	}
+	if c.BackTo != "" && c.BackTo != PhaseAssessment && c.BackTo != PhasePlanning {
+		return Invalidf("back-to", "unknown value %q; use assessment or planning", c.BackTo)
+	}
+	return nil
+}
+
+// Transition is a move between levels of care (step 7).
+type Transition struct {
+	Kind TransitionKind `json:"kind"`
+	From string         `json:"from"`
+	To   string         `json:"to"`
+	Date string         `json:"date"` // YYYY-MM-DD
+}
+
+// Validate checks a transition.
+func (t Transition) Validate() error {
+	if err := validEnum("kind", t.Kind, TransitionKinds); err != nil {
+		return err
+	}
+	if strings.TrimSpace(t.From) == "" {
+		return Invalidf("from", "is required (e.g. \"hospital\")")
+	}
+	if strings.TrimSpace(t.To) == "" {
+		return Invalidf("to", "is required (e.g. \"home\")")
+	}
+	if _, err := time.Parse(time.DateOnly, t.Date); err != nil {
+		return Invalidf("date", "must be a date YYYY-MM-DD, got %q", t.Date)
+	}
+	return nil
+}
+
+// Evaluation is the step-9 review: final outcome scores, compared with the
+// assessment baseline.
+type Evaluation struct {
+	Scores OutcomeScores `json:"scores"`
+	Notes  string        `json:"notes,omitempty"`
+}
+
+// Validate checks an evaluation.
+func (e Evaluation) Validate() error { return e.Scores.Validate("scores") }
+
+// Closure closes a case.
+type Closure struct {
+	Reason ClosureReason `json:"reason"`
+	Notes  string        `json:"notes,omitempty"`
+}
+
+// Validate checks a closure.
+func (c Closure) Validate() error { return validEnum("reason", c.Reason, ClosureReasons) }

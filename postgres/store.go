@@ -1,0 +1,242 @@
+// Package postgres is caseflow's PostgreSQL store: patients (the only place
+// that holds their personal data), the case snapshot, the append-only audit
+// trail and the planned services. Every write is idempotent on its business
+// key, so activities can retry it safely.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/schema"
+)
+
+// DefaultURL is the database used when DATABASE_URL is not set: the local
+// PostgreSQL of a development machine.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/caseflow?sslmode=disable"
+
+// URLFromEnv returns DATABASE_URL, or DefaultURL when it is not set.
+func URLFromEnv() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the PostgreSQL store.
+type Store struct {
+	db *sqlx.DB
+}
+
+// Open connects to the database at dsn and checks that it answers and is
+// migrated to the schema this binary expects.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot reach the database at %s: %v; check DATABASE_URL and that PostgreSQL is running, then run \"caseflow migrate\"", redact(dsn), err)
+	}
+	current, latest, err := schema.Version(ctx, db.DB)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database at %s: cannot read the schema version: %v", redact(dsn), err)
+	}
+	if current < latest {
+		db.Close()
+		return nil, fmt.Errorf("database at %s is at schema version %d, this caseflow needs %d: run \"caseflow migrate\"", redact(dsn), current, latest)
+	}
+	db.SetMaxOpenConns(20)
+	return &Store{db: db}, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB returns the underlying connection pool, for tests and migrations.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// redact hides the password of a database URL.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable DATABASE_URL)"
+	}
+	return u.Redacted()
+}
+
+// Patient is a person cases are opened for. Its fields are protected health
+// information and never leave this store.
+type Patient struct {
+	ID          string     `db:"patient_id" json:"patient_id"`
+	ExternalRef string     `db:"external_ref" json:"external_ref"`
+	Name        *string    `db:"name" json:"name,omitempty"`
+	BirthDate   *time.Time `db:"birth_date" json:"birth_date,omitempty"`
+}
+
+// UpsertPatient returns the opaque id of the patient with externalRef,
+// registering the patient when new. A name or birth date given for a known
+// patient updates the record; an empty one leaves it as it is.
+func (s *Store) UpsertPatient(ctx context.Context, externalRef, name string, birthDate *time.Time) (string, error) {
+	id, err := newID("p-")
+	if err != nil {
+		return "", err
+	}
+	var got string
+	err = s.db.QueryRowxContext(ctx, `
+		INSERT INTO patients (patient_id, external_ref, name, birth_date)
+		VALUES ($1, $2, NULLIF($3, ''), $4)
+		ON CONFLICT (external_ref) DO UPDATE SET
+			name = COALESCE(EXCLUDED.name, patients.name),
+			birth_date = COALESCE(EXCLUDED.birth_date, patients.birth_date),
+			updated_at = now()
+		RETURNING patient_id`, id, externalRef, name, birthDate).Scan(&got)
+	return got, err
+}
+
+// Patient returns the patient with the opaque id.
+func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) {
+	var p Patient
+	err := s.db.GetContext(ctx, &p, `SELECT patient_id, external_ref, name, birth_date FROM patients WHERE patient_id = $1`, patientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	return p, err
+}
+
+// RecordEvent appends ev to the audit trail and brings the case snapshot up
+// to date, in one transaction. Running it twice leaves one event row, and an
+// older event retried late never rolls the snapshot back.
+func (s *Store) RecordEvent(ctx context.Context, ev care.Event, snap care.Snapshot) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.NamedExecContext(ctx, `
+		INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
+			care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq)
+		VALUES (:case_id, :patient_id, :program, :model, :manager, :source, :phase, NULLIF(:risk, ''), :risk_score,
+			NULLIF(:care_category, ''), NULLIF(:closure_reason, ''), :opened_at, :closed_at, :next_due_at, :last_event_seq)
+		ON CONFLICT (case_id) DO UPDATE SET
+			phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
+			care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
+			manager = EXCLUDED.manager, model = EXCLUDED.model,
+			closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
+			last_event_seq = EXCLUDED.last_event_seq, updated_at = now()
+		WHERE cases.last_event_seq < EXCLUDED.last_event_seq`, snap)
+	if err != nil {
+		return fmt.Errorf("update case %s: %w", snap.CaseID, err)
+	}
+	detail := ev.Detail
+	if len(detail) == 0 {
+		detail = []byte("{}")
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO case_events (case_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (case_id, seq) DO NOTHING`,
+		ev.CaseID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, []byte(detail))
+	if err != nil {
+		return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+	}
+	return tx.Commit()
+}
+
+// Case returns the snapshot of a case.
+func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) {
+	var c care.Snapshot
+	err := s.db.GetContext(ctx, &c, `
+		SELECT case_id, patient_id, program, model, manager, source, phase, COALESCE(risk, '') AS risk, risk_score,
+			COALESCE(care_category, '') AS care_category, COALESCE(closure_reason, '') AS closure_reason,
+			opened_at, closed_at, next_due_at, last_event_seq
+		FROM cases WHERE case_id = $1`, caseID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
+}
+
+// Events returns the audit trail of a case, oldest first.
+func (s *Store) Events(ctx context.Context, caseID string) ([]care.Event, error) {
+	var evs []care.Event
+	err := s.db.SelectContext(ctx, &evs, `
+		SELECT case_id, seq, at, actor, action, phase_before, phase_after, summary, detail
+		FROM case_events WHERE case_id = $1 ORDER BY seq`, caseID)
+	return evs, err
+}
+
+// SaveServices records the services of a case's current care plan with their
+// coordination status. It is idempotent on (case, service).
+func (s *Store) SaveServices(ctx context.Context, caseID string, services []care.ServiceState) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, sv := range services {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO case_services (case_id, service_id, code, name, frequency, requires_authorization, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (case_id, service_id) DO UPDATE SET
+				code = EXCLUDED.code, name = EXCLUDED.name, frequency = EXCLUDED.frequency,
+				requires_authorization = EXCLUDED.requires_authorization, status = EXCLUDED.status, updated_at = now()`,
+			caseID, sv.ID, sv.Code, sv.Name, sv.Frequency, sv.RequiresAuthorization, sv.Status)
+		if err != nil {
+			return fmt.Errorf("save service %s of case %s: %w", sv.ID, caseID, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Services returns the planned services of a case.
+func (s *Store) Services(ctx context.Context, caseID string) ([]care.ServiceState, error) {
+	rows, err := s.db.QueryxContext(ctx, `
+		SELECT service_id, code, name, frequency, requires_authorization, status
+		FROM case_services WHERE case_id = $1 ORDER BY service_id`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []care.ServiceState
+	for rows.Next() {
+		var sv care.ServiceState
+		if err := rows.Scan(&sv.ID, &sv.Code, &sv.Name, &sv.Frequency, &sv.RequiresAuthorization, &sv.Status); err != nil {
+			return nil, err
+		}
+		out = append(out, sv)
+	}
+	return out, rows.Err()
+}
+
+// IsUniqueViolation reports whether err is a PostgreSQL unique-constraint error.
+func IsUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+}
+
+func newID(prefix string) (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + hex.EncodeToString(b), nil
+}

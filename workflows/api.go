@@ -1,0 +1,124 @@
+// Package workflows holds the case workflow: one long-running, deterministic
+// Temporal workflow per patient case that carries it from screening to
+// closing. It does no I/O; every side effect is an activity.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// TaskQueue is the default task queue of the case workflow and its activities.
+const TaskQueue = "caseflow"
+
+// Names of the case workflow's updates, signals and queries. Staff actions are
+// updates with validators: a client learns at once when an action is not
+// allowed, and nothing is written for a rejected one.
+const (
+	UpdateScreen     = "screen"
+	UpdateAssess     = "assess"
+	UpdateStratify   = "stratify"
+	UpdatePlan       = "plan"
+	UpdateContact    = "contact"
+	UpdateTransition = "transition"
+	UpdateEvaluate   = "evaluate"
+	UpdateClose      = "close"
+
+	// SignalDischarge carries a transition reported by an external system
+	// (a hospital ADT feed). Signals cannot be refused, so one that arrives
+	// in a phase where no transition is possible is recorded and ignored.
+	SignalDischarge = "adt-transition"
+
+	// QueryStatus returns the case's Status.
+	QueryStatus = "status"
+)
+
+// Search attributes of a case. They hold opaque ids and enums only: Temporal
+// does not encrypt them.
+var (
+	AttrPhase   = temporal.NewSearchAttributeKeyKeyword("CasePhase")
+	AttrRisk    = temporal.NewSearchAttributeKeyKeyword("CaseRisk")
+	AttrProgram = temporal.NewSearchAttributeKeyKeyword("CaseProgram")
+	AttrManager = temporal.NewSearchAttributeKeyKeyword("CaseManager")
+	AttrNextDue = temporal.NewSearchAttributeKeyTime("CaseNextDue")
+)
+
+// SearchAttributeTypes lists the custom search attributes to register on a
+// namespace, as name=type pairs the Temporal CLI understands.
+var SearchAttributeTypes = []string{
+	"CasePhase=Keyword", "CaseRisk=Keyword", "CaseProgram=Keyword", "CaseManager=Keyword", "CaseNextDue=Datetime",
+}
+
+// CaseInput starts (or continues) a case workflow.
+type CaseInput struct {
+	Case   care.Case   `json:"case"`
+	Policy care.Policy `json:"policy"`
+	// State is set when the workflow continues as new: the whole case so far.
+	State *CaseState `json:"state,omitempty"`
+}
+
+// CaseState is everything the workflow knows about a case. It is carried
+// across continue-as-new, so it must stay small: ids and staff records, with
+// the timeline bounded (the full audit trail is in PostgreSQL).
+type CaseState struct {
+	Case          care.Case           `json:"case"`
+	Policy        care.Policy         `json:"policy"`
+	Phase         care.Phase          `json:"phase"`
+	PhaseSince    time.Time           `json:"phase_since"`
+	Risk          care.RiskLevel      `json:"risk,omitempty"`
+	Category      care.CareCategory   `json:"care_category,omitempty"`
+	Proposal      *care.RiskProposal  `json:"risk_proposal,omitempty"`
+	Screening     *care.Screening     `json:"screening,omitempty"`
+	Assessment    *care.Assessment    `json:"assessment,omitempty"`
+	Plan          *care.CarePlan      `json:"plan,omitempty"`
+	Services      []care.ServiceState `json:"services,omitempty"`
+	Transition    *care.Transition    `json:"transition,omitempty"`
+	TransitionAt  time.Time           `json:"transition_at,omitzero"`
+	LastContactAt time.Time           `json:"last_contact_at,omitzero"`
+	Evaluation    *care.Evaluation    `json:"evaluation,omitempty"`
+	Closure       *care.Closure       `json:"closure,omitempty"`
+	ClosedAt      time.Time           `json:"closed_at,omitzero"`
+	// Seq numbers the case's audit events; (case id, Seq) is their key.
+	Seq      int             `json:"seq"`
+	Timeline []TimelineEntry `json:"timeline"`
+	// Coordinate is set when an approved plan waits for coordination.
+	Coordinate bool `json:"coordinate,omitempty"`
+}
+
+// TimelineEntry is one step of a case as the status query shows it.
+type TimelineEntry struct {
+	Seq     int        `json:"seq"`
+	At      time.Time  `json:"at"`
+	Actor   string     `json:"actor"`
+	Action  string     `json:"action"`
+	Phase   care.Phase `json:"phase"`
+	Summary string     `json:"summary"`
+}
+
+// TimelineLimit bounds the timeline kept in workflow state.
+const TimelineLimit = 50
+
+// Item is an open work item of a case (a FHIR Task): what is due, by when,
+// and who owns it.
+type Item struct {
+	Kind        string    `json:"kind"`
+	Description string    `json:"description"`
+	Owner       string    `json:"owner"`
+	Due         time.Time `json:"due"`
+}
+
+// Status is the answer to the status query and to every staff action.
+type Status struct {
+	CaseState
+	OpenItems []Item     `json:"open_items"`
+	NextDue   *time.Time `json:"next_due,omitempty"`
+}
+
+// CaseResult is the result of a closed case.
+type CaseResult struct {
+	CaseID string             `json:"case_id"`
+	Reason care.ClosureReason `json:"reason"`
+}
