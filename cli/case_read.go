@@ -1,0 +1,350 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
+	"github.com/caseflow/caseflow/workflows"
+)
+
+func (a *app) queryStatus(ctx context.Context, tc client.Client, caseID string) (workflows.Status, error) {
+	var st workflows.Status
+	v, err := tc.QueryWorkflow(ctx, care.WorkflowID(caseID), "", workflows.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return st, err
+}
+
+func (a *app) showCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show <case>",
+		Short: "Show a case: phase, risk, plan, services, open items, timeline",
+		Example: `  caseflow case show c-1a2b3c4d5e6f7a8b
+  caseflow case show c-1a2b3c4d5e6f7a8b --output json | jq .open_items`,
+		Args: exactlyOneCase,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			caseID := args[0]
+			if err := care.ValidateOpaqueID("case", caseID); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			tc, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := a.queryStatus(ctx, tc, caseID)
+			if err != nil {
+				return a.caseError(ctx, tc, caseID, err)
+			}
+			if a.json() {
+				return a.printJSON(st)
+			}
+			a.renderStatus(st)
+			return nil
+		},
+	}
+}
+
+func (a *app) renderStatus(st workflows.Status) {
+	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+	c := st.Case
+	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
+	row("Case", c.ID)
+	row("Phase", fmt.Sprintf("%s (since %s)", st.Phase, formatTime(st.PhaseSince)))
+	row("Program", fmt.Sprintf("%s (policy v%d)", c.Program, st.Policy.Version))
+	row("Model", string(c.Model))
+	row("Manager", c.Manager)
+	row("Patient", c.PatientID)
+	row("Source", string(c.Source))
+	row("Opened", formatTime(c.OpenedAt)+" by "+c.OpenedBy)
+	if st.Proposal != nil {
+		row("Risk proposed", fmt.Sprintf("%s (score %d, %s: %s)", st.Proposal.Level, st.Proposal.Score, st.Proposal.Rules, strings.Join(st.Proposal.Factors, "; ")))
+	}
+	row("Risk", orDash(string(st.Risk)))
+	row("Care category", orDash(string(st.Category)))
+	if st.Closure != nil {
+		row("Closed", fmt.Sprintf("%s: %s", formatTime(st.ClosedAt), st.Closure.Reason))
+	}
+	w.Flush()
+	if st.Plan != nil {
+		fmt.Fprintln(a.out, "\nGoals")
+		for _, g := range st.Plan.Goals {
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", g.ID, g.Description, orDash(g.Due))
+		}
+		w.Flush()
+	}
+	if len(st.Services) > 0 {
+		fmt.Fprintln(a.out, "\nServices")
+		for _, s := range st.Services {
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", s.ID, s.Code, orDash(s.Frequency), s.Status)
+		}
+		w.Flush()
+	}
+	if st.Assessment != nil {
+		fmt.Fprintln(a.out, "\nOutcomes\tbaseline\tevaluation")
+		base := st.Assessment.Baseline.Domains()
+		for i, d := range base {
+			final := "-"
+			if st.Evaluation != nil {
+				final = fmt.Sprint(st.Evaluation.Scores.Domains()[i].Score)
+			}
+			fmt.Fprintf(w, "  %s\t%d\t%s\n", d.Name, d.Score, final)
+		}
+		w.Flush()
+	}
+	fmt.Fprintln(a.out, "\nOpen items")
+	if len(st.OpenItems) == 0 {
+		fmt.Fprintln(a.out, "  none")
+	}
+	for _, it := range st.OpenItems {
+		fmt.Fprintf(w, "  %s\t%s\tdue %s\t%s\n", it.Kind, it.Description, formatTime(it.Due), it.Owner)
+	}
+	w.Flush()
+	fmt.Fprintln(a.out, "\nTimeline")
+	for _, e := range st.Timeline {
+		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.At), e.Actor, e.Action, e.Phase, e.Summary)
+	}
+	w.Flush()
+}
+
+// CaseListing is one row of "case list".
+type CaseListing struct {
+	CaseID  string     `json:"case_id"`
+	Status  string     `json:"status"`
+	Phase   string     `json:"phase"`
+	Risk    string     `json:"risk,omitempty"`
+	Program string     `json:"program"`
+	Manager string     `json:"manager"`
+	NextDue *time.Time `json:"next_due,omitempty"`
+	Opened  time.Time  `json:"opened"`
+}
+
+func (a *app) listCommand() *cobra.Command {
+	var phase, risk, manager, program string
+	var all bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List cases from Temporal visibility, soonest due first",
+		Long: `List open cases (add --all for closed ones too), filtered by phase, risk,
+manager or program. The same filters work in the Temporal Web UI and CLI:
+  temporal workflow list --query "CasePhase = 'assessment' AND CaseManager = 'cm-ana'"`,
+		Example: `  caseflow case list
+  caseflow case list --manager cm-ana --risk high
+  caseflow case list --phase follow-up --program complex-case --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := []string{"WorkflowType = 'CaseWorkflow'"}
+			if !all {
+				q = append(q, "ExecutionStatus = 'Running'")
+			}
+			if phase != "" {
+				p, err := care.ParseEnum("--phase", phase, care.Phases)
+				if err != nil {
+					return err
+				}
+				q = append(q, fmt.Sprintf("CasePhase = '%s'", p))
+			}
+			if risk != "" {
+				r, err := care.ParseEnum("--risk", risk, care.RiskLevels)
+				if err != nil {
+					return err
+				}
+				q = append(q, fmt.Sprintf("CaseRisk = '%s'", r))
+			}
+			for _, f := range []struct{ flag, attr, value string }{{"--manager", "CaseManager", manager}, {"--program", "CaseProgram", program}} {
+				if f.value == "" {
+					continue
+				}
+				if err := care.ValidateOpaqueID(f.flag, f.value); err != nil {
+					return err
+				}
+				q = append(q, fmt.Sprintf("%s = '%s'", f.attr, f.value))
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			tc, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			rows, err := listCases(ctx, tc, strings.Join(q, " AND "), limit)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				if rows == nil {
+					rows = []CaseListing{}
+				}
+				return a.printJSON(rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(a.out, "no cases match")
+				return nil
+			}
+			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "CASE\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
+			for _, r := range rows {
+				due := "-"
+				if r.NextDue != nil {
+					due = formatTime(*r.NextDue)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&phase, "phase", "", "only cases in this phase")
+	cmd.Flags().StringVar(&risk, "risk", "", "only cases at this risk level: low, moderate, high")
+	cmd.Flags().StringVar(&manager, "manager", "", "only cases of this case manager")
+	cmd.Flags().StringVar(&program, "program", "", "only cases in this program")
+	cmd.Flags().BoolVar(&all, "all", false, "include closed cases")
+	cmd.Flags().IntVar(&limit, "limit", 500, "at most this many cases")
+	return cmd
+}
+
+func listCases(ctx context.Context, tc client.Client, query string, limit int) ([]CaseListing, error) {
+	var rows []CaseListing
+	var token []byte
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 200})
+		if err != nil {
+			return nil, fmt.Errorf("list cases: %v", rootCause(err))
+		}
+		for _, e := range resp.Executions {
+			attrs := e.GetSearchAttributes().GetIndexedFields()
+			r := CaseListing{
+				CaseID:  strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "case-"),
+				Status:  strings.ToLower(e.GetStatus().String()),
+				Phase:   keyword(attrs["CasePhase"]),
+				Risk:    keyword(attrs["CaseRisk"]),
+				Program: keyword(attrs["CaseProgram"]),
+				Manager: keyword(attrs["CaseManager"]),
+				Opened:  e.GetStartTime().AsTime(),
+			}
+			if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
+				var t time.Time
+				if converter.GetDefaultDataConverter().FromPayload(p, &t) == nil && !t.IsZero() {
+					r.NextDue = &t
+				}
+			}
+			rows = append(rows, r)
+		}
+		token = resp.NextPageToken
+		if len(token) == 0 || len(rows) >= limit {
+			break
+		}
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	sortByDue(rows)
+	return rows, nil
+}
+
+func sortByDue(rows []CaseListing) {
+	less := func(x, y CaseListing) bool {
+		switch {
+		case x.NextDue != nil && y.NextDue != nil:
+			return x.NextDue.Before(*y.NextDue)
+		case x.NextDue != nil:
+			return true
+		case y.NextDue != nil:
+			return false
+		}
+		return x.Opened.After(y.Opened)
+	}
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0 && less(rows[j], rows[j-1]); j-- {
+			rows[j], rows[j-1] = rows[j-1], rows[j]
+		}
+	}
+}
+
+func keyword(p *commonpb.Payload) string {
+	if p == nil {
+		return ""
+	}
+	var s string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &s); err != nil {
+		var list []string
+		if converter.GetDefaultDataConverter().FromPayload(p, &list) == nil && len(list) > 0 {
+			return list[0]
+		}
+	}
+	return s
+}
+
+func (a *app) historyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "history <case>",
+		Short: "Show the audit trail of a case from PostgreSQL",
+		Long: `Every phase change and staff action of a case, as recorded in PostgreSQL:
+when, who, what, the phase before and after. With --output json each event
+also carries its detail (the record staff entered).`,
+		Example: `  caseflow case history c-1a2b3c4d5e6f7a8b
+  caseflow case history c-1a2b3c4d5e6f7a8b --output json`,
+		Args: exactlyOneCase,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			caseID := args[0]
+			if err := care.ValidateOpaqueID("case", caseID); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			store, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := store.Case(ctx, caseID); errors.Is(err, postgres.ErrNotFound) {
+				return fmt.Errorf("case %s not found; check the id with \"caseflow case list\"", caseID)
+			} else if err != nil {
+				return err
+			}
+			evs, err := store.Events(ctx, caseID)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.printJSON(evs)
+			}
+			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "SEQ\tAT\tACTOR\tACTION\tPHASE\tSUMMARY")
+			for _, e := range evs {
+				ph := string(e.PhaseAfter)
+				if e.PhaseBefore != e.PhaseAfter {
+					ph = string(e.PhaseBefore) + " → " + ph
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.At), e.Actor, e.Action, ph, e.Summary)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

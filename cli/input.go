@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// readJSONFile decodes the JSON file at path ("-" is stdin) into v, refusing
+// unknown fields and trailing data, and names the line of any error.
+func readJSONFile(path string, v any) error {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("--file: %w", rootCause(err))
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%s: not UTF-8 text; save the file as UTF-8 JSON", path)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %s", path, describeJSONError(data, dec.InputOffset(), err))
+	}
+	if dec.More() {
+		return fmt.Errorf("%s: unexpected data after the JSON object; the file must hold one object", path)
+	}
+	return nil
+}
+
+func describeJSONError(data []byte, offset int64, err error) string {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		offset = syntax.Offset
+		return fmt.Sprintf("line %d: malformed JSON: %s", lineAt(data, offset), syntax.Error())
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("line %d: field %q must be a %s, not %s", lineAt(data, typeErr.Offset), typeErr.Field, typeErr.Type, typeErr.Value)
+	case errors.Is(err, io.EOF):
+		return "the file is empty; it must hold one JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "malformed JSON: the file ends in the middle of the object"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return fmt.Sprintf("line %d: %s; check the spelling against the example in \"--help\"", lineAt(data, offset), strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return err.Error()
+}
+
+func lineAt(data []byte, offset int64) int {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// parseScores reads outcome scores written as
+// physical_function=3,clinical_results=2,... into s. Domains not named keep
+// their value.
+func parseScores(flag, value string, s *care.OutcomeScores) error {
+	fields := map[string]*int{
+		"physical_function": &s.PhysicalFunction, "clinical_results": &s.ClinicalResults,
+		"financial": &s.Financial, "satisfaction": &s.Satisfaction,
+		"knowledge": &s.Knowledge, "psychosocial": &s.Psychosocial,
+	}
+	for _, part := range strings.Split(value, ",") {
+		name, num, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return care.Invalidf(flag, "%q is not domain=score; e.g. physical_function=3,clinical_results=2,financial=3,satisfaction=4,knowledge=3,psychosocial=3", part)
+		}
+		p, known := fields[name]
+		if !known {
+			return care.Invalidf(flag, "unknown outcome domain %q; use physical_function, clinical_results, financial, satisfaction, knowledge, psychosocial", name)
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return care.Invalidf(flag, "score of %s must be a whole number from 1 to 5, got %q", name, num)
+		}
+		*p = n
+	}
+	return nil
+}
