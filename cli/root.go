@@ -6,7 +6,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,11 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/codec"
+	"github.com/caseflow/caseflow/connect"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
@@ -105,41 +102,11 @@ func (a *app) client(ctx context.Context) (client.Client, error) {
 	if a.temporal != nil {
 		return a.temporal, nil
 	}
-	c, err := Dial(ctx, slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelError})))
+	c, err := connect.Temporal(ctx, slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		return nil, err
 	}
 	a.temporal = c
-	return c, nil
-}
-
-// Dial connects to Temporal from the standard environment configuration, with
-// caseflow's payload encryption. It fails within a few seconds when Temporal
-// cannot be reached, with a message saying how to fix it.
-func Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
-	opts, err := envconfig.LoadDefaultClientOptions()
-	if err != nil {
-		return nil, fmt.Errorf("temporal configuration: %w", err)
-	}
-	if opts.HostPort == "" {
-		opts.HostPort = client.DefaultHostPort
-	}
-	kr, err := codec.LoadKeyring()
-	if err != nil {
-		return nil, err
-	}
-	codec.Apply(&opts, kr)
-	opts.Logger = sdklog.NewStructuredLogger(logger)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		ns := opts.Namespace
-		if ns == "" {
-			ns = client.DefaultNamespace
-		}
-		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %v; start it with \"make run\" or set TEMPORAL_ADDRESS", opts.HostPort, ns, rootCause(err))
-	}
 	return c, nil
 }
 
@@ -182,19 +149,9 @@ func envOr(key, def string) string {
 	return def
 }
 
-// rootCause strips the wrapping of gRPC and SDK errors down to the message
-// that says what went wrong.
-func rootCause(err error) error {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err
-		}
-		err = next
-	}
-}
-
 // oneLine keeps an error on one line.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }
+
+func rootCause(err error) error { return connect.RootCause(err) }

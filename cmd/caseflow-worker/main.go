@@ -14,7 +14,7 @@ import (
 	"syscall"
 
 	"github.com/caseflow/caseflow/activities"
-	"github.com/caseflow/caseflow/cli"
+	"github.com/caseflow/caseflow/connect"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/worker"
 	"github.com/caseflow/caseflow/workflows"
@@ -41,7 +41,7 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	c, err := cli.Dial(ctx, logger)
+	c, err := connect.Temporal(ctx, logger)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,61 @@
+// Package connect dials the services caseflow's binaries share: Temporal,
+// from the standard Temporal environment configuration, with caseflow's
+// payload encryption always on.
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/caseflow/caseflow/codec"
+)
+
+// Temporal connects to Temporal from the standard environment configuration
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE, the config file),
+// encrypting payloads with the keyring from codec.LoadKeyring. It fails
+// within a few seconds when Temporal cannot be reached, saying how to fix it.
+func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return nil, fmt.Errorf("temporal configuration: %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	kr, err := codec.LoadKeyring()
+	if err != nil {
+		return nil, err
+	}
+	codec.Apply(&opts, kr)
+	opts.Logger = sdklog.NewStructuredLogger(logger)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		ns := opts.Namespace
+		if ns == "" {
+			ns = client.DefaultNamespace
+		}
+		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %v; start it with \"make run\" or set TEMPORAL_ADDRESS", opts.HostPort, ns, RootCause(err))
+	}
+	return c, nil
+}
+
+// RootCause strips the wrapping of gRPC and SDK errors down to the message
+// that says what went wrong.
+func RootCause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
