@@ -41,8 +41,8 @@ func New(t testing.TB) string {
 	return dsn
 }
 
-// NewEmpty returns the URL of a database name that does not exist yet; it is
-// dropped, if something created it, when the test ends.
+// NewEmpty creates an empty database with no schema and returns its URL. It
+// is dropped when the test ends.
 func NewEmpty(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 6)
