@@ -1,9 +1,6 @@
 package care
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // ActorSystem is the actor of events the workflow produces by itself.
 const ActorSystem = "system"
@@ -11,15 +8,19 @@ const ActorSystem = "system"
 // Event is one entry of a case's append-only audit trail: a phase change or a
 // staff action. (CaseID, Seq) is its business key.
 type Event struct {
-	CaseID      string          `json:"case_id" db:"case_id"`
-	Seq         int             `json:"seq" db:"seq"`
-	At          time.Time       `json:"at" db:"at"`
-	Actor       string          `json:"actor" db:"actor"`
-	Action      string          `json:"action" db:"action"`
-	PhaseBefore Phase           `json:"phase_before" db:"phase_before"`
-	PhaseAfter  Phase           `json:"phase_after" db:"phase_after"`
-	Summary     string          `json:"summary" db:"summary"`
-	Detail      json.RawMessage `json:"detail,omitempty" db:"detail"`
+	CaseID      string    `json:"case_id" db:"case_id"`
+	Seq         int       `json:"seq" db:"seq"`
+	At          time.Time `json:"at" db:"at"`
+	Actor       string    `json:"actor" db:"actor"`
+	Action      string    `json:"action" db:"action"`
+	PhaseBefore Phase     `json:"phase_before" db:"phase_before"`
+	PhaseAfter  Phase     `json:"phase_after" db:"phase_after"`
+	Summary     string    `json:"summary" db:"summary"`
+	// Detail is the record the action carried. The workflow sets it to the
+	// typed record; the store encodes it as JSON (never in workflow code,
+	// where encoding/json's caches are not deterministic) and reads it back
+	// as json.RawMessage.
+	Detail any `json:"detail,omitempty" db:"-"`
 }
 
 // Snapshot is the current state of a case as the store keeps it.

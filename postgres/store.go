@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -146,9 +147,11 @@ func (s *Store) RecordEvent(ctx context.Context, ev care.Event, snap care.Snapsh
 	if err != nil {
 		return fmt.Errorf("update case %s: %w", snap.CaseID, err)
 	}
-	detail := ev.Detail
-	if len(detail) == 0 {
-		detail = []byte("{}")
+	detail := []byte("{}")
+	if ev.Detail != nil {
+		if detail, err = json.Marshal(ev.Detail); err != nil {
+			return fmt.Errorf("encode detail of event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+		}
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO case_events (case_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
@@ -177,11 +180,24 @@ func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) 
 
 // Events returns the audit trail of a case, oldest first.
 func (s *Store) Events(ctx context.Context, caseID string) ([]care.Event, error) {
-	var evs []care.Event
-	err := s.db.SelectContext(ctx, &evs, `
+	rows, err := s.db.QueryxContext(ctx, `
 		SELECT case_id, seq, at, actor, action, phase_before, phase_after, summary, detail
 		FROM case_events WHERE case_id = $1 ORDER BY seq`, caseID)
-	return evs, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var evs []care.Event
+	for rows.Next() {
+		var e care.Event
+		var detail []byte
+		if err := rows.Scan(&e.CaseID, &e.Seq, &e.At, &e.Actor, &e.Action, &e.PhaseBefore, &e.PhaseAfter, &e.Summary, &detail); err != nil {
+			return nil, err
+		}
+		e.Detail = json.RawMessage(detail)
+		evs = append(evs, e)
+	}
+	return evs, rows.Err()
 }
 
 // SaveServices records the services of a case's current care plan with their

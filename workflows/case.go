@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -321,13 +320,9 @@ func (w *caseWorkflow) closeWith(ctx workflow.Context, c care.Closure) {
 func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before care.Phase, summary string, detail any) error {
 	w.state.Seq++
 	now := workflow.Now(ctx)
-	raw, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
 	ev := care.Event{
 		CaseID: w.state.Case.ID, Seq: w.state.Seq, At: now, Actor: actor, Action: action,
-		PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: raw,
+		PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
 	}
 	w.state.Timeline = append(w.state.Timeline, TimelineEntry{
 		Seq: ev.Seq, At: now, Actor: actor, Action: action, Phase: w.state.Phase, Summary: summary,
