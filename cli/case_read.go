@@ -95,7 +95,8 @@ func (a *app) renderStatus(st workflows.Status) {
 		w.Flush()
 	}
 	if st.Assessment != nil {
-		fmt.Fprintln(a.out, "\nOutcomes\tbaseline\tevaluation")
+		fmt.Fprintln(a.out)
+		fmt.Fprintln(w, "Outcomes\tbaseline\tevaluation")
 		base := st.Assessment.Baseline.Domains()
 		for i, d := range base {
 			final := "-"

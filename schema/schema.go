@@ -22,7 +22,7 @@ var migrations embed.FS
 // Migrate applies every pending migration to db and returns the versions it
 // applied. Concurrent callers are serialised by a PostgreSQL advisory lock.
 func Migrate(ctx context.Context, db *sql.DB) ([]int64, error) {
-	p, err := provider(db)
+	p, err := provider(db, true)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func Migrate(ctx context.Context, db *sql.DB) ([]int64, error) {
 
 // Version returns the newest applied migration and the newest one embedded.
 func Version(ctx context.Context, db *sql.DB) (current, latest int64, err error) {
-	p, err := provider(db)
+	p, err := provider(db, false) // reading takes no lock: binaries check it at every start
 	if err != nil {
 		return 0, 0, err
 	}
@@ -54,10 +54,13 @@ func Version(ctx context.Context, db *sql.DB) (current, latest int64, err error)
 	return current, latest, nil
 }
 
-func provider(db *sql.DB) (*goose.Provider, error) {
+func provider(db *sql.DB, locked bool) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return nil, err
+	}
+	if !locked {
+		return goose.NewProvider(goose.DialectPostgres, db, sub)
 	}
 	locker, err := newLocker()
 	if err != nil {

@@ -25,6 +25,11 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	} else {
 		w.state = CaseState{Case: in.Case, Policy: in.Policy, Phase: care.PhaseScreening, PhaseSince: workflow.Now(ctx)}
 	}
+	// Hold the lock until the case is recorded as opened, so that a staff
+	// action arriving with the first workflow task waits for it.
+	if err := w.lock.Lock(ctx); err != nil {
+		return CaseResult{}, err
+	}
 	if err := w.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
 	}
@@ -33,6 +38,7 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 			return CaseResult{}, err
 		}
 	}
+	w.lock.Unlock()
 	discharges := workflow.GetSignalChannel(ctx, SignalDischarge)
 	for {
 		err := workflow.Await(ctx, func() bool {

@@ -288,3 +288,15 @@ func TestStatusQueryShowsOpenItemsDueByPolicy(t *testing.T) {
 	c.run()
 	require.NoError(t, c.env.GetWorkflowError())
 }
+
+func TestActionArrivingWithTheFirstTaskIsRecordedAfterOpened(t *testing.T) {
+	c := newCaseEnv(t)
+	c.at = -time.Hour // the first update goes at time zero
+	screen := c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.NoError(t, screen.err)
+	require.Equal(t, []string{"opened:screening", "screen:assessment", "close:closed"}, actions(c.events))
+	require.Equal(t, care.PhaseScreening, c.events[0].PhaseBefore)
+}

@@ -1,0 +1,273 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/cli"
+	"github.com/caseflow/caseflow/workflows"
+)
+
+// openRiver opens the demo patient's case and returns its id.
+func (e *env) openRiver(extra ...string) string {
+	e.t.Helper()
+	var res cli.OpenResult
+	args := append([]string{"case", "open", "--patient-ref", "MRN-RIVER-0042", "--name", "Zebulon Quixote-Marsh",
+		"--birth-date", "1991-04-02", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana",
+		"--source", "referral"}, extra...)
+	e.okJSON(&res, args...)
+	require.Equal(e.t, "opened", res.Status)
+	return res.CaseID
+}
+
+func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
+	e := newEnv(t)
+	id := e.openRiver()
+	require.True(t, strings.HasPrefix(id, "c-"), id)
+
+	var st workflows.Status
+	e.okJSON(&st, "case", "screen", id, "--eligible", "--notes", "referred by the trauma ward")
+	require.Equal(t, care.PhaseAssessment, st.Phase)
+	e.okJSON(&st, "case", "assess", id, "--file", "demo/river/assessment.json", "--engagement", "5")
+	require.Equal(t, care.PhaseStratification, st.Phase)
+	require.Equal(t, 5, st.Assessment.Engagement, "flags override the file")
+	require.Equal(t, care.RiskModerate, st.Proposal.Level)
+	e.okJSON(&st, "case", "stratify", id, "--risk", "high", "--override-reason", "head injury", "--category", "acute")
+	require.Equal(t, care.RiskHigh, st.Risk)
+	e.okJSON(&st, "case", "plan", id, "--file", "demo/river/plan.json")
+	require.Equal(t, care.PhaseImplementation, st.Phase)
+
+	// Coordination runs by itself and moves the case to follow-up.
+	require.Eventually(t, func() bool {
+		e.okJSON(&st, "case", "show", id)
+		return st.Phase == care.PhaseFollowUp
+	}, 20*time.Second, 200*time.Millisecond)
+	require.Len(t, st.Services, 4)
+
+	e.okJSON(&st, "case", "contact", id, "--with", "client", "--notes", "physio going well")
+	e.okJSON(&st, "case", "transition", id, "--kind", "discharge", "--from", "rehab unit", "--to", "home", "--date", "2026-12-01")
+	require.Equal(t, care.PhasePostTransition, st.Phase)
+	require.Equal(t, "post-transition-contact", st.OpenItems[0].Kind)
+	e.okJSON(&st, "case", "contact", id, "--with", "family")
+	e.okJSON(&st, "case", "evaluate", id, "--file", "demo/river/evaluation.json")
+	require.Equal(t, care.PhaseEvaluation, st.Phase)
+	e.okJSON(&st, "case", "close", id, "--reason", "goals-met")
+	require.Equal(t, care.PhaseClosed, st.Phase)
+
+	// The table views tell the story.
+	show := e.ok("case", "show", id)
+	for _, want := range []string{`Phase\s+closed`, `Risk\s+high`, `pt\s+physiotherapy\s+weekly\s+pending-authorization`,
+		`physical_function\s+1\s+5\n`, `closed: goals-met`} {
+		require.Regexp(t, want, show)
+	}
+	history := e.ok("case", "history", id)
+	require.Contains(t, history, "screening → assessment")
+	require.Contains(t, history, "evaluation → closed")
+
+	// PostgreSQL matches.
+	var row struct {
+		Phase, Risk, Category, Reason string
+		Seq                           int
+		Closed                        *time.Time
+	}
+	require.NoError(t, e.db.QueryRow(`SELECT phase, risk, care_category, closure_reason, last_event_seq, closed_at FROM cases WHERE case_id = $1`, id).
+		Scan(&row.Phase, &row.Risk, &row.Category, &row.Reason, &row.Seq, &row.Closed))
+	require.Equal(t, "closed", row.Phase)
+	require.Equal(t, "high", row.Risk)
+	require.Equal(t, "acute", row.Category)
+	require.Equal(t, "goals-met", row.Reason)
+	require.NotNil(t, row.Closed)
+	require.Equal(t, 11, row.Seq)
+	require.Equal(t, 11, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1`, id))
+	require.Equal(t, 4, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1`, id))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM patients WHERE name = 'Zebulon Quixote-Marsh'`))
+	var events []care.Event
+	e.okJSON(&events, "case", "history", id)
+	require.Len(t, events, 11)
+	require.Equal(t, "cm-ana", events[1].Actor)
+
+	// Temporal visibility has the search attributes.
+	var list []cli.CaseListing
+	e.okJSON(&list, "case", "list", "--all", "--manager", "cm-ana", "--program", "complex-case")
+	require.NotEmpty(t, list)
+	found := false
+	for _, l := range list {
+		if l.CaseID == id {
+			found = true
+			require.Equal(t, "closed", l.Phase)
+			require.Equal(t, "high", l.Risk)
+			require.Equal(t, "completed", l.Status)
+		}
+	}
+	require.True(t, found, "case %s not in %v", id, list)
+
+	// What Temporal stores holds no patient data in the clear.
+	raw := rawHistory(t, care.WorkflowID(id))
+	for _, phi := range []string{"Zebulon", "Quixote", "1991-04-02", "MRN-RIVER", "bicycle", "Bicycle", "head injury", "physio going well"} {
+		require.NotContains(t, raw, phi)
+	}
+	recordHistory(t, "river-full-lifecycle", raw)
+}
+
+func TestOpeningTheSameCaseTwiceReportsTheExistingCase(t *testing.T) {
+	e := newEnv(t)
+	id := e.openRiver()
+	var again cli.OpenResult
+	e.okJSON(&again, "case", "open", "--patient-ref", "MRN-RIVER-0042", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana")
+	require.Equal(t, cli.OpenResult{CaseID: id, WorkflowID: "case-" + id, Status: "already-exists", Phase: care.PhaseScreening}, again)
+	require.Contains(t, e.ok("case", "open", "--patient-ref", "MRN-RIVER-0042", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana"), "already exists")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM cases`))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM patients`))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1`, id))
+
+	// Another program is another case for the same patient.
+	var other cli.OpenResult
+	e.okJSON(&other, "case", "open", "--patient-ref", "MRN-RIVER-0042", "--program", "transitional-care", "--model", "brokerage", "--manager", "cm-ana")
+	require.Equal(t, "opened", other.Status)
+	require.NotEqual(t, id, other.CaseID)
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM patients`))
+}
+
+func TestBadInputGetsOneLineErrorsAndWritesNothing(t *testing.T) {
+	e := newEnv(t)
+	id := e.openRiver()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+		return p
+	}
+	open := []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana"}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"unknown case", nil, []string{"case", "show", "c-doesnotexist"}, `case c-doesnotexist not found; check the id with "caseflow case list"`},
+		{"unknown case action", nil, []string{"case", "screen", "c-doesnotexist", "--eligible"}, "case c-doesnotexist not found"},
+		{"wrong phase", nil, []string{"case", "assess", id, "--file", "demo/river/assessment.json"}, "assess is not allowed while the case is in screening: screen the client first"},
+		{"malformed json", nil, []string{"case", "assess", id, "--file", write("bad.json", "{\n  \"age\": 34,\n  \"housing\": \n")}, "malformed JSON"},
+		{"unknown json field", nil, []string{"case", "plan", id, "--file", write("plan.json", "{\n\"goals\": [],\n\"servces\": []}")}, `line 3: unknown field "servces"`},
+		{"json wrong type", nil, []string{"case", "assess", id, "--file", write("type.json", `{"age": "old"}`)}, `field "age" must be a int`},
+		{"missing file", nil, []string{"case", "plan", id, "--file", filepath.Join(dir, "nope.json")}, "--file: no such file or directory"},
+		{"missing plan file flag", nil, []string{"case", "plan", id}, "--file: is required"},
+		{"missing required flag", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--model", "clinical", "--manager", "cm-ana"}, "--program"},
+		{"missing patient", nil, []string{"case", "open", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana"}, "--patient-ref: is required"},
+		{"unknown model", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "hands-off", "--manager", "cm-ana"}, `--model: unknown value "hands-off"; use one of brokerage, clinical, strengths-based, intensive`},
+		{"PHI as manager id", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "clinical", "--manager", "Ana Lopez"}, `--manager: "Ana Lopez" is not an opaque id`},
+		{"bad birth date", nil, append(open, "--birth-date", "02/04/1991"), "--birth-date: must be a date YYYY-MM-DD"},
+		{"unknown closure reason", nil, []string{"case", "close", id, "--reason", "bored"}, `--reason: unknown value "bored"`},
+		{"unknown risk filter", nil, []string{"case", "list", "--risk", "extreme"}, `--risk: unknown value "extreme"`},
+		{"bad output", nil, []string{"case", "list", "--output", "yaml"}, `--output: unknown value "yaml"`},
+		{"bad scores", nil, []string{"case", "evaluate", id, "--scores", "happiness=5"}, `--scores: unknown outcome domain "happiness"`},
+		{"no case id", nil, []string{"case", "show"}, "expected one case id"},
+		{"unreachable temporal", []string{"TEMPORAL_ADDRESS=127.0.0.1:1"}, open, `cannot reach Temporal at 127.0.0.1:1`},
+		{"unreachable database", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/caseflow?sslmode=disable"}, open, "cannot reach the database"},
+		{"no key", []string{"CASEFLOW_CODEC_KEYS=", "CASEFLOW_CODEC_KEY_FILE=" + filepath.Join(dir, "missing.keys")}, open, "CASEFLOW_CODEC_KEY_FILE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			outputs := []string{"table", "json"}
+			if strings.Contains(strings.Join(tc.args, " "), "--output") {
+				outputs = []string{""}
+			}
+			for _, output := range outputs {
+				args := tc.args
+				if output != "" {
+					args = append(args[:len(args):len(args)], "--output", output)
+				}
+				r := e.cliEnv(tc.env, args...)
+				require.Equal(t, 1, r.code, "stdout: %s stderr: %s", r.stdout, r.stderr)
+				require.Empty(t, r.stdout, "nothing on stdout for an error")
+				require.Contains(t, r.stderr, tc.want)
+				require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+				require.NotContains(t, r.stderr, "goroutine")
+				require.NotContains(t, r.stderr, "s3cret")
+			}
+		})
+	}
+	// Nothing was written by any of them.
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM patients`))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM cases`))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM case_events`))
+	var st workflows.Status
+	e.okJSON(&st, "case", "show", id)
+	require.Equal(t, care.PhaseScreening, st.Phase)
+	require.Len(t, st.Timeline, 1)
+
+	// A closed case refuses further actions with a clear message.
+	e.ok("case", "close", id, "--reason", "consent-withdrawn")
+	r := e.cli("case", "contact", id, "--with", "client")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "is closed")
+}
+
+func TestMigrateCreatesTheDatabaseAndIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	dsn := strings.Replace(e.dsn, "caseflow_test_", "caseflow_test_m", 1)
+	t.Cleanup(func() {
+		_, _ = e.db.Exec(`DROP DATABASE IF EXISTS ` + dsn[strings.LastIndex(dsn, "/")+1:strings.Index(dsn, "?")] + ` WITH (FORCE)`)
+	})
+	var first, second struct {
+		Created bool    `json:"database_created"`
+		Applied []int64 `json:"applied"`
+		Version int64   `json:"version"`
+	}
+	e.okJSON(&first, "migrate", "--timeout", "30s")
+	require.Equal(t, int64(1), first.Version)
+	r := e.cliEnv([]string{"DATABASE_URL=" + dsn}, "migrate", "--output", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, `"database_created": true`)
+	r = e.cliEnv([]string{"DATABASE_URL=" + dsn}, "migrate", "--output", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NoError(t, jsonUnmarshal(r.stdout, &second))
+	require.False(t, second.Created)
+	require.Empty(t, second.Applied)
+}
+
+// rawHistory is the case's history as Temporal stores it, read without the
+// codec.
+func rawHistory(t *testing.T, workflowID string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := plainConn.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var sb strings.Builder
+	sb.WriteString(`{"events":[`)
+	first := true
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		b, err := protojson.Marshal(ev)
+		require.NoError(t, err)
+		if !first {
+			sb.WriteString(",")
+		}
+		first = false
+		sb.Write(b)
+	}
+	sb.WriteString("]}")
+	return sb.String()
+}
+
+// recordHistory refreshes a recorded history under workflows/testdata when
+// CASEFLOW_RECORD_HISTORIES=1 (see docs/workflow-changes.md).
+func recordHistory(t *testing.T, name, history string) {
+	if os.Getenv("CASEFLOW_RECORD_HISTORIES") != "1" {
+		return
+	}
+	path := filepath.Join(root, "workflows", "testdata", "histories", name+".json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(history+"\n"), 0o644))
+	t.Logf("recorded %s", path)
+}

@@ -1,0 +1,229 @@
+// Package e2e runs caseflow as its users do: the real Temporal dev server
+// (started from bin/temporal, never downloaded), the real local PostgreSQL,
+// the caseflow-worker binary and the caseflow CLI binary.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/caseflow/caseflow/codec"
+	"github.com/caseflow/caseflow/internal/testdb"
+	"github.com/caseflow/caseflow/internal/testkeys"
+	"github.com/caseflow/caseflow/workflows"
+)
+
+var (
+	root      string // repository root
+	binDir    string // built caseflow binaries
+	server    *testsuite.DevServer
+	plainConn client.Client // a client WITHOUT the codec: sees what Temporal stores
+	codecConn client.Client // a client with caseflow's codec
+)
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	wd, _ := os.Getwd()
+	root = filepath.Dir(wd)
+	temporalBin := os.Getenv("CASEFLOW_TEMPORAL_BIN")
+	if temporalBin == "" {
+		temporalBin = filepath.Join(root, "bin", "temporal")
+	}
+	if _, err := os.Stat(temporalBin); err != nil {
+		return 0, fmt.Errorf("no Temporal CLI at %s: run \"make tools\" (the tests never download it)", temporalBin)
+	}
+	tmp, err := os.MkdirTemp("", "caseflow-e2e-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	binDir = tmp
+	build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/...")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("build binaries: %v\n%s", err, out)
+	}
+
+	attrs := temporal.NewSearchAttributes(
+		workflows.AttrPhase.ValueSet(""), workflows.AttrRisk.ValueSet(""), workflows.AttrProgram.ValueSet(""),
+		workflows.AttrManager.ValueSet(""), workflows.AttrNextDue.ValueSet(time.Time{}),
+	)
+	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	server, err = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+		ExistingPath:     temporalBin,
+		ClientOptions:    &client.Options{Namespace: "default", Logger: logger},
+		SearchAttributes: attrs,
+		LogLevel:         "error",
+		Stdout:           io.Discard,
+		Stderr:           io.Discard,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("start dev server: %w", err)
+	}
+	defer server.Stop()
+	plainConn, err = client.Dial(client.Options{HostPort: server.FrontendHostPort(), Logger: logger})
+	if err != nil {
+		return 0, err
+	}
+	defer plainConn.Close()
+	kr, err := codec.ParseKeyring(testkeys.Spec)
+	if err != nil {
+		return 0, err
+	}
+	opts := client.Options{HostPort: server.FrontendHostPort(), Logger: logger}
+	codec.Apply(&opts, kr)
+	codecConn, err = client.Dial(opts)
+	if err != nil {
+		return 0, err
+	}
+	defer codecConn.Close()
+	return m.Run(), nil
+}
+
+// env is one test's caseflow: its own database, task queue and worker.
+type env struct {
+	t         *testing.T
+	dsn       string
+	taskQueue string
+	db        *sqlx.DB
+	worker    *exec.Cmd
+	workerLog *bytes.Buffer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	e := &env{t: t, dsn: testdb.New(t), taskQueue: "caseflow-test-" + hex.EncodeToString(b)}
+	db, err := sqlx.Open("postgres", e.dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	e.db = db
+	e.startWorker()
+	return e
+}
+
+// environ is what the binaries see: the standard Temporal and database
+// variables, the test key, and this test's task queue.
+func (e *env) environ(extra ...string) []string {
+	base := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
+		"TEMPORAL_ADDRESS=" + server.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
+		"DATABASE_URL=" + e.dsn, "CASEFLOW_CODEC_KEYS=" + testkeys.Spec,
+		"CASEFLOW_TASK_QUEUE=" + e.taskQueue, "CASEFLOW_ACTOR=cm-ana",
+	}
+	return append(base, extra...)
+}
+
+func (e *env) startWorker() {
+	e.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "caseflow-worker"))
+	cmd.Env = e.environ()
+	e.workerLog = &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = e.workerLog, e.workerLog
+	require.NoError(e.t, cmd.Start())
+	e.worker = cmd
+	e.t.Cleanup(e.stopWorker)
+}
+
+func (e *env) stopWorker() {
+	if e.worker == nil {
+		return
+	}
+	_ = e.worker.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- e.worker.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			e.t.Errorf("worker did not stop cleanly: %v\n%s", err, e.workerLog)
+		}
+	case <-time.After(30 * time.Second):
+		_ = e.worker.Process.Kill()
+		e.t.Errorf("worker did not stop within 30s of SIGTERM")
+	}
+	e.worker = nil
+}
+
+// result of one CLI run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// cli runs bin/caseflow with args in the repository root.
+func (e *env) cli(args ...string) result {
+	return e.cliEnv(nil, args...)
+}
+
+func (e *env) cliEnv(extraEnv []string, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "caseflow"), args...)
+	cmd.Dir = root
+	cmd.Env = e.environ(extraEnv...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("run caseflow %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// ok runs the CLI and requires success.
+func (e *env) ok(args ...string) string {
+	e.t.Helper()
+	r := e.cli(args...)
+	require.Equal(e.t, 0, r.code, "caseflow %s\nstdout: %s\nstderr: %s\nworker: %s", strings.Join(args, " "), r.stdout, r.stderr, e.workerLog)
+	return r.stdout
+}
+
+// okJSON runs the CLI with --output json and decodes stdout into v; stdout
+// must be JSON and nothing else.
+func (e *env) okJSON(v any, args ...string) {
+	e.t.Helper()
+	out := e.ok(append(args, "--output", "json")...)
+	dec := json.NewDecoder(strings.NewReader(out))
+	require.NoError(e.t, dec.Decode(v), "stdout is not JSON: %q", out)
+	require.False(e.t, dec.More(), "stdout has more than one JSON value: %q", out)
+}
+
+func (e *env) count(query string, args ...any) int {
+	e.t.Helper()
+	var n int
+	require.NoError(e.t, e.db.Get(&n, query, args...))
+	return n
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
