@@ -1,6 +1,9 @@
 package care
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Policy is the program policy a case runs under: the clocks that public rules
 // and the organisation set. It is data, pinned in the workflow input when the
@@ -50,4 +53,20 @@ func (p Policy) Cadence(r RiskLevel) time.Duration {
 	default:
 		return p.CadenceLow
 	}
+}
+
+// FormatDuration writes a policy duration the way staff say it: "7 days",
+// "36h", "90m".
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d == day:
+		return "1 day"
+	case d%day == 0:
+		return strconv.Itoa(int(d/day)) + " days"
+	case d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	case d%time.Minute == 0:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	}
+	return d.String()
 }

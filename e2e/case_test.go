@@ -271,3 +271,59 @@ func recordHistory(t *testing.T, name, history string) {
 	require.NoError(t, os.WriteFile(path, []byte(history+"\n"), 0o644))
 	t.Logf("recorded %s", path)
 }
+
+func TestLoopsBackAndAnExternalDischargeSignal(t *testing.T) {
+	e := newEnv(t)
+	id := e.openRiver()
+	var st workflows.Status
+	e.ok("case", "screen", id, "--eligible")
+	e.ok("case", "assess", id, "--file", "demo/river/assessment.json")
+	e.ok("case", "stratify", id, "--category", "intermediate")
+	e.ok("case", "plan", id, "--file", "demo/river/plan.json")
+	waitPhase := func(p care.Phase) {
+		require.Eventually(t, func() bool {
+			e.okJSON(&st, "case", "show", id)
+			return st.Phase == p
+		}, 20*time.Second, 200*time.Millisecond)
+	}
+	waitPhase(care.PhaseFollowUp)
+	e.okJSON(&st, "case", "contact", id, "--with", "provider", "--back-to", "assessment", "--notes", "new fall at home")
+	require.Equal(t, care.PhaseAssessment, st.Phase)
+	e.ok("case", "assess", id, "--file", "demo/river/assessment.json", "--age", "80")
+	e.okJSON(&st, "case", "stratify", id, "--category", "acute")
+	require.Equal(t, care.RiskHigh, st.Risk, "age 80 raises the proposal to high")
+	e.ok("case", "plan", id, "--file", "demo/river/plan.json")
+	waitPhase(care.PhaseFollowUp)
+
+	// A hospital ADT feed reports the discharge with a signal.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, codecConn.SignalWorkflow(ctx, care.WorkflowID(id), "", workflows.SignalDischarge,
+		care.Transition{Kind: care.TransitionDischarge, From: "city hospital", To: "home", Date: "2026-12-01"}))
+	waitPhase(care.PhasePostTransition)
+	require.Equal(t, care.ActorSystem, st.Timeline[len(st.Timeline)-1].Actor)
+	e.ok("case", "close", id, "--reason", "transferred")
+
+	var actions []string
+	var events []care.Event
+	e.okJSON(&events, "case", "history", id)
+	for _, ev := range events {
+		actions = append(actions, ev.Action)
+	}
+	require.Equal(t, []string{"opened", "screen", "assess", "stratify", "plan", "coordinated", "contact",
+		"assess", "stratify", "plan", "coordinated", "transition", "close"}, actions)
+	recordHistory(t, "loops-and-adt-signal", rawHistory(t, care.WorkflowID(id)))
+}
+
+func TestIneligibleScreeningClosesTheCase(t *testing.T) {
+	e := newEnv(t)
+	id := e.openRiver()
+	out := e.ok("case", "screen", id, "--not-eligible", "--reason", "enrolled with another agency")
+	require.Contains(t, out, "not eligible: case closed")
+	require.Equal(t, "ineligible", func() string {
+		var r string
+		require.NoError(t, e.db.Get(&r, `SELECT closure_reason FROM cases WHERE case_id = $1`, id))
+		return r
+	}())
+	recordHistory(t, "ineligible", rawHistory(t, care.WorkflowID(id)))
+}

@@ -23,16 +23,15 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		WorkerStopTimeout: StopTimeout,
 	})
-	Register(w, acts)
+	RegisterWorkflows(w)
+	w.RegisterActivity(acts)
 	return w
 }
 
-// Register registers caseflow's workflow and activities on any registry: a
-// worker, a replayer or a test environment.
-func Register(r interface {
+// RegisterWorkflows registers caseflow's workflows on a worker or a replayer,
+// under the names running histories know them by.
+func RegisterWorkflows(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
-	RegisterActivity(any)
-}, acts *activities.Activities) {
+}) {
 	r.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: "CaseWorkflow"})
-	r.RegisterActivity(acts)
 }

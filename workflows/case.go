@@ -242,7 +242,7 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 	w.enter(ctx, care.PhaseFollowUp)
 	w.state.LastContactAt = time.Time{}
 	return w.record(ctx, care.ActorSystem, "coordinated", care.PhaseImplementation,
-		fmt.Sprintf("%d services coordinated; follow-up every %s", len(services), w.state.Policy.Cadence(w.state.Risk)), services)
+		fmt.Sprintf("%d services coordinated; follow-up every %s", len(services), care.FormatDuration(w.state.Policy.Cadence(w.state.Risk))), services)
 }
 
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
