@@ -75,11 +75,15 @@ func (s *Store) Close() error { return s.db.Close() }
 // DB returns the underlying connection pool, for tests and migrations.
 func (s *Store) DB() *sqlx.DB { return s.db }
 
-// redact hides the password of a database URL.
+// redact hides the password of a database URL, wherever it is written.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparseable DATABASE_URL)"
+	if err != nil || u.Scheme == "" {
+		return "(DATABASE_URL, not shown: use the postgres://user@host:port/db form)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }

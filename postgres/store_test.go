@@ -70,6 +70,14 @@ func event(caseID string, seq int, before, after care.Phase, detail string) care
 	return ev
 }
 
+// detailOf returns the JSON detail of an event read back from the store.
+func detailOf(t *testing.T, ev care.Event) string {
+	t.Helper()
+	raw, ok := ev.Detail.(json.RawMessage)
+	require.True(t, ok, "Events returns the detail as json.RawMessage, got %T", ev.Detail)
+	return string(raw)
+}
+
 func count(t *testing.T, s *postgres.Store, query string, args ...any) int {
 	t.Helper()
 	var n int
@@ -287,7 +295,7 @@ func TestRecordEventOlderRetriedLateDoesNotRollBack(t *testing.T) {
 	require.Len(t, evs, 3, "the late event's audit row is inserted")
 	require.Equal(t, 2, evs[1].Seq)
 	require.Equal(t, care.PhaseAssessment, evs[1].PhaseAfter)
-	require.JSONEq(t, `{"late":true}`, string(evs[1].Detail))
+	require.JSONEq(t, `{"late":true}`, detailOf(t, evs[1]))
 
 	// Retrying it once more changes nothing.
 	require.NoError(t, s.RecordEvent(ctx, late, snapshot(cid, pid, 2, care.PhaseAssessment)))
@@ -333,11 +341,57 @@ func TestEventsInSeqOrderWithDetail(t *testing.T) {
 		if want == "" {
 			want = "{}"
 		}
-		require.JSONEq(t, want, string(ev.Detail), "detail of event %d", seq)
+		require.JSONEq(t, want, detailOf(t, ev), "detail of event %d", seq)
 	}
 	got, err := s.Case(ctx, cid)
 	require.NoError(t, err)
 	require.Equal(t, 4, got.LastEventSeq)
+}
+
+func TestRecordEventTypedDetail(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-typed")
+
+	ev := event(cid, 1, care.PhaseScreening, care.PhaseAssessment, "")
+	ev.Detail = care.Screening{Eligible: false, Reason: "no qualifying condition"}
+	require.NoError(t, s.RecordEvent(ctx, ev, snapshot(cid, pid, 1, care.PhaseAssessment)))
+
+	evs, err := s.Events(ctx, cid)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	var back care.Screening
+	require.NoError(t, json.Unmarshal([]byte(detailOf(t, evs[0])), &back))
+	require.Equal(t, care.Screening{Eligible: false, Reason: "no qualifying condition"}, back)
+}
+
+func TestRecordEventBadDetailWritesNothing(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-bad-detail")
+
+	ev := event(cid, 1, care.PhaseScreening, care.PhaseScreening, "")
+	ev.Detail = map[string]any{"f": func() {}} // cannot be encoded as JSON
+	err := s.RecordEvent(ctx, ev, snapshot(cid, pid, 1, care.PhaseScreening))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), cid)
+	// The snapshot upsert ran in the same transaction and is rolled back.
+	require.Equal(t, 0, count(t, s, `SELECT count(*) FROM cases`))
+	require.Equal(t, 0, count(t, s, `SELECT count(*) FROM case_events`))
+}
+
+func TestRecordEventUnknownPatient(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	cid := care.CaseID("p-nobody", "chf")
+	err := s.RecordEvent(context.Background(),
+		event(cid, 1, care.PhaseScreening, care.PhaseScreening, ""),
+		snapshot(cid, "p-nobody", 1, care.PhaseScreening))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), cid)
+	require.Equal(t, 0, count(t, s, `SELECT count(*) FROM cases`))
 }
 
 func TestRecordEventConcurrentSameEvent(t *testing.T) {
@@ -459,4 +513,17 @@ func TestURLFromEnv(t *testing.T) {
 	require.Equal(t, postgres.DefaultURL, postgres.URLFromEnv())
 	t.Setenv("DATABASE_URL", "postgres://x@db:5432/y")
 	require.Equal(t, "postgres://x@db:5432/y", postgres.URLFromEnv())
+}
+
+func TestOpenNeverPrintsThePassword(t *testing.T) {
+	for _, dsn := range []string{
+		"host=127.0.0.1 port=1 user=bob password=s3cretkv dbname=x",
+		"postgres://bob@127.0.0.1:1/x?password=s3cretkv&sslmode=disable",
+		"postgres://bob:s3cretkv@127.0.0.1:1/x?sslmode=disable",
+	} {
+		_, err := postgres.Open(context.Background(), dsn)
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "s3cretkv", dsn)
+		require.Contains(t, err.Error(), "DATABASE_URL")
+	}
 }

@@ -8,5 +8,7 @@ import (
 const lockID = 0x636173656657 // "casefW"
 
 func newLocker() (lock.SessionLocker, error) {
-	return lock.NewPostgresSessionLocker(lock.WithLockID(lockID))
+	// Poll for the lock every second (goose's default is every 5 s) for up to
+	// five minutes.
+	return lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
 }

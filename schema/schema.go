@@ -38,20 +38,25 @@ func Migrate(ctx context.Context, db *sql.DB) ([]int64, error) {
 }
 
 // Version returns the newest applied migration and the newest one embedded.
+// It only reads: it takes no lock (binaries check it at every start, several
+// at once) and creates nothing on a database that was never migrated.
 func Version(ctx context.Context, db *sql.DB) (current, latest int64, err error) {
-	p, err := provider(db, false) // reading takes no lock: binaries check it at every start
+	p, err := provider(db, false)
 	if err != nil {
 		return 0, 0, err
 	}
-	current, err = p.GetDBVersion(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	sources := p.ListSources()
-	if len(sources) > 0 {
+	if sources := p.ListSources(); len(sources) > 0 {
 		latest = sources[len(sources)-1].Version
 	}
-	return current, latest, nil
+	var table sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('goose_db_version')::text`).Scan(&table); err != nil {
+		return 0, 0, err
+	}
+	if !table.Valid {
+		return 0, latest, nil
+	}
+	err = db.QueryRowContext(ctx, `SELECT COALESCE(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&current)
+	return current, latest, err
 }
 
 func provider(db *sql.DB, locked bool) (*goose.Provider, error) {
@@ -97,7 +102,9 @@ func EnsureDatabase(ctx context.Context, dsn string) (bool, error) {
 	}
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
 		var pqErr *pq.Error
-		if errors.As(err, &pqErr) && pqErr.Code == "42P04" { // created concurrently
+		// Created by a concurrent caller: PostgreSQL reports it as a duplicate
+		// database or, in a tighter race, as a unique violation on pg_database.
+		if errors.As(err, &pqErr) && (pqErr.Code == "42P04" || pqErr.Code == "23505") {
 			return false, nil
 		}
 		return false, err

@@ -1,0 +1,140 @@
+package activities_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/caseflow/caseflow/activities"
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/testdb"
+	"github.com/caseflow/caseflow/postgres"
+)
+
+// setup returns activities on a store of their own and the id of an open case.
+func setup(t *testing.T) (*activities.Activities, string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testdb.New(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	a := &activities.Activities{Store: s}
+
+	pid, err := s.UpsertPatient(ctx, "mrn-activities", "", nil)
+	require.NoError(t, err)
+	cid := care.CaseID(pid, "chf")
+	opened := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	require.NoError(t, a.RecordEvent(ctx,
+		care.Event{CaseID: cid, Seq: 1, At: opened, Actor: "cm-ana", Action: "open",
+			PhaseBefore: care.PhaseScreening, PhaseAfter: care.PhaseScreening},
+		care.Snapshot{CaseID: cid, PatientID: pid, Program: "chf", Model: care.ModelClinical,
+			Manager: "cm-ana", Source: care.SourceReferral, Phase: care.PhaseScreening,
+			OpenedAt: opened, LastEventSeq: 1}))
+	return a, cid
+}
+
+var planServices = []care.Service{
+	{ID: "s1", Code: "physiotherapy", Name: "Physiotherapy", Frequency: "weekly", Occurrences: 8, RequiresAuthorization: true},
+	{ID: "s2", Code: "meals", Name: "Meals on wheels", Frequency: "daily"},
+	{ID: "s3", Code: "home-nursing", Name: "Home nursing", RequiresAuthorization: true},
+}
+
+func TestCoordinateServices(t *testing.T) {
+	t.Parallel()
+	a, cid := setup(t)
+	ctx := context.Background()
+
+	out, err := a.CoordinateServices(ctx, cid, planServices)
+	require.NoError(t, err)
+	require.Len(t, out, 3)
+	want := map[string]care.ServiceStatus{
+		"s1": care.ServicePendingAuthorization,
+		"s2": care.ServiceReadyToBook,
+		"s3": care.ServicePendingAuthorization,
+	}
+	for i, sv := range out {
+		require.Equal(t, planServices[i], sv.Service, "the service is returned as planned")
+		require.Equal(t, want[sv.ID], sv.Status, "status of %s", sv.ID)
+	}
+
+	rows, err := a.Store.Services(ctx, cid)
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	for _, sv := range rows {
+		require.Equal(t, want[sv.ID], sv.Status, "stored status of %s", sv.ID)
+	}
+	require.Equal(t, "physiotherapy", rows[0].Code)
+	require.True(t, rows[0].RequiresAuthorization)
+	require.Equal(t, "Meals on wheels", rows[1].Name)
+	require.Equal(t, "daily", rows[1].Frequency)
+
+	// A retried activity leaves the same rows.
+	again, err := a.CoordinateServices(ctx, cid, planServices)
+	require.NoError(t, err)
+	require.Equal(t, out, again)
+	rows2, err := a.Store.Services(ctx, cid)
+	require.NoError(t, err)
+	require.Equal(t, rows, rows2)
+	var n int
+	require.NoError(t, a.Store.DB().QueryRowContext(ctx, `SELECT count(*) FROM case_services WHERE case_id = $1`, cid).Scan(&n))
+	require.Equal(t, 3, n)
+}
+
+func TestCoordinateServicesNoServices(t *testing.T) {
+	t.Parallel()
+	a, cid := setup(t)
+	out, err := a.CoordinateServices(context.Background(), cid, nil)
+	require.NoError(t, err)
+	require.Empty(t, out)
+	rows, err := a.Store.Services(context.Background(), cid)
+	require.NoError(t, err)
+	require.Empty(t, rows)
+}
+
+func TestCoordinateServicesUnknownCase(t *testing.T) {
+	t.Parallel()
+	a, _ := setup(t)
+	out, err := a.CoordinateServices(context.Background(), "c-unknown", planServices)
+	require.Error(t, err)
+	require.Nil(t, out)
+}
+
+func TestRecordEventActivity(t *testing.T) {
+	t.Parallel()
+	a, cid := setup(t)
+	ctx := context.Background()
+	snap, err := a.Store.Case(ctx, cid)
+	require.NoError(t, err)
+
+	snap.Phase = care.PhaseAssessment
+	snap.LastEventSeq = 2
+	ev := care.Event{CaseID: cid, Seq: 2, At: snap.OpenedAt.Add(time.Hour), Actor: "cm-ana", Action: "screen",
+		PhaseBefore: care.PhaseScreening, PhaseAfter: care.PhaseAssessment, Detail: care.Screening{Eligible: true}}
+	require.NoError(t, a.RecordEvent(ctx, ev, snap))
+	require.NoError(t, a.RecordEvent(ctx, ev, snap), "a retried activity succeeds")
+
+	got, err := a.Store.Case(ctx, cid)
+	require.NoError(t, err)
+	require.Equal(t, care.PhaseAssessment, got.Phase)
+	evs, err := a.Store.Events(ctx, cid)
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+}
+
+func TestProposeRiskActivity(t *testing.T) {
+	t.Parallel()
+	a := &activities.Activities{} // ProposeRisk touches no store
+	assessment := care.Assessment{
+		Age: 80, ChronicConditions: 3, Medications: 10, Housing: care.HousingStable,
+		HomeSafe: true, SupportNetwork: care.SupportStrong, Readiness: care.ReadinessAction, Engagement: 3,
+	}
+	p, err := a.ProposeRisk(context.Background(), assessment)
+	require.NoError(t, err)
+	require.Equal(t, care.RiskRules, p.Rules)
+	require.Equal(t, "risk-v1", p.Rules)
+	require.Equal(t, 6, p.Score)
+	require.Equal(t, care.RiskModerate, p.Level)
+	require.Equal(t, care.ProposeRisk(assessment), p)
+}
