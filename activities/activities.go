@@ -8,6 +8,8 @@ import (
 	"context"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/notify"
+	"github.com/caseflow/caseflow/payer"
 	"github.com/caseflow/caseflow/postgres"
 )
 
@@ -15,12 +17,30 @@ import (
 // value of it with the worker; workflows refer to its methods.
 type Activities struct {
 	Store *postgres.Store
+	// Dispatcher delivers alerts to staff and automated calls to clients;
+	// nil logs them (the log channel).
+	Dispatcher Dispatcher
+	// Payer is the insurer's prior-authorization API; nil uses the HTTP
+	// client for CASEFLOW_PAYER_URL (default: the simulator on loopback).
+	Payer payer.Client
+	// Notifier delivers patient reminders; nil uses the webhook at
+	// CASEFLOW_NOTIFY_WEBHOOK_URL, or the log channel when it is unset.
+	Notifier notify.Channel
 }
 
-// RecordEvent appends a phase change or staff action to the audit trail and
-// updates the case snapshot. Idempotent on (case, seq).
-func (a *Activities) RecordEvent(ctx context.Context, ev care.Event, snap care.Snapshot) error {
-	return a.Store.RecordEvent(ctx, ev, snap)
+// RecordStep writes one step of a case (audit event, snapshot, tasks,
+// alerts, outcomes, pause) in one transaction, then delivers the case's
+// alerts that have not gone out yet. Idempotent on (case, seq) and on each
+// task and alert id: a retry writes nothing twice, and an alert whose
+// delivery failed goes out on the retry.
+func (a *Activities) RecordStep(ctx context.Context, st care.Step) error {
+	if err := a.Store.RecordStep(ctx, st); err != nil {
+		return err
+	}
+	if len(st.Alerts) == 0 {
+		return nil
+	}
+	return a.deliverAlerts(ctx, st.Event.CaseID)
 }
 
 // ProposeRisk scores an assessment with the current risk rules. The rules run

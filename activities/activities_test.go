@@ -26,7 +26,7 @@ func setup(t *testing.T) (*activities.Activities, string) {
 	require.NoError(t, err)
 	cid := care.CaseID(pid, "chf")
 	opened := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
-	require.NoError(t, a.RecordEvent(ctx,
+	require.NoError(t, recordStep(a, ctx,
 		care.Event{CaseID: cid, Seq: 1, At: opened, Actor: "cm-ana", Action: "open",
 			PhaseBefore: care.PhaseScreening, PhaseAfter: care.PhaseScreening},
 		care.Snapshot{CaseID: cid, PatientID: pid, Program: "chf", Model: care.ModelClinical,
@@ -112,8 +112,8 @@ func TestRecordEventActivity(t *testing.T) {
 	snap.LastEventSeq = 2
 	ev := care.Event{CaseID: cid, Seq: 2, At: snap.OpenedAt.Add(time.Hour), Actor: "cm-ana", Action: "screen",
 		PhaseBefore: care.PhaseScreening, PhaseAfter: care.PhaseAssessment, Detail: care.Screening{Eligible: true}}
-	require.NoError(t, a.RecordEvent(ctx, ev, snap))
-	require.NoError(t, a.RecordEvent(ctx, ev, snap), "a retried activity succeeds")
+	require.NoError(t, recordStep(a, ctx, ev, snap))
+	require.NoError(t, recordStep(a, ctx, ev, snap), "a retried activity succeeds")
 
 	got, err := a.Store.Case(ctx, cid)
 	require.NoError(t, err)
@@ -137,4 +137,9 @@ func TestProposeRiskActivity(t *testing.T) {
 	require.Equal(t, 6, p.Score)
 	require.Equal(t, care.RiskModerate, p.Level)
 	require.Equal(t, care.ProposeRisk(assessment), p)
+}
+
+// recordStep records a step that is just an event and its snapshot.
+func recordStep(a *activities.Activities, ctx context.Context, ev care.Event, snap care.Snapshot) error {
+	return a.RecordStep(ctx, care.Step{Event: ev, Snapshot: snap})
 }

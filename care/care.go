@@ -116,10 +116,13 @@ const (
 	TransitionDischarge   TransitionKind = "discharge"
 	TransitionTransfer    TransitionKind = "transfer"
 	TransitionLevelChange TransitionKind = "level-change"
+	// TransitionReadmission is a return to hospital: the case goes back to
+	// transition handling until the next discharge.
+	TransitionReadmission TransitionKind = "readmission"
 )
 
 // TransitionKinds lists every transition kind.
-var TransitionKinds = []TransitionKind{TransitionDischarge, TransitionTransfer, TransitionLevelChange}
+var TransitionKinds = []TransitionKind{TransitionDischarge, TransitionTransfer, TransitionLevelChange, TransitionReadmission}
 
 // ContactParty is who a contact was made with.
 type ContactParty string

@@ -56,3 +56,29 @@ type ServiceState struct {
 	Service
 	Status ServiceStatus `json:"status"`
 }
+
+// Step is everything one step of a case writes to the store, in one
+// transaction: the audit event, the new snapshot, the tasks it created or
+// changed, the alerts it raised, and the outcomes or pause it recorded.
+type Step struct {
+	Event    Event        `json:"event"`
+	Snapshot Snapshot     `json:"snapshot"`
+	Tasks    []Task       `json:"tasks,omitempty"`
+	Alerts   []Alert      `json:"alerts,omitempty"`
+	Outcomes *Outcomes    `json:"outcomes,omitempty"`
+	Pause    *PauseRecord `json:"pause,omitempty"`
+}
+
+// Outcomes are the outcome-domain scores at assessment and at evaluation.
+type Outcomes struct {
+	Baseline   OutcomeScores `json:"baseline"`
+	Evaluation OutcomeScores `json:"evaluation"`
+	At         time.Time     `json:"at"`
+}
+
+// PauseRecord is one pause of a case's outreach clocks.
+type PauseRecord struct {
+	PausedAt  time.Time `json:"paused_at"`
+	ResumedAt time.Time `json:"resumed_at,omitzero"`
+	Reason    string    `json:"reason"`
+}

@@ -223,9 +223,12 @@ func (p CarePlan) Validate() error {
 // follow-up or after a transition (FHIR Communication). BackTo sends the case
 // back to assessment or planning when the contact shows the plan no longer fits.
 type Contact struct {
-	With   ContactParty `json:"with"`
-	Notes  string       `json:"notes,omitempty"`
-	BackTo Phase        `json:"back_to,omitempty"`
+	With ContactParty `json:"with"`
+	// FaceToFace marks an in-person visit (it meets the post-discharge
+	// visit clock); otherwise the contact was by phone or video.
+	FaceToFace bool   `json:"face_to_face,omitempty"`
+	Notes      string `json:"notes,omitempty"`
+	BackTo     Phase  `json:"back_to,omitempty"`
 }
 
 // Validate checks a contact.

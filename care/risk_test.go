@@ -2,7 +2,6 @@ package care_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -118,13 +117,4 @@ func TestProposeRiskMaximum(t *testing.T) {
 	require.Equal(t, 16, p.Score)
 	require.Equal(t, care.RiskHigh, p.Level)
 	require.Len(t, p.Factors, 11)
-}
-
-func TestPolicyCadence(t *testing.T) {
-	p := care.DefaultPolicy("chf")
-	require.Equal(t, "chf", p.Program)
-	require.Equal(t, 7*24*time.Hour, p.Cadence(care.RiskHigh))
-	require.Equal(t, 14*24*time.Hour, p.Cadence(care.RiskModerate))
-	require.Equal(t, 30*24*time.Hour, p.Cadence(care.RiskLow))
-	require.Equal(t, 30*24*time.Hour, p.Cadence(care.RiskUnknown), "an unstratified case gets the low cadence")
 }

@@ -265,6 +265,7 @@ assessment or planning.`,
 		},
 	}
 	cmd.Flags().StringVar((*string)(&c.With), "with", "client", "who the contact was with: client, family, provider")
+	cmd.Flags().BoolVar(&c.FaceToFace, "face-to-face", false, "an in-person visit (meets the post-discharge visit clock)")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was learnt")
 	cmd.Flags().StringVar((*string)(&c.BackTo), "back-to", "", "send the case back to: assessment or planning")
 	return cmd
@@ -276,10 +277,16 @@ func (a *app) transitionCommand() *cobra.Command {
 		Use:   "transition <case>",
 		Short: "Record a transition of care (step 7)",
 		Long: `Record a move between levels of care: a hospital discharge, a transfer to
-a facility, or a change of care level (e.g. weekly to monthly physiotherapy).
-Post-transition follow-up (step 8) starts.`,
-		Example: `  caseflow case transition c-1a2b3c4d5e6f7a8b --kind discharge --from "city hospital" --to home --date 2026-12-01`,
-		Args:    exactlyOneCase,
+a facility, a change of care level (e.g. weekly to monthly physiotherapy), or a
+readmission. A discharge starts the transitional-care clocks of the program
+policy: interactive contact within 2 business days, face-to-face visit within
+7 days (high risk) or 14 days, medication reconciliation by the visit, and a
+30-day readmission watch. A readmission within the watch is recorded and the
+case waits in transition until the next discharge. Hospital ADT feeds send the
+same as the "adt-transition" signal.`,
+		Example: `  caseflow case transition c-1a2b3c4d5e6f7a8b --kind discharge --from "city hospital" --to home --date 2026-12-04
+  caseflow case transition c-1a2b3c4d5e6f7a8b --kind readmission --from home --to "city hospital" --date 2026-12-16`,
+		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := t.Validate(); err != nil {
 				return flagError(err)
@@ -287,7 +294,7 @@ Post-transition follow-up (step 8) starts.`,
 			return a.act(cmd, args[0], workflows.UpdateTransition, t)
 		},
 	}
-	cmd.Flags().StringVar((*string)(&t.Kind), "kind", "", "discharge, transfer or level-change (required)")
+	cmd.Flags().StringVar((*string)(&t.Kind), "kind", "", "discharge, transfer, level-change or readmission (required)")
 	cmd.Flags().StringVar(&t.From, "from", "", "level or place of care left (required)")
 	cmd.Flags().StringVar(&t.To, "to", "", "level or place of care entered (required)")
 	cmd.Flags().StringVar(&t.Date, "date", "", "date of the transition, YYYY-MM-DD (required)")

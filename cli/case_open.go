@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -28,7 +29,8 @@ closes it; "case close" closes it from any phase.`,
 	}
 	cmd.AddCommand(a.openCommand(), a.screenCommand(), a.assessCommand(), a.stratifyCommand(),
 		a.planCommand(), a.contactCommand(), a.transitionCommand(), a.evaluateCommand(), a.closeCommand(),
-		a.showCommand(), a.listCommand(), a.historyCommand())
+		a.showCommand(), a.listCommand(), a.historyCommand(), a.importCommand(), a.callCommand(), a.doneCommand())
+	cmd.AddCommand(a.pauseCommands()...)
 	return cmd
 }
 
@@ -60,32 +62,10 @@ case in the program is closed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
-			if f.patientRef == "" {
-				return care.Invalidf("--patient-ref", "is required: the patient's reference in your records (e.g. an MRN)")
-			}
-			var birth *time.Time
-			if f.birthDate != "" {
-				d, err := time.Parse(time.DateOnly, f.birthDate)
-				if err != nil {
-					return care.Invalidf("--birth-date", "must be a date YYYY-MM-DD, got %q", f.birthDate)
-				}
-				birth = &d
-			}
-			model, err := care.ParseEnum("--model", f.model, care.Models)
-			if err != nil {
-				return err
-			}
-			source, err := care.ParseEnum("--source", f.source, care.Sources)
-			if err != nil {
-				return err
-			}
-			c := care.Case{ID: f.caseID, PatientID: "p-placeholder", Program: f.program, Model: model,
-				Manager: f.manager, Source: source, OpenedBy: a.actor}
-			if c.ID == "" {
-				c.ID = "c-placeholder"
-			}
-			if err := c.Validate(); err != nil {
-				return flagError(err)
+			o, problems := checkCase(caseRequest{PatientRef: f.patientRef, Name: f.name, BirthDate: f.birthDate,
+				Program: f.program, Model: f.model, Manager: f.manager, Source: f.source, CaseID: f.caseID}, a.actor)
+			if len(problems) > 0 {
+				return flagError(problems[0])
 			}
 			// Reach both systems before writing to either.
 			tc, err := a.client(ctx)
@@ -96,16 +76,14 @@ case in the program is closed).`,
 			if err != nil {
 				return err
 			}
-			c.PatientID, err = store.UpsertPatient(ctx, f.patientRef, f.name, birth)
-			if err != nil {
-				return fmt.Errorf("register patient: %w", err)
-			}
-			if f.caseID == "" {
-				c.ID = care.CaseID(c.PatientID, c.Program)
-			}
-			res, err := a.startCase(ctx, tc, c)
+			res, err := a.openCase(ctx, tc, store, o)
 			if err != nil {
 				return err
+			}
+			if res.Status == "already-exists" {
+				if st, qerr := a.queryStatus(ctx, tc, res.CaseID); qerr == nil {
+					res.Phase = st.Phase
+				}
 			}
 			if a.json() {
 				return a.printJSON(res)
@@ -139,11 +117,122 @@ func flagError(err error) error {
 	return err
 }
 
+// caseRequest is one case to open as staff typed it: the flags of "case open"
+// or one row of "case import".
+type caseRequest struct {
+	PatientRef, Name, BirthDate, Program, Model, Manager, Source, CaseID string
+}
+
+// caseToOpen is a checked caseRequest. Case.ID is empty when it is to be
+// derived from the patient and program; Case.PatientID is set when the
+// patient is registered.
+type caseToOpen struct {
+	Case       care.Case
+	PatientRef string
+	Name       string
+	BirthDate  *time.Time
+}
+
+// checkCase validates r for a case opened by actor. It returns every problem
+// found, each a *care.ValidationError named after the field as "case open"
+// spells it without the dashes: patient-ref, birth-date, program, model,
+// manager, source, case-id. "case open" reports the first as a flag, "case
+// import" reports them all as columns of the row. This is the only place a
+// case to open is checked; care.Case.Validate has the last word.
+func checkCase(r caseRequest, actor string) (caseToOpen, []error) {
+	var problems []error
+	o := caseToOpen{PatientRef: r.PatientRef, Name: r.Name}
+	if r.PatientRef == "" {
+		problems = append(problems, care.Invalidf("patient-ref", "is required: the patient's reference in your records (e.g. an MRN)"))
+	}
+	if r.BirthDate != "" {
+		d, err := time.Parse(time.DateOnly, r.BirthDate)
+		if err != nil {
+			problems = append(problems, care.Invalidf("birth-date", "must be a date YYYY-MM-DD, got %q", r.BirthDate))
+		} else {
+			o.BirthDate = &d
+		}
+	}
+	model, err := care.ParseEnum("model", r.Model, care.Models)
+	if err != nil {
+		problems, model = append(problems, err), care.ModelClinical
+	}
+	source, err := care.ParseEnum("source", r.Source, care.Sources)
+	if err != nil {
+		problems, source = append(problems, err), care.SourceReferral
+	}
+	c := care.Case{ID: r.CaseID, PatientID: "p-placeholder", Program: r.Program, Model: model,
+		Manager: r.Manager, Source: source, OpenedBy: actor}
+	if c.ID == "" {
+		c.ID = "c-placeholder"
+	}
+	if c.Program == "" {
+		problems, c.Program = append(problems, care.Invalidf("program", "is required: the care-management program, e.g. complex-case")), "placeholder"
+	}
+	if c.Manager == "" {
+		problems, c.Manager = append(problems, care.Invalidf("manager", "is required: the opaque id of the case manager, e.g. cm-ana")), "placeholder"
+	}
+	// Ask the case's own rules until they pass, standing a placeholder in for
+	// each field they refuse, so that every problem is reported at once.
+	for range 8 {
+		err := c.Validate()
+		var v *care.ValidationError
+		if err == nil || !errors.As(err, &v) {
+			if err != nil {
+				problems = append(problems, err)
+			}
+			break
+		}
+		problems = append(problems, v)
+		switch v.Field {
+		case "case-id":
+			c.ID = "c-placeholder"
+		case "program":
+			c.Program = "placeholder"
+		case "manager":
+			c.Manager = "placeholder"
+		case "model":
+			c.Model = care.ModelClinical
+		case "source":
+			c.Source = care.SourceReferral
+		default: // patient-id, actor or a rule this loop does not know
+			return o, problems
+		}
+	}
+	if len(problems) > 0 {
+		return o, problems
+	}
+	c.ID, c.PatientID = r.CaseID, ""
+	o.Case = c
+	return o, nil
+}
+
+// openCase registers the patient in PostgreSQL and starts the case workflow:
+// the one path by which "case open" and "case import" open a case. Both are
+// idempotent: the patient is found by reference and the case id is derived
+// from patient and program, so a case that already exists is reported with
+// Status "already-exists" and nothing new is started.
+func (a *app) openCase(ctx context.Context, tc client.Client, store *postgres.Store, o caseToOpen) (OpenResult, error) {
+	c := o.Case
+	policy, err := a.policy(ctx, store, c.Program)
+	if err != nil {
+		return OpenResult{}, err
+	}
+	c.PatientID, err = store.UpsertPatient(ctx, o.PatientRef, o.Name, o.BirthDate)
+	if err != nil {
+		return OpenResult{}, fmt.Errorf("register patient: %w", err)
+	}
+	if c.ID == "" {
+		c.ID = care.CaseID(c.PatientID, c.Program)
+	}
+	return a.startCase(ctx, tc, c, policy)
+}
+
 // startCase starts the case workflow, or reports the case that already has
-// the id.
-func (a *app) startCase(ctx context.Context, tc client.Client, c care.Case) (OpenResult, error) {
+// the id (Status "already-exists", Phase unknown: the caller may query it).
+// The case runs under policy, pinned in its input for its whole life.
+func (a *app) startCase(ctx context.Context, tc client.Client, c care.Case, policy care.Policy) (OpenResult, error) {
 	c.OpenedAt = time.Now().UTC().Truncate(time.Second)
-	policy := care.DefaultPolicy(c.Program)
 	id := care.WorkflowID(c.ID)
 	res := OpenResult{CaseID: c.ID, WorkflowID: id, Status: "opened", Phase: care.PhaseScreening}
 	_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -156,9 +245,9 @@ func (a *app) startCase(ctx context.Context, tc client.Client, c care.Case) (Ope
 			workflows.AttrPhase.ValueSet(string(care.PhaseScreening)),
 			workflows.AttrProgram.ValueSet(c.Program),
 			workflows.AttrManager.ValueSet(c.Manager),
-			workflows.AttrNextDue.ValueSet(c.OpenedAt.Add(policy.ScreeningWithin)),
+			workflows.AttrNextDue.ValueSet(c.OpenedAt.Add(policy.Steps.Screening.D())),
 		),
-		StaticSummary: fmt.Sprintf("Care case %s · program %s · %s model", c.ID, c.Program, c.Model),
+		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", c.ID, c.Program, policy.Version, c.Model),
 		StaticDetails: fmt.Sprintf("Care-management case %s in program %s (%s model, source %s), managed by %s. "+
 			"Patient data is encrypted; decode it through the caseflow codec server.", c.ID, c.Program, c.Model, c.Source, c.Manager),
 	}, workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: policy})
@@ -166,9 +255,6 @@ func (a *app) startCase(ctx context.Context, tc client.Client, c care.Case) (Ope
 	if errors.As(err, &started) {
 		res.Status = "already-exists"
 		res.Phase = ""
-		if st, qerr := a.queryStatus(ctx, tc, c.ID); qerr == nil {
-			res.Phase = st.Phase
-		}
 		return res, nil
 	}
 	if err != nil {

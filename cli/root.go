@@ -84,7 +84,9 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).`,
 	root.PersistentFlags().StringVar(&a.actor, "actor", defaultActor(), "opaque id of the staff member acting (env CASEFLOW_ACTOR)")
 	root.PersistentFlags().StringVar(&a.taskQueue, "task-queue", envOr("CASEFLOW_TASK_QUEUE", workflows.TaskQueue), "Temporal task queue of the caseflow worker (env CASEFLOW_TASK_QUEUE)")
 	root.PersistentFlags().DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for Temporal and the database")
-	root.AddCommand(a.caseCommand(), a.migrateCommand(), a.keysCommand())
+	root.AddCommand(a.caseCommand(), a.migrateCommand(), a.keysCommand(), a.policyCommand(), a.worklistCommand())
+	root.AddCommand(a.providersCommand())
+	root.AddCommand(a.payerSimCommand())
 	return root
 }
 

@@ -127,6 +127,7 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	e.db = db
+	e.ok("policy", "load", "policies/")
 	e.startWorker()
 	return e
 }
@@ -227,3 +228,5 @@ func (e *env) count(query string, args ...any) int {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func fmtSscanf(s string, n *int) (int, error) { return fmt.Sscanf(s, "%d", n) }

@@ -127,15 +127,18 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 	return p, err
 }
 
-// RecordEvent appends ev to the audit trail and brings the case snapshot up
-// to date, in one transaction. Running it twice leaves one event row, and an
-// older event retried late never rolls the snapshot back.
-func (s *Store) RecordEvent(ctx context.Context, ev care.Event, snap care.Snapshot) error {
+// RecordStep writes one step of a case in one transaction: the audit event,
+// the snapshot, the tasks and alerts the step produced, and its outcomes or
+// pause. Running it twice leaves one row of each (the event is keyed on
+// (case, seq), tasks on (case, task), alerts on their id), and an older step
+// retried late never rolls the snapshot back.
+func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	ev, snap := st.Event, st.Snapshot
 	_, err = tx.NamedExecContext(ctx, `
 		INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
 			care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq)
@@ -161,9 +164,29 @@ func (s *Store) RecordEvent(ctx context.Context, ev care.Event, snap care.Snapsh
 		INSERT INTO case_events (case_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (case_id, seq) DO NOTHING`,
-		ev.CaseID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, []byte(detail))
+		ev.CaseID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, detail)
 	if err != nil {
 		return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+	}
+	for _, t := range st.Tasks {
+		if err := saveTask(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	for _, a := range st.Alerts {
+		if err := saveAlert(ctx, tx, a); err != nil {
+			return err
+		}
+	}
+	if o := st.Outcomes; o != nil {
+		if err := saveOutcomes(ctx, tx, ev.CaseID, *o); err != nil {
+			return err
+		}
+	}
+	if p := st.Pause; p != nil {
+		if err := savePause(ctx, tx, ev.CaseID, *p); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -26,11 +26,16 @@ const (
 	UpdateTransition = "transition"
 	UpdateEvaluate   = "evaluate"
 	UpdateClose      = "close"
+	UpdateCall       = "call"
+	UpdateComplete   = "complete"
+	UpdatePause      = "pause"
+	UpdateResume     = "resume"
 
-	// SignalDischarge carries a transition reported by an external system
-	// (a hospital ADT feed). Signals cannot be refused, so one that arrives
-	// in a phase where no transition is possible is recorded and ignored.
-	SignalDischarge = "adt-transition"
+	// SignalTransition carries a transition reported by an external system
+	// (a hospital ADT feed: discharge, transfer, readmission). Signals cannot
+	// be refused, so one that arrives in a phase where it cannot apply is
+	// recorded and ignored.
+	SignalTransition = "adt-transition"
 
 	// QueryStatus returns the case's Status.
 	QueryStatus = "status"
@@ -58,7 +63,19 @@ type CaseInput struct {
 	Policy care.Policy `json:"policy"`
 	// State is set when the workflow continues as new: the whole case so far.
 	State *CaseState `json:"state,omitempty"`
+	// MaxStepsPerRun bounds the steps (activities and timers) of one run
+	// before it continues as new; zero means DefaultMaxStepsPerRun.
+	MaxStepsPerRun int `json:"max_steps_per_run,omitempty"`
 }
+
+// DefaultMaxStepsPerRun keeps a run's history well under Temporal's
+// 4,096-event budget that caseflow sets itself: a step (a follow-up call, a
+// staff action) costs up to about 20 events.
+const DefaultMaxStepsPerRun = 150
+
+// ContinueAsNewAfterEvents continues a run whose history passed this length,
+// whatever the step count says.
+const ContinueAsNewAfterEvents = 3000
 
 // CaseState is everything the workflow knows about a case. It is carried
 // across continue-as-new, so it must stay small: ids and staff records, with
@@ -86,6 +103,25 @@ type CaseState struct {
 	Timeline []TimelineEntry `json:"timeline"`
 	// Coordinate is set when an approved plan waits for coordination.
 	Coordinate bool `json:"coordinate,omitempty"`
+
+	// Tasks are the open work items and clocks (closed ones live in
+	// PostgreSQL). TaskSeq numbers them: task ids are kind-n.
+	Tasks   []care.Task `json:"tasks,omitempty"`
+	TaskSeq int         `json:"task_seq"`
+	// NextCallAt is when the next follow-up call falls due (zero: none).
+	NextCallAt time.Time `json:"next_call_at,omitzero"`
+	// NextReassessAt is when the next periodic re-assessment falls due.
+	NextReassessAt time.Time `json:"next_reassess_at,omitzero"`
+	// NoAnswers counts consecutive unanswered calls.
+	NoAnswers int `json:"no_answers,omitempty"`
+	// Discharge holds the clocks of the latest discharge.
+	Discharge *care.DischargeClocks `json:"discharge,omitempty"`
+	// Paused suspends the outreach clocks since PausedAt.
+	Paused      bool      `json:"paused,omitempty"`
+	PausedAt    time.Time `json:"paused_at,omitzero"`
+	PauseReason string    `json:"pause_reason,omitempty"`
+	// Runs counts the workflow runs of the case (continue-as-new).
+	Runs int `json:"runs"`
 }
 
 // TimelineEntry is one step of a case as the status query shows it.
@@ -104,6 +140,7 @@ const TimelineLimit = 50
 // Item is an open work item of a case (a FHIR Task): what is due, by when,
 // and who owns it.
 type Item struct {
+	TaskID      string    `json:"task_id,omitempty"`
 	Kind        string    `json:"kind"`
 	Description string    `json:"description"`
 	Owner       string    `json:"owner"`

@@ -15,16 +15,22 @@ import (
 var a *activities.Activities
 
 // CaseWorkflow runs one patient case from screening to closing. Staff drive it
-// with updates; it coordinates an approved plan by itself, records every step
-// through activities, keeps its search attributes current, and continues as
-// new when its history grows large.
+// with updates; it coordinates an approved plan by itself, runs the case's
+// clocks (follow-up calls, post-discharge contact and visit, readmission
+// watch, escalations) on one durable timer, records every step through an
+// activity, keeps its search attributes current, and continues as new before
+// its history grows large.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
-	w := &caseWorkflow{lock: workflow.NewMutex(ctx)}
+	w := &caseWorkflow{lock: workflow.NewMutex(ctx), maxSteps: in.MaxStepsPerRun}
+	if w.maxSteps <= 0 {
+		w.maxSteps = DefaultMaxStepsPerRun
+	}
 	if in.State != nil {
 		w.state = *in.State
 	} else {
 		w.state = CaseState{Case: in.Case, Policy: in.Policy, Phase: care.PhaseScreening, PhaseSince: workflow.Now(ctx)}
 	}
+	w.state.Runs++
 	// Hold the lock until the case is recorded as opened, so that a staff
 	// action arriving with the first workflow task waits for it.
 	if err := w.lock.Lock(ctx); err != nil {
@@ -39,47 +45,76 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 		}
 	}
 	w.lock.Unlock()
-	discharges := workflow.GetSignalChannel(ctx, SignalDischarge)
+	if err := w.run(ctx); err != nil {
+		return CaseResult{}, err
+	}
+	if w.state.Phase == care.PhaseClosed {
+		return CaseResult{CaseID: w.state.Case.ID, Reason: w.state.Closure.Reason}, nil
+	}
+	state := w.state
+	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow,
+		CaseInput{Case: state.Case, Policy: state.Policy, State: &state, MaxStepsPerRun: in.MaxStepsPerRun})
+}
+
+// run is the main loop. It returns when the case is closed or when this run
+// should continue as new; either way with no staff action in flight and no
+// signal left unhandled.
+func (w *caseWorkflow) run(ctx workflow.Context) error {
+	transitions := workflow.GetSignalChannelWithOptions(ctx, SignalTransition, workflow.SignalChannelOptions{
+		Description: "A transition reported by an external system (hospital ADT feed): discharge, transfer or readmission",
+	})
+	var clock clockTimer
 	for {
+		at, why := w.nextWake()
+		clock.set(ctx, w, at, why)
 		err := workflow.Await(ctx, func() bool {
-			return w.state.Phase == care.PhaseClosed || w.state.Coordinate || discharges.Len() > 0 ||
-				workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			next, _ := w.nextWake()
+			return w.state.Phase == care.PhaseClosed || w.state.Coordinate || transitions.Len() > 0 ||
+				clock.fired() || clock.earlier(next) || w.shouldContinueAsNew(ctx)
 		})
 		if err != nil {
-			return CaseResult{}, err
+			return err
 		}
 		for {
 			var t care.Transition
-			if !discharges.ReceiveAsync(&t) {
+			if !transitions.ReceiveAsync(&t) {
 				break
 			}
-			if err := w.onDischargeSignal(ctx, t); err != nil {
-				return CaseResult{}, err
+			if err := w.onTransitionSignal(ctx, t); err != nil {
+				return err
 			}
 		}
 		if w.state.Coordinate {
 			if err := w.coordinate(ctx); err != nil {
-				return CaseResult{}, err
+				return err
 			}
 		}
-		if w.state.Phase == care.PhaseClosed {
-			// Let staff actions in flight answer before the workflow ends.
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return CaseResult{}, err
+		if clock.fired() {
+			clock.reset()
+			if err := w.fireClocks(ctx); err != nil {
+				return err
 			}
-			return CaseResult{CaseID: w.state.Case.ID, Reason: w.state.Closure.Reason}, nil
 		}
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+		if w.state.Phase == care.PhaseClosed || w.shouldContinueAsNew(ctx) {
+			// Let staff actions in flight answer first, and handle any
+			// signal that came meanwhile: nothing is lost across runs.
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return CaseResult{}, err
+				return err
 			}
-			if discharges.Len() > 0 {
-				continue // handle them first; nothing is lost across runs
+			if transitions.Len() == 0 {
+				return nil
 			}
-			state := w.state
-			return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow, CaseInput{Case: state.Case, Policy: state.Policy, State: &state})
 		}
 	}
+}
+
+// shouldContinueAsNew reports that this run's history is large enough to
+// start a fresh run: Temporal suggests it, the history passed
+// ContinueAsNewAfterEvents, or the run took maxSteps steps.
+func (w *caseWorkflow) shouldContinueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= ContinueAsNewAfterEvents ||
+		w.steps >= w.maxSteps
 }
 
 // activityOptions retry the store for as long as it takes: a database outage
@@ -98,6 +133,14 @@ type caseWorkflow struct {
 	// lock serialises staff actions and the main loop's own steps, so that
 	// each sees the state the previous one left.
 	lock workflow.Mutex
+	// steps counts the activities and timers of this run; maxSteps bounds it.
+	steps, maxSteps int
+	// changed and alerts collect what the current step writes besides its
+	// event: tasks created or changed, alerts raised, outcomes, a pause.
+	changed  []string // task ids
+	alerts   []care.Alert
+	outcomes *care.Outcomes
+	pause    *care.PauseRecord
 }
 
 func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
@@ -120,8 +163,16 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 			w.plan, func(actor string, p care.CarePlan) error { return w.canPlan(actor, p) }},
 		{UpdateContact, "Record a contact with client, family or provider; may send the case back to assessment or planning",
 			w.contact, func(actor string, c care.Contact) error { return w.canContact(actor, c) }},
-		{UpdateTransition, "Record a transition of care (discharge, transfer, change of level)",
+		{UpdateCall, "Record the outcome of a follow-up call: reached, no-answer or declined",
+			w.call, func(actor string, c care.CallResult) error { return w.canCall(actor, c) }},
+		{UpdateComplete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)",
+			w.complete, func(actor string, c care.TaskCompletion) error { return w.canComplete(actor, c) }},
+		{UpdateTransition, "Record a transition of care (discharge, transfer, change of level, readmission)",
 			w.transition, func(actor string, t care.Transition) error { return w.canTransition(actor, t) }},
+		{UpdatePause, "Pause the case's outreach clocks (e.g. the client is re-admitted)",
+			w.pauseClocks, func(actor string, p care.Pause) error { return w.canPause(actor, p) }},
+		{UpdateResume, "Resume the case's outreach clocks; pending deadlines move by the paused time",
+			w.resumeClocks, func(actor string, p care.Pause) error { return w.canResume(actor, p) }},
 		{UpdateEvaluate, "Score the six outcome domains against the assessment baseline",
 			w.evaluate, func(actor string, e care.Evaluation) error { return w.canEvaluate(actor, e) }},
 		{UpdateClose, "Close the case with a closure reason",
@@ -159,10 +210,27 @@ func (w *caseWorkflow) act(ctx workflow.Context, actor, action string, check fun
 	return w.status(), nil
 }
 
-// enter moves the case to phase p.
+// enter moves the case to phase p and starts or stops the phase's clocks.
 func (w *caseWorkflow) enter(ctx workflow.Context, p care.Phase) {
+	now := workflow.Now(ctx)
+	if p == w.state.Phase {
+		return
+	}
 	w.state.Phase = p
-	w.state.PhaseSince = workflow.Now(ctx)
+	w.state.PhaseSince = now
+	switch p {
+	case care.PhaseFollowUp:
+		w.startCalls(now)
+	case care.PhasePostTransition:
+		if w.state.NextCallAt.IsZero() {
+			w.startCalls(now)
+		}
+	default:
+		// Calls and re-assessments run only in follow-up and after a
+		// transition; leaving those phases stops them.
+		w.state.NextCallAt, w.state.NextReassessAt = time.Time{}, time.Time{}
+		w.cancelTasks(now, "phase "+string(p), care.TaskCall, care.TaskReassess)
+	}
 }
 
 func (w *caseWorkflow) screen(ctx workflow.Context, actor string, s care.Screening) (Status, error) {
@@ -182,11 +250,12 @@ func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assess
 		var p care.RiskProposal
 		// The rules live in an activity; if it cannot run, the action fails
 		// and the case stays where it was.
-		if err := workflow.ExecuteActivity(withSummary(ctx, "propose risk level"), a.ProposeRisk, as).Get(ctx, &p); err != nil {
+		if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
 			return "", nil, err
 		}
 		w.state.Assessment = &as
 		w.state.Proposal = &p
+		w.completeTasks(workflow.Now(ctx), "assessed", care.TaskReassess)
 		w.enter(ctx, care.PhaseStratification)
 		return fmt.Sprintf("assessed; rules %s propose %s risk (score %d)", p.Rules, p.Level, p.Score), struct {
 			Assessment care.Assessment   `json:"assessment"`
@@ -233,22 +302,31 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 		return nil
 	}
 	var services []care.ServiceState
-	if err := workflow.ExecuteActivity(withSummary(ctx, "coordinate planned services"), a.CoordinateServices,
-		w.state.Case.ID, w.state.Plan.Services).Get(ctx, &services); err != nil {
+	if err := w.execute(ctx, "coordinate planned services", a.CoordinateServices, &services, w.state.Case.ID, w.state.Plan.Services); err != nil {
 		return err
 	}
 	w.state.Services = services
 	w.state.Coordinate = false
-	w.enter(ctx, care.PhaseFollowUp)
 	w.state.LastContactAt = time.Time{}
+	w.enter(ctx, care.PhaseFollowUp)
 	return w.record(ctx, care.ActorSystem, "coordinated", care.PhaseImplementation,
-		fmt.Sprintf("%d services coordinated; follow-up every %s", len(services), care.FormatDuration(w.state.Policy.Cadence(w.state.Risk))), services)
+		fmt.Sprintf("%d services coordinated; follow-up calls every %s", len(services), care.FormatDuration(w.callInterval())), services)
 }
 
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
 	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(actor, c) }, func() (string, any, error) {
-		w.state.LastContactAt = workflow.Now(ctx)
+		now := workflow.Now(ctx)
+		w.state.LastContactAt = now
 		summary := "contact with " + string(c.With)
+		if c.FaceToFace {
+			summary = "face-to-face visit with " + string(c.With)
+		}
+		if c.With != care.PartyProvider {
+			w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
+			if c.FaceToFace {
+				w.completeTasks(now, summary, care.TaskTCMVisit)
+			}
+		}
 		if c.BackTo != "" {
 			w.enter(ctx, c.BackTo)
 			summary += "; back to " + string(c.BackTo)
@@ -257,23 +335,28 @@ func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contac
 	})
 }
 
-func (w *caseWorkflow) transition(ctx workflow.Context, actor string, t care.Transition) (Status, error) {
-	return w.act(ctx, actor, UpdateTransition, func() error { return w.canTransition(actor, t) }, func() (string, any, error) {
-		return w.applyTransition(ctx, t), t, nil
+func (w *caseWorkflow) complete(ctx workflow.Context, actor string, c care.TaskCompletion) (Status, error) {
+	return w.act(ctx, actor, UpdateComplete, func() error { return w.canComplete(actor, c) }, func() (string, any, error) {
+		now := workflow.Now(ctx)
+		t := w.task(c.TaskID)
+		w.finishTask(t, now, care.TaskDone, "done")
+		if t.Kind == care.TaskTCMVisit {
+			w.state.LastContactAt = now
+		}
+		return fmt.Sprintf("%s done%s", t.ID, metSuffix(*t)), c, nil
 	})
 }
 
-func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) string {
-	w.state.Transition = &t
-	w.state.TransitionAt = workflow.Now(ctx)
-	w.enter(ctx, care.PhaseTransition)
-	w.enter(ctx, care.PhasePostTransition)
-	return fmt.Sprintf("%s on %s", t.Kind, t.Date)
+func (w *caseWorkflow) transition(ctx workflow.Context, actor string, t care.Transition) (Status, error) {
+	return w.act(ctx, actor, UpdateTransition, func() error { return w.canTransition(actor, t) }, func() (string, any, error) {
+		summary, err := w.applyTransition(ctx, t)
+		return summary, t, err
+	})
 }
 
-// onDischargeSignal applies a transition reported by an external system, or
+// onTransitionSignal applies a transition reported by an external system, or
 // records why it could not.
-func (w *caseWorkflow) onDischargeSignal(ctx workflow.Context, t care.Transition) error {
+func (w *caseWorkflow) onTransitionSignal(ctx workflow.Context, t care.Transition) error {
 	if err := w.lock.Lock(ctx); err != nil {
 		return err
 	}
@@ -282,11 +365,16 @@ func (w *caseWorkflow) onDischargeSignal(ctx workflow.Context, t care.Transition
 	if err := w.canTransition(care.ActorSystem, t); err != nil {
 		return w.record(ctx, care.ActorSystem, "transition-ignored", before, "external transition ignored: "+err.Error(), t)
 	}
-	return w.record(ctx, care.ActorSystem, UpdateTransition, before, w.applyTransition(ctx, t), t)
+	summary, err := w.applyTransition(ctx, t)
+	if err != nil {
+		return err
+	}
+	return w.record(ctx, care.ActorSystem, UpdateTransition, before, summary, t)
 }
 
 func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evaluation) (Status, error) {
 	return w.act(ctx, actor, UpdateEvaluate, func() error { return w.canEvaluate(actor, e) }, func() (string, any, error) {
+		now := workflow.Now(ctx)
 		w.state.Evaluation = &e
 		w.enter(ctx, care.PhaseEvaluation)
 		improved, worse := 0, 0
@@ -299,6 +387,7 @@ func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evalu
 				worse++
 			}
 		}
+		w.outcomes = &care.Outcomes{Baseline: w.state.Assessment.Baseline, Evaluation: e.Scores, At: now}
 		return fmt.Sprintf("outcomes evaluated: %d domains improved, %d worse than baseline", improved, worse), struct {
 			Baseline care.OutcomeScores `json:"baseline"`
 			Scores   care.OutcomeScores `json:"scores"`
@@ -318,20 +407,36 @@ func (w *caseWorkflow) closeWith(ctx workflow.Context, c care.Closure) {
 	w.state.Closure = &c
 	w.state.ClosedAt = workflow.Now(ctx)
 	w.state.Coordinate = false
+	w.state.Paused = false
 	w.enter(ctx, care.PhaseClosed)
+	w.cancelTasks(w.state.ClosedAt, "case closed")
 }
 
-// record appends an event to the timeline, keeps the search attributes
-// current and writes event and snapshot to the store.
+// execute runs an activity with caseflow's options and a summary for the UI,
+// and counts it as a step of this run.
+func (w *caseWorkflow) execute(ctx workflow.Context, summary string, activity, result any, args ...any) error {
+	w.steps++
+	return workflow.ExecuteActivity(withSummary(ctx, summary), activity, args...).Get(ctx, result)
+}
+
+// record appends an event to the timeline, keeps the search attributes and
+// the UI's current details up to date, and writes the step (event, snapshot,
+// tasks, alerts) to the store in one activity.
 func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before care.Phase, summary string, detail any) error {
 	w.state.Seq++
 	now := workflow.Now(ctx)
-	ev := care.Event{
-		CaseID: w.state.Case.ID, Seq: w.state.Seq, At: now, Actor: actor, Action: action,
-		PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
+	step := care.Step{
+		Event: care.Event{
+			CaseID: w.state.Case.ID, Seq: w.state.Seq, At: now, Actor: actor, Action: action,
+			PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
+		},
+		Tasks: w.changedTasks(), Alerts: w.alerts, Outcomes: w.outcomes, Pause: w.pause,
 	}
+	w.changed, w.alerts, w.outcomes, w.pause = nil, nil, nil, nil
+	w.pruneTasks()
+	step.Snapshot = w.snapshot()
 	w.state.Timeline = append(w.state.Timeline, TimelineEntry{
-		Seq: ev.Seq, At: now, Actor: actor, Action: action, Phase: w.state.Phase, Summary: summary,
+		Seq: step.Event.Seq, At: now, Actor: actor, Action: action, Phase: w.state.Phase, Summary: summary,
 	})
 	if n := len(w.state.Timeline); n > TimelineLimit {
 		w.state.Timeline = append([]TimelineEntry(nil), w.state.Timeline[n-TimelineLimit:]...)
@@ -339,23 +444,51 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 	if err := w.upsertSearchAttributes(ctx); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(withSummary(ctx, "record "+action), a.RecordEvent, ev, w.snapshot()).Get(ctx, nil)
+	workflow.SetCurrentDetails(ctx, w.currentDetails())
+	return w.execute(ctx, "record "+action, a.RecordStep, nil, step)
 }
 
 func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
-	updates := []temporal.SearchAttributeUpdate{
-		AttrPhase.ValueSet(string(w.state.Phase)),
-		AttrRisk.ValueSet(string(w.state.Risk)),
+	updates := []temporal.SearchAttributeUpdate{AttrPhase.ValueSet(string(w.state.Phase))}
+	if w.state.Risk == care.RiskUnknown {
+		updates = append(updates, AttrRisk.ValueUnset())
+	} else {
+		updates = append(updates, AttrRisk.ValueSet(string(w.state.Risk)))
 	}
 	if due := w.nextDue(); due != nil {
 		updates = append(updates, AttrNextDue.ValueSet(*due))
 	} else {
 		updates = append(updates, AttrNextDue.ValueUnset())
 	}
-	if w.state.Risk == care.RiskUnknown {
-		updates[1] = AttrRisk.ValueUnset()
-	}
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
+}
+
+// currentDetails is what the Web UI shows as the case's current details:
+// phase, risk and the next due action. Opaque ids and enums only.
+func (w *caseWorkflow) currentDetails() string {
+	s := w.state
+	d := fmt.Sprintf("**Phase:** %s  \n**Risk:** %s  \n**Care category:** %s", s.Phase, orNone(string(s.Risk)), orNone(string(s.Category)))
+	if s.Paused {
+		d += "  \n**Clocks paused** since " + s.PausedAt.UTC().Format(time.RFC3339)
+	}
+	items := w.openItems()
+	if len(items) > 0 {
+		next := items[0]
+		for _, it := range items[1:] {
+			if it.Due.Before(next.Due) {
+				next = it
+			}
+		}
+		d += fmt.Sprintf("  \n**Next due:** %s (%s) by %s, owner %s", next.Kind, next.TaskID, next.Due.UTC().Format(time.RFC3339), next.Owner)
+	}
+	return d
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "not yet set"
+	}
+	return s
 }
 
 func (w *caseWorkflow) snapshot() care.Snapshot {
@@ -394,42 +527,38 @@ func earliest(items []Item) *time.Time {
 	return due
 }
 
-// openItems derives the case's worklist from its state and policy.
+// openItems is the case's worklist: the step the phase waits for, and the
+// open tasks.
 func (w *caseWorkflow) openItems() []Item {
 	s, p := w.state, w.state.Policy
 	owner := s.Case.Manager
-	item := func(kind, desc string, due time.Time) Item {
-		return Item{Kind: kind, Description: desc, Owner: owner, Due: due}
+	var items []Item
+	step := func(kind, desc string, due time.Time) {
+		items = append(items, Item{Kind: kind, Description: desc, Owner: owner, Due: due})
 	}
 	switch s.Phase {
 	case care.PhaseScreening:
-		return []Item{item("screen", "screen the client for eligibility", s.PhaseSince.Add(p.ScreeningWithin))}
+		step("screen", "screen the client for eligibility", s.PhaseSince.Add(p.Steps.Screening.D()))
 	case care.PhaseAssessment:
-		return []Item{item("assess", "assess the client and record the outcome baseline", s.PhaseSince.Add(p.AssessmentWithin))}
+		step("assess", "assess the client and record the outcome baseline", s.PhaseSince.Add(p.Steps.Assessment.D()))
 	case care.PhaseStratification:
-		return []Item{item("stratify", fmt.Sprintf("confirm risk level (rules propose %s) and care category", s.Proposal.Level), s.PhaseSince.Add(p.ScreeningWithin))}
+		step("stratify", fmt.Sprintf("confirm risk level (rules propose %s) and care category", s.Proposal.Level), s.PhaseSince.Add(p.Steps.Stratification.D()))
 	case care.PhasePlanning:
-		return []Item{item("plan", "agree the care plan with the physician", s.PhaseSince.Add(p.PlanningWithin))}
+		step("plan", "agree the care plan with the physician", s.PhaseSince.Add(p.Steps.Planning.D()))
 	case care.PhaseImplementation:
-		return []Item{item("coordinate", "coordinate the planned services", s.PhaseSince)}
-	case care.PhaseFollowUp:
-		return []Item{item("follow-up", "follow-up contact with the client", lastOr(s.LastContactAt, s.PhaseSince).Add(p.Cadence(s.Risk)))}
-	case care.PhasePostTransition:
-		if s.LastContactAt.Before(s.TransitionAt) {
-			return []Item{item("post-transition-contact", "contact the client after the "+string(s.Transition.Kind), s.TransitionAt.Add(p.PostTransitionContactWithin))}
-		}
-		return []Item{item("follow-up", "follow-up contact with the client", s.LastContactAt.Add(p.Cadence(s.Risk)))}
+		step("coordinate", "coordinate the planned services", s.PhaseSince)
 	case care.PhaseEvaluation:
-		return []Item{item("close", "close the case with a closure reason", s.PhaseSince)}
+		step("close", "close the case with a closure reason", s.PhaseSince)
 	}
-	return nil
-}
-
-func lastOr(t, fallback time.Time) time.Time {
-	if t.IsZero() {
-		return fallback
+	for _, t := range s.Tasks {
+		if t.Status == care.TaskOpen && t.Kind != care.TaskReadmissionWatch {
+			items = append(items, Item{TaskID: t.ID, Kind: string(t.Kind), Description: t.Description, Owner: t.Owner, Due: t.Due})
+		}
 	}
-	return t
+	if !s.NextCallAt.IsZero() && !s.Paused {
+		step("next-call", "next follow-up call falls due", s.NextCallAt)
+	}
+	return items
 }
 
 func withSummary(ctx workflow.Context, summary string) workflow.Context {

@@ -2,9 +2,11 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,28 +24,43 @@ import (
 var acts *activities.Activities
 
 // caseEnv is a test environment running one case with the store stubbed out:
-// every recorded event lands in events.
+// every recorded step lands in steps (its event in events). Pure activities
+// (risk rules, discharge clocks) run for real.
 type caseEnv struct {
 	t      *testing.T
 	env    *testsuite.TestWorkflowEnvironment
+	policy care.Policy
+	model  care.Model
+	steps  []care.Step
 	events []care.Event
 	at     time.Duration
 }
 
 func newCaseEnv(t *testing.T) *caseEnv {
+	return newCaseEnvWith(t, "complex-case", care.ModelClinical)
+}
+
+func newCaseEnvWith(t *testing.T, program string, model care.Model) *caseEnv {
+	c := &caseEnv{t: t, policy: loadPolicy(t, program), model: model}
+	c.env = c.newEnv()
+	return c
+}
+
+func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
-	c := &caseEnv{t: t, env: s.NewTestWorkflowEnvironment()}
-	c.env.RegisterActivity(acts)
-	c.env.OnActivity(acts.RecordEvent, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ev care.Event, snap care.Snapshot) error {
-			if snap.LastEventSeq != ev.Seq || snap.Phase != ev.PhaseAfter {
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(acts)
+	env.OnActivity(acts.RecordStep, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, st care.Step) error {
+			if st.Snapshot.LastEventSeq != st.Event.Seq || st.Snapshot.Phase != st.Event.PhaseAfter {
 				return errors.New("snapshot does not match event")
 			}
-			c.events = append(c.events, ev)
+			c.steps = append(c.steps, st)
+			c.events = append(c.events, st.Event)
 			return nil
 		})
-	c.env.OnActivity(acts.CoordinateServices, mock.Anything, mock.Anything, mock.Anything).Return(
+	env.OnActivity(acts.CoordinateServices, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ string, services []care.Service) ([]care.ServiceState, error) {
 			out := make([]care.ServiceState, len(services))
 			for i, s := range services {
@@ -51,7 +68,16 @@ func newCaseEnv(t *testing.T) *caseEnv {
 			}
 			return out, nil
 		})
-	return c
+	return env
+}
+
+func loadPolicy(t *testing.T, program string) care.Policy {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "policies", program+".json"))
+	require.NoError(t, err)
+	var p care.Policy
+	require.NoError(t, json.Unmarshal(b, &p))
+	return p
 }
 
 // result is what an update returned.
@@ -82,7 +108,10 @@ func (c *caseEnv) update(name string, args ...any) *result {
 }
 
 func (c *caseEnv) run() {
-	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: riverCase(), Policy: care.DefaultPolicy("complex-case")})
+	rc := riverCase()
+	rc.Model = c.model
+	rc.Program = c.policy.Program
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: rc, Policy: c.policy})
 }
 
 func riverCase() care.Case {
@@ -109,6 +138,14 @@ func riverPlan() care.CarePlan {
 
 func finalScores() care.Evaluation {
 	return care.Evaluation{Scores: care.OutcomeScores{PhysicalFunction: 5, ClinicalResults: 4, Financial: 3, Satisfaction: 5, Knowledge: 4, Psychosocial: 4}}
+}
+
+func itemKinds(st workflows.Status) []string {
+	var out []string
+	for _, it := range st.OpenItems {
+		out = append(out, it.Kind)
+	}
+	return out
 }
 
 func actions(evs []care.Event) []string {
@@ -150,8 +187,8 @@ func TestCaseRunsAllNineStepsToClosed(t *testing.T) {
 	require.Equal(t, care.PhaseFollowUp, contact.status.Phase)
 	require.Len(t, contact.status.Services, 2)
 	require.Equal(t, care.PhasePostTransition, trans.status.Phase)
-	require.Equal(t, "post-transition-contact", trans.status.OpenItems[0].Kind)
-	require.Equal(t, "follow-up", contact2.status.OpenItems[0].Kind)
+	require.Equal(t, []string{"tcm-contact", "tcm-visit", "med-reconciliation", "next-call"}, itemKinds(trans.status))
+	require.Equal(t, []string{"tcm-visit", "med-reconciliation", "next-call"}, itemKinds(contact2.status), "the family contact meets the TCM contact clock")
 	require.Equal(t, care.PhaseEvaluation, eval.status.Phase)
 	require.Equal(t, care.PhaseClosed, closeR.status.Phase)
 	require.Empty(t, closeR.status.OpenItems)
@@ -261,7 +298,7 @@ func TestRejectedActionsWriteNothing(t *testing.T) {
 func TestDischargeSignalOutsideFollowUpIsRecordedAndIgnored(t *testing.T) {
 	c := newCaseEnv(t)
 	c.env.RegisterDelayedCallback(func() {
-		c.env.SignalWorkflow(workflows.SignalDischarge, care.Transition{Kind: care.TransitionDischarge, From: "hospital", To: "home", Date: "2026-12-01"})
+		c.env.SignalWorkflow(workflows.SignalTransition, care.Transition{Kind: care.TransitionDischarge, From: "hospital", To: "home", Date: "2026-12-01"})
 	}, 30*time.Minute)
 	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureLostToContact})
 	c.run()

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/caseflow/caseflow/care"
 )
@@ -26,11 +28,80 @@ func (w *caseWorkflow) canPlan(actor string, p care.CarePlan) error {
 }
 
 func (w *caseWorkflow) canContact(actor string, c care.Contact) error {
-	return w.allowed(UpdateContact, actor, c.Validate, care.PhaseFollowUp, care.PhasePostTransition)
+	return w.allowed(UpdateContact, actor, c.Validate, care.PhaseFollowUp, care.PhasePostTransition, care.PhaseTransition)
 }
 
 func (w *caseWorkflow) canTransition(actor string, t care.Transition) error {
-	return w.allowed(UpdateTransition, actor, t.Validate, care.PhaseFollowUp, care.PhasePostTransition)
+	if t.Kind == care.TransitionReadmission {
+		return w.allowed(UpdateTransition, actor, t.Validate, care.PhaseFollowUp, care.PhasePostTransition)
+	}
+	return w.allowed(UpdateTransition, actor, t.Validate, care.PhaseFollowUp, care.PhasePostTransition, care.PhaseTransition)
+}
+
+func (w *caseWorkflow) canCall(actor string, c care.CallResult) error {
+	return w.openTask(UpdateCall, actor, c.TaskID, c.Validate, func(t care.Task) error {
+		if t.Kind != care.TaskCall {
+			return care.Invalidf("call", "%s is a %s task, not a call; mark it done with \"caseflow case done\"", t.ID, t.Kind)
+		}
+		return nil
+	})
+}
+
+func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
+	return w.openTask(UpdateComplete, actor, c.TaskID, func() error { return nil }, func(t care.Task) error {
+		switch t.Kind {
+		case care.TaskCall:
+			return care.Invalidf("task", "%s is a call; record its outcome with \"caseflow case call\"", t.ID)
+		case care.TaskReadmissionWatch:
+			return care.Invalidf("task", "%s ends by itself; a readmission is recorded with \"caseflow case transition --kind readmission\"", t.ID)
+		}
+		return nil
+	})
+}
+
+// openTask checks an action on one of the case's open tasks.
+func (w *caseWorkflow) openTask(action, actor, taskID string, validate func() error, fits func(care.Task) error) error {
+	if w.state.Phase == care.PhaseClosed {
+		return fmt.Errorf("%s is not allowed while the case is in closed: the case is closed", action)
+	}
+	if err := care.ValidateOpaqueID("actor", actor); err != nil {
+		return err
+	}
+	if err := validate(); err != nil {
+		return err
+	}
+	t := w.task(taskID)
+	if t == nil || t.Status != care.TaskOpen {
+		var open []string
+		for _, o := range w.state.Tasks {
+			if o.Status == care.TaskOpen {
+				open = append(open, o.ID)
+			}
+		}
+		if len(open) == 0 {
+			return care.Invalidf("task", "%q is not an open task of this case; it has none open", taskID)
+		}
+		return care.Invalidf("task", "%q is not an open task of this case; open tasks: %s", taskID, strings.Join(open, ", "))
+	}
+	return fits(*t)
+}
+
+func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
+	if w.state.Paused {
+		return fmt.Errorf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)
+	}
+	return w.allowed(UpdatePause, actor, p.Validate, care.PhaseAssessment, care.PhaseStratification, care.PhasePlanning,
+		care.PhaseImplementation, care.PhaseFollowUp, care.PhaseTransition, care.PhasePostTransition, care.PhaseEvaluation)
+}
+
+func (w *caseWorkflow) canResume(actor string, p care.Pause) error {
+	if !w.state.Paused {
+		return fmt.Errorf("resume is not allowed: the case's clocks are not paused")
+	}
+	if err := care.ValidateOpaqueID("actor", actor); err != nil {
+		return err
+	}
+	return p.Validate()
 }
 
 func (w *caseWorkflow) canEvaluate(actor string, e care.Evaluation) error {
@@ -77,7 +148,9 @@ func nextStep(p care.Phase) string {
 	case care.PhaseImplementation:
 		return "the plan's services are being coordinated; try again in a moment"
 	case care.PhaseFollowUp, care.PhasePostTransition:
-		return "record a contact, a transition or the evaluation (caseflow case contact|transition|evaluate)"
+		return "record a contact, a call, a transition or the evaluation (caseflow case contact|call|transition|evaluate)"
+	case care.PhaseTransition:
+		return "the client is in hospital: record the discharge (caseflow case transition --kind discharge)"
 	case care.PhaseEvaluation:
 		return "close the case (caseflow case close --reason)"
 	case care.PhaseClosed:

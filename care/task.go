@@ -1,0 +1,127 @@
+package care
+
+import "time"
+
+// TaskKind is the kind of a work item or audited clock.
+type TaskKind string
+
+// Task kinds.
+const (
+	TaskCall             TaskKind = "call"               // follow-up call (step 6)
+	TaskReassess         TaskKind = "reassess"           // periodic re-assessment
+	TaskContact          TaskKind = "contact"            // post-transition contact (step 8)
+	TaskTCMContact       TaskKind = "tcm-contact"        // interactive contact within 2 business days of discharge
+	TaskTCMVisit         TaskKind = "tcm-visit"          // face-to-face visit within 7 or 14 days
+	TaskMedRec           TaskKind = "med-reconciliation" // medication reconciliation by the visit
+	TaskReadmissionWatch TaskKind = "readmission-watch"  // 30 days without readmission
+	TaskLostToContact    TaskKind = "lost-to-contact"    // repeated no-answers: decide what to do
+)
+
+// TaskStatus is where a task stands.
+type TaskStatus string
+
+// Task statuses.
+const (
+	TaskOpen      TaskStatus = "open"
+	TaskDone      TaskStatus = "done"
+	TaskMissed    TaskStatus = "missed"    // a clock that passed its due time unmet
+	TaskCancelled TaskStatus = "cancelled" // no longer applies (readmission, case closed, phase left)
+)
+
+// Task is a work item or an audited clock of a case (FHIR Task): what is due,
+// from when, by when, for whom, and whether it was met.
+type Task struct {
+	ID          string     `json:"id"`
+	CaseID      string     `json:"case_id"`
+	Kind        TaskKind   `json:"kind"`
+	Description string     `json:"description"`
+	Owner       string     `json:"owner"`
+	StartedAt   time.Time  `json:"started_at"`
+	Due         time.Time  `json:"due"`
+	Status      TaskStatus `json:"status"`
+	Outcome     string     `json:"outcome,omitempty"`
+	CompletedAt time.Time  `json:"completed_at,omitzero"`
+	EscalatedAt time.Time  `json:"escalated_at,omitzero"`
+	// Clock marks the tasks a care-management team is audited on; Met says
+	// whether they were done in time.
+	Clock bool  `json:"clock,omitempty"`
+	Met   *bool `json:"met,omitempty"`
+}
+
+// CallOutcome is the outcome of a follow-up call.
+type CallOutcome string
+
+// Call outcomes.
+const (
+	CallReached  CallOutcome = "reached"
+	CallNoAnswer CallOutcome = "no-answer"
+	CallDeclined CallOutcome = "declined"
+)
+
+// CallOutcomes lists every call outcome.
+var CallOutcomes = []CallOutcome{CallReached, CallNoAnswer, CallDeclined}
+
+// CallResult is what staff record about a follow-up call.
+type CallResult struct {
+	TaskID  string      `json:"task_id"`
+	Outcome CallOutcome `json:"outcome"`
+	// Deteriorated reports that the client's condition got worse: the case
+	// goes back to assessment.
+	Deteriorated bool   `json:"deteriorated,omitempty"`
+	Notes        string `json:"notes,omitempty"`
+}
+
+// Validate checks a call result.
+func (c CallResult) Validate() error {
+	if c.TaskID == "" {
+		return Invalidf("call", "is required: the id of the call task (see caseflow case show)")
+	}
+	if err := validEnum("outcome", c.Outcome, CallOutcomes); err != nil {
+		return err
+	}
+	if c.Deteriorated && c.Outcome != CallReached {
+		return Invalidf("deteriorated", "needs --outcome reached: only a call that reached the client can report deterioration")
+	}
+	return nil
+}
+
+// TaskCompletion marks a task (a visit, a medication reconciliation) done.
+type TaskCompletion struct {
+	TaskID string `json:"task_id"`
+	Notes  string `json:"notes,omitempty"`
+}
+
+// Pause suspends or resumes a case's outreach clocks.
+type Pause struct {
+	Reason string `json:"reason"`
+}
+
+// Validate checks a pause or resume.
+func (p Pause) Validate() error {
+	if p.Reason == "" {
+		return Invalidf("reason", "is required: say why (e.g. \"re-admitted to hospital\")")
+	}
+	return nil
+}
+
+// Alert is a message to staff: a call is due, a call is overdue, a clock was
+// missed, a client does not answer. AlertID makes it idempotent.
+type Alert struct {
+	ID        string    `json:"id"`
+	CaseID    string    `json:"case_id"`
+	TaskID    string    `json:"task_id,omitempty"`
+	Kind      string    `json:"kind"`
+	Recipient string    `json:"recipient"`
+	Message   string    `json:"message"`
+	At        time.Time `json:"at"`
+}
+
+// DischargeClocks are the due times of the transitional-care clocks after a
+// discharge, computed by an activity from the program calendar.
+type DischargeClocks struct {
+	DischargedAt    time.Time `json:"discharged_at"`
+	ContactDue      time.Time `json:"contact_due"`
+	VisitDue        time.Time `json:"visit_due"`
+	VisitDays       int       `json:"visit_days"`
+	ReadmissionEnds time.Time `json:"readmission_ends"`
+}

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
+	"github.com/caseflow/caseflow/workflows"
+)
+
+func (a *app) callCommand() *cobra.Command {
+	var c care.CallResult
+	cmd := &cobra.Command{
+		Use:   "call <case> <call>",
+		Short: "Record the outcome of a follow-up call (step 6)",
+		Long: `Follow-up calls fall due by themselves at the case's cadence (by risk level and
+case-management model, from the program policy); each appears as a task such as
+call-7 in "case show" and "worklist". Record what happened:
+  reached     the client was reached (it also meets a pending post-discharge contact)
+  no-answer   repeated no-answers alert the supervisor
+  declined    the client declined the call
+--deteriorated (with reached) sends the case back to assessment.`,
+		Example: `  caseflow case call c-1a2b3c4d5e6f7a8b call-7 --outcome reached --notes "pain down, walking with crutches"
+  caseflow case call c-1a2b3c4d5e6f7a8b call-8 --outcome reached --deteriorated --notes "fell at home"`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return fmt.Errorf("expected a case id and a call id (e.g. call-7), got %d argument(s); see the case's open calls with \"caseflow case show <case>\"", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c.TaskID = args[1]
+			if _, err := care.ParseEnum("--outcome", string(c.Outcome), care.CallOutcomes); err != nil {
+				return err
+			}
+			if err := c.Validate(); err != nil {
+				return flagError(err)
+			}
+			return a.act(cmd, args[0], workflows.UpdateCall, c)
+		},
+	}
+	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "reached, no-answer or declined (required)")
+	cmd.Flags().BoolVar(&c.Deteriorated, "deteriorated", false, "the client's condition got worse: back to assessment")
+	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was said")
+	return cmd
+}
+
+func (a *app) doneCommand() *cobra.Command {
+	var c care.TaskCompletion
+	cmd := &cobra.Command{
+		Use:   "done <case> <task>",
+		Short: "Mark a task done (visit, medication reconciliation, re-assessment, ...)",
+		Long: `Mark one of the case's open tasks done: a post-discharge face-to-face visit
+(tcm-visit-N), a medication reconciliation (med-reconciliation-N), a
+post-transition contact (contact-N), a re-assessment (reassess-N) or a
+lost-to-contact decision. Clocks done by their due time count as met.
+Calls are recorded with "case call"; the readmission watch ends by itself.`,
+		Example: `  caseflow case done c-1a2b3c4d5e6f7a8b med-reconciliation-9 --notes "list reconciled with the GP"`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return fmt.Errorf("expected a case id and a task id (e.g. tcm-visit-9), got %d argument(s); see the case's open tasks with \"caseflow case show <case>\"", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c.TaskID = args[1]
+			return a.act(cmd, args[0], workflows.UpdateComplete, c)
+		},
+	}
+	cmd.Flags().StringVar(&c.Notes, "notes", "", "notes")
+	return cmd
+}
+
+func (a *app) pauseCommands() []*cobra.Command {
+	mk := func(use, update, short, example string) *cobra.Command {
+		var p care.Pause
+		cmd := &cobra.Command{
+			Use:     use + " <case>",
+			Short:   short,
+			Example: example,
+			Args:    exactlyOneCase,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := p.Validate(); err != nil {
+					return flagError(err)
+				}
+				return a.act(cmd, args[0], update, p)
+			},
+		}
+		cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
+		return cmd
+	}
+	return []*cobra.Command{
+		mk("pause", workflows.UpdatePause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
+			`  caseflow case pause c-1a2b3c4d5e6f7a8b --reason "re-admitted to city hospital"`),
+		mk("resume", workflows.UpdateResume, "Resume a paused case; pending deadlines move by the paused time",
+			`  caseflow case resume c-1a2b3c4d5e6f7a8b --reason "discharged home"`),
+	}
+}
+
+func (a *app) worklistCommand() *cobra.Command {
+	var manager, due string
+	var overdue bool
+	cmd := &cobra.Command{
+		Use:   "worklist",
+		Short: "What is due across cases: calls, visits, contacts, reconciliations",
+		Long: `List open tasks across all cases, soonest due first, from PostgreSQL: follow-up
+calls, post-discharge contacts and visits, medication reconciliations,
+re-assessments, lost-to-contact decisions.`,
+		Example: `  caseflow worklist --manager cm-ana --due today
+  caseflow worklist --overdue --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			f := postgres.WorklistFilter{Owner: manager, Overdue: overdue, Now: now}
+			switch due {
+			case "":
+			case "today":
+				y, m, d := now.Date()
+				f.DueBy = time.Date(y, m, d, 23, 59, 59, 0, now.Location())
+			default:
+				return care.Invalidf("--due", "unknown value %q; use today (or --overdue)", due)
+			}
+			if manager != "" {
+				if err := care.ValidateOpaqueID("--manager", manager); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			store, err := a.db(ctx)
+			if err != nil {
+				return err
+			}
+			tasks, err := store.Worklist(ctx, f)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				if tasks == nil {
+					tasks = []care.Task{}
+				}
+				return a.printJSON(tasks)
+			}
+			if len(tasks) == 0 {
+				fmt.Fprintln(a.out, "nothing due")
+				return nil
+			}
+			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "DUE\tCASE\tTASK\tOWNER\tWHAT")
+			for _, t := range tasks {
+				mark := ""
+				if t.Due.Before(now) {
+					mark = " (overdue)"
+				}
+				if !t.EscalatedAt.IsZero() {
+					mark += " (escalated)"
+				}
+				fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", formatTime(t.Due), mark, t.CaseID, t.ID, t.Owner, t.Description)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&manager, "manager", "", "only tasks owned by this staff member")
+	cmd.Flags().StringVar(&due, "due", "", "today: only tasks due by the end of today")
+	cmd.Flags().BoolVar(&overdue, "overdue", false, "only tasks past their due time")
+	return cmd
+}

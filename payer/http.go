@@ -1,0 +1,244 @@
+package payer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// The wire format is a simplified, flattened form of the Da Vinci PAS
+// exchange (docs/coordination.md shows it in full):
+//
+//	POST {base}/Claim/$submit        body: Claim (use=preauthorization)  → 200 ClaimResponse
+//	GET  {base}/ClaimResponse/{id}                                       → 200 ClaimResponse
+//
+// Errors come back as an OperationOutcome with a 4xx or 5xx status.
+
+const (
+	submitPath  = "/Claim/$submit"
+	inquirePath = "/ClaimResponse/"
+	// requestKeySystem names the identifier system of caseflow's request keys.
+	requestKeySystem = "urn:caseflow:request-key"
+	maxBody          = 1 << 20
+)
+
+type wirePeriod struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+type wireIdentifier struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+type wireItem struct {
+	ProductOrService string     `json:"productOrService"`
+	ServicedPeriod   wirePeriod `json:"servicedPeriod"`
+}
+
+// wireClaim is the submitted request: a FHIR Claim with use=preauthorization.
+type wireClaim struct {
+	ResourceType  string         `json:"resourceType"`
+	Use           string         `json:"use"`
+	Identifier    wireIdentifier `json:"identifier"`
+	Patient       string         `json:"patient"`
+	EpisodeOfCare string         `json:"episodeOfCare"`
+	Priority      Urgency        `json:"priority"`
+	Item          []wireItem     `json:"item"`
+}
+
+// wireClaimResponse is the payer's answer: a FHIR ClaimResponse. outcome is
+// "complete" for a decision and "queued" while pended; reviewAction is
+// approved, denied or pended.
+type wireClaimResponse struct {
+	ResourceType  string         `json:"resourceType"`
+	ID            string         `json:"id"`
+	Identifier    wireIdentifier `json:"identifier"`
+	Outcome       string         `json:"outcome"`
+	ReviewAction  Status         `json:"reviewAction"`
+	PreAuthRef    string         `json:"preAuthRef,omitempty"`
+	PreAuthPeriod *wirePeriod    `json:"preAuthPeriod,omitempty"`
+	Disposition   string         `json:"disposition,omitempty"`
+	Created       *time.Time     `json:"created,omitempty"`
+}
+
+type wireIssue struct {
+	Severity    string `json:"severity"`
+	Code        string `json:"code"`
+	Diagnostics string `json:"diagnostics"`
+}
+
+// wireOutcome is a FHIR OperationOutcome: the body of an error answer.
+type wireOutcome struct {
+	ResourceType string      `json:"resourceType"`
+	Issue        []wireIssue `json:"issue"`
+}
+
+func toClaim(r Request) wireClaim {
+	return wireClaim{
+		ResourceType:  "Claim",
+		Use:           "preauthorization",
+		Identifier:    wireIdentifier{System: requestKeySystem, Value: r.RequestKey},
+		Patient:       "Patient/" + r.PatientID,
+		EpisodeOfCare: "EpisodeOfCare/" + r.CaseID,
+		Priority:      r.Urgency,
+		Item: []wireItem{{ProductOrService: r.ServiceCode,
+			ServicedPeriod: wirePeriod{Start: r.PeriodStart.UTC(), End: r.PeriodEnd.UTC()}}},
+	}
+}
+
+func fromResponse(cr wireClaimResponse) (Decision, error) {
+	d := Decision{Status: cr.ReviewAction, RequestID: cr.ID}
+	if cr.ResourceType != "ClaimResponse" {
+		return d, fmt.Errorf("expected a ClaimResponse, got resourceType %q", cr.ResourceType)
+	}
+	if cr.ID == "" {
+		return d, errors.New("the ClaimResponse has no id")
+	}
+	if cr.Created != nil {
+		d.DecidedAt = cr.Created.UTC()
+	}
+	switch cr.ReviewAction {
+	case Approved:
+		if cr.PreAuthRef == "" || cr.PreAuthPeriod == nil {
+			return d, errors.New("an approval without preAuthRef or preAuthPeriod")
+		}
+		d.AuthorizationNumber = cr.PreAuthRef
+		d.ValidFrom, d.ValidTo = cr.PreAuthPeriod.Start.UTC(), cr.PreAuthPeriod.End.UTC()
+	case Denied:
+		d.DenialReason = cr.Disposition
+		if d.DenialReason == "" {
+			d.DenialReason = "no reason given by the payer"
+		}
+	case Pended:
+		d.DecidedAt = time.Time{}
+	default:
+		return d, fmt.Errorf("unknown reviewAction %q", cr.ReviewAction)
+	}
+	return d, nil
+}
+
+// HTTPClient is the Client for a payer's HTTP endpoint.
+type HTTPClient struct {
+	base string
+	hc   *http.Client
+}
+
+// NewHTTPClient returns a client for the payer at baseURL (e.g.
+// https://payer.example/fhir). With a nil httpClient it uses one with a
+// 30-second timeout.
+func NewHTTPClient(baseURL string, httpClient *http.Client) Client {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &HTTPClient{base: strings.TrimRight(baseURL, "/"), hc: httpClient}
+}
+
+// Submit posts the request to {base}/Claim/$submit. The request key is sent
+// both as the Claim identifier and as the Idempotency-Key header.
+func (c *HTTPClient) Submit(ctx context.Context, r Request) (Decision, error) {
+	if err := r.Validate(); err != nil {
+		return Decision{}, &Error{Op: "submit", Message: "invalid request: " + err.Error(), Err: err}
+	}
+	body, err := json.Marshal(toClaim(r))
+	if err != nil {
+		return Decision{}, &Error{Op: "submit", Message: err.Error(), Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+submitPath, bytes.NewReader(body))
+	if err != nil {
+		return Decision{}, &Error{Op: "submit", Message: fmt.Sprintf("bad payer URL %q: %v; check CASEFLOW_PAYER_URL", c.base, err), Err: err}
+	}
+	req.Header.Set("Content-Type", "application/fhir+json")
+	req.Header.Set("Idempotency-Key", r.RequestKey)
+	return c.do(req, "submit")
+}
+
+// Inquire gets {base}/ClaimResponse/{requestID}.
+func (c *HTTPClient) Inquire(ctx context.Context, requestID string) (Decision, error) {
+	if strings.TrimSpace(requestID) == "" {
+		return Decision{}, &Error{Op: "inquire", Message: "invalid request: the request id is empty"}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+inquirePath+url.PathEscape(requestID), nil)
+	if err != nil {
+		return Decision{}, &Error{Op: "inquire", Message: fmt.Sprintf("bad payer URL %q: %v; check CASEFLOW_PAYER_URL", c.base, err), Err: err}
+	}
+	return c.do(req, "inquire")
+}
+
+func (c *HTTPClient) do(req *http.Request, op string) (Decision, error) {
+	req.Header.Set("Accept", "application/fhir+json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// Connection refused, DNS, TLS, timeouts, a cancelled context: no
+		// answer, so no decision.
+		return Decision{}, &Error{Op: op, Message: "no answer from " + c.base + ": " + transportReason(err), Retryable: true, Err: err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "answer cut off: " + transportReason(err), Retryable: true, Err: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: outcomeMessage(data, resp.Status),
+			Retryable: retryableStatus(resp.StatusCode)}
+	}
+	var cr wireClaimResponse
+	if err := json.Unmarshal(data, &cr); err != nil {
+		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "unreadable answer: " + err.Error(), Retryable: true, Err: err}
+	}
+	d, err := fromResponse(cr)
+	if err != nil {
+		// A malformed answer is not a decision: treat it as an outage.
+		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "unusable answer: " + err.Error(), Retryable: true, Err: err}
+	}
+	return d, nil
+}
+
+// outcomeMessage extracts the diagnostics of an OperationOutcome, or falls
+// back to the HTTP status text.
+func outcomeMessage(data []byte, status string) string {
+	var oo wireOutcome
+	if json.Unmarshal(data, &oo) == nil && len(oo.Issue) > 0 {
+		var msgs []string
+		for _, is := range oo.Issue {
+			if m := strings.TrimSpace(is.Diagnostics); m != "" {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) > 0 {
+			return clip(strings.Join(msgs, "; "))
+		}
+	}
+	return status
+}
+
+func transportReason(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return "timed out"
+		}
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// clip keeps a remote message to one short line.
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

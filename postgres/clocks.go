@@ -1,0 +1,224 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// ErrPolicyConflict is returned when a policy version is loaded again with a
+// different body: published versions never change.
+var ErrPolicyConflict = errors.New("policy version already loaded with a different body")
+
+// SavePolicy stores a policy version. Loading the same version with the same
+// body again changes nothing and reports false; a different body for a loaded
+// version is ErrPolicyConflict (bump the version instead).
+func (s *Store) SavePolicy(ctx context.Context, p care.Policy) (bool, error) {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO policies (program, version, effective_from, body) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (program, version) DO NOTHING`, p.Program, p.Version, p.EffectiveFrom, body)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	var same bool
+	if err := s.db.GetContext(ctx, &same, `SELECT body = $3::jsonb FROM policies WHERE program = $1 AND version = $2`, p.Program, p.Version, body); err != nil {
+		return false, err
+	}
+	if !same {
+		return false, fmt.Errorf("%s v%d: %w", p.Program, p.Version, ErrPolicyConflict)
+	}
+	return false, nil
+}
+
+// PolicyFor returns the policy in force for program at time at: the highest
+// version whose effective date has come.
+func (s *Store) PolicyFor(ctx context.Context, program string, at time.Time) (care.Policy, error) {
+	var body []byte
+	err := s.db.GetContext(ctx, &body, `
+		SELECT body FROM policies WHERE program = $1 AND effective_from <= $2::date
+		ORDER BY version DESC LIMIT 1`, program, at.UTC().Format(time.DateOnly))
+	if errors.Is(err, sql.ErrNoRows) {
+		return care.Policy{}, ErrNotFound
+	}
+	if err != nil {
+		return care.Policy{}, err
+	}
+	var p care.Policy
+	return p, json.Unmarshal(body, &p)
+}
+
+// PolicySummary is one loaded policy version.
+type PolicySummary struct {
+	Program       string    `db:"program" json:"program"`
+	Version       int       `db:"version" json:"version"`
+	EffectiveFrom time.Time `db:"effective_from" json:"effective_from"`
+	LoadedAt      time.Time `db:"loaded_at" json:"loaded_at"`
+}
+
+// Policies lists every loaded policy version.
+func (s *Store) Policies(ctx context.Context) ([]PolicySummary, error) {
+	var out []PolicySummary
+	err := s.db.SelectContext(ctx, &out, `SELECT program, version, effective_from, loaded_at FROM policies ORDER BY program, version`)
+	return out, err
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// saveTask creates or updates a task. Idempotent on (case, task id).
+func saveTask(ctx context.Context, db execer, t care.Task) error {
+	_, err := db.ExecContext(ctx, `
+		INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, outcome,
+			completed_at, escalated_at, clock, met)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (case_id, task_id) DO UPDATE SET
+			description = EXCLUDED.description, owner = EXCLUDED.owner, due_at = EXCLUDED.due_at,
+			status = EXCLUDED.status, outcome = EXCLUDED.outcome, completed_at = EXCLUDED.completed_at,
+			escalated_at = EXCLUDED.escalated_at, met = EXCLUDED.met, updated_at = now()`,
+		t.CaseID, t.ID, t.Kind, t.Description, t.Owner, t.StartedAt, t.Due, t.Status, t.Outcome,
+		nullTime(t.CompletedAt), nullTime(t.EscalatedAt), t.Clock, t.Met)
+	if err != nil {
+		return fmt.Errorf("save task %s of case %s: %w", t.ID, t.CaseID, err)
+	}
+	return nil
+}
+
+// WorklistFilter selects open tasks for the worklist.
+type WorklistFilter struct {
+	Owner   string
+	DueBy   time.Time // zero: any
+	Overdue bool      // only tasks past due at Now
+	Now     time.Time
+}
+
+// Worklist returns open tasks across cases, soonest due first.
+func (s *Store) Worklist(ctx context.Context, f WorklistFilter) ([]care.Task, error) {
+	q := taskColumns + ` WHERE status = 'open'`
+	args := []any{}
+	if f.Owner != "" {
+		args = append(args, f.Owner)
+		q += fmt.Sprintf(" AND owner = $%d", len(args))
+	}
+	if !f.DueBy.IsZero() {
+		args = append(args, f.DueBy)
+		q += fmt.Sprintf(" AND due_at <= $%d", len(args))
+	}
+	if f.Overdue {
+		args = append(args, f.Now)
+		q += fmt.Sprintf(" AND due_at < $%d", len(args))
+	}
+	q += " ORDER BY due_at, case_id, task_id"
+	return s.tasks(ctx, q, args...)
+}
+
+// Tasks returns every task of a case, in the order they started.
+func (s *Store) Tasks(ctx context.Context, caseID string) ([]care.Task, error) {
+	return s.tasks(ctx, taskColumns+` WHERE case_id = $1 ORDER BY started_at, task_id`, caseID)
+}
+
+const taskColumns = `SELECT case_id, task_id, kind, description, owner, started_at, due_at, status, outcome,
+	completed_at, escalated_at, clock, met FROM tasks`
+
+func (s *Store) tasks(ctx context.Context, q string, args ...any) ([]care.Task, error) {
+	rows, err := s.db.QueryxContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []care.Task
+	for rows.Next() {
+		var t care.Task
+		var completed, escalated sql.NullTime
+		if err := rows.Scan(&t.CaseID, &t.ID, &t.Kind, &t.Description, &t.Owner, &t.StartedAt, &t.Due, &t.Status,
+			&t.Outcome, &completed, &escalated, &t.Clock, &t.Met); err != nil {
+			return nil, err
+		}
+		t.CompletedAt, t.EscalatedAt = completed.Time, escalated.Time
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// saveAlert puts an alert in the outbox. Idempotent on the alert id.
+func saveAlert(ctx context.Context, db execer, a care.Alert) error {
+	_, err := db.ExecContext(ctx, `
+		INSERT INTO alerts (alert_id, case_id, task_id, kind, recipient, message, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_id) DO NOTHING`,
+		a.ID, a.CaseID, a.TaskID, a.Kind, a.Recipient, a.Message, a.At)
+	if err != nil {
+		return fmt.Errorf("save alert %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// UndeliveredAlerts returns the alerts of a case not yet delivered.
+func (s *Store) UndeliveredAlerts(ctx context.Context, caseID string) ([]care.Alert, error) {
+	return s.alerts(ctx, `WHERE case_id = $1 AND delivered_at IS NULL`, caseID)
+}
+
+// MarkAlertDelivered records that an alert went out.
+func (s *Store) MarkAlertDelivered(ctx context.Context, alertID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE alerts SET delivered_at = now() WHERE alert_id = $1 AND delivered_at IS NULL`, alertID)
+	return err
+}
+
+// Alerts returns the alerts of a case, oldest first.
+func (s *Store) Alerts(ctx context.Context, caseID string) ([]care.Alert, error) {
+	return s.alerts(ctx, `WHERE case_id = $1`, caseID)
+}
+
+func (s *Store) alerts(ctx context.Context, where string, args ...any) ([]care.Alert, error) {
+	var out []care.Alert
+	rows, err := s.db.QueryxContext(ctx, `SELECT alert_id, case_id, task_id, kind, recipient, message, at
+		FROM alerts `+where+` ORDER BY at, alert_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a care.Alert
+		if err := rows.Scan(&a.ID, &a.CaseID, &a.TaskID, &a.Kind, &a.Recipient, &a.Message, &a.At); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func saveOutcomes(ctx context.Context, db execer, caseID string, o care.Outcomes) error {
+	b, _ := json.Marshal(o.Baseline)
+	e, _ := json.Marshal(o.Evaluation)
+	_, err := db.ExecContext(ctx, `
+		INSERT INTO case_outcomes (case_id, baseline, evaluation, evaluated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (case_id) DO UPDATE SET baseline = EXCLUDED.baseline, evaluation = EXCLUDED.evaluation,
+			evaluated_at = EXCLUDED.evaluated_at`, caseID, b, e, o.At)
+	return err
+}
+
+func savePause(ctx context.Context, db execer, caseID string, p care.PauseRecord) error {
+	_, err := db.ExecContext(ctx, `
+		INSERT INTO case_pauses (case_id, paused_at, resumed_at, reason) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (case_id, paused_at) DO UPDATE SET resumed_at = EXCLUDED.resumed_at`,
+		caseID, p.PausedAt, nullTime(p.ResumedAt), p.Reason)
+	return err
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}

@@ -1,0 +1,181 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
+)
+
+// bookedAt books an appointment for a new case at coordBase+hours and
+// returns it with the case's patient id.
+func bookedAt(t *testing.T, s *postgres.Store, ref string, hours float64) (postgres.Appointment, string) {
+	t.Helper()
+	cid, pid := coordCase(t, s, ref)
+	loadJSON(t, s, `{"providers": [{"id": "prv-rem", "name": "R", "services": ["physiotherapy"], "slots": [`+slotAt("physiotherapy", hours)+`]}]}`, coordBase)
+	ap, err := s.BookEarliest(context.Background(), postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1},
+		"physiotherapy", coordBase.Add(time.Duration(hours*float64(time.Hour))), coordBase.AddDate(0, 0, 30))
+	require.NoError(t, err)
+	return ap, pid
+}
+
+func TestScheduleRemindersOnePerOffsetAndNeverLate(t *testing.T) {
+	t.Parallel()
+	s := coordStore(t)
+	ctx := context.Background()
+	ap, _ := bookedAt(t, s, "mrn-rem-schedule", 0)
+	now := ap.StartsAt.Add(-3 * time.Hour) // the 48 h reminder's time has passed
+	offsets := []time.Duration{48 * time.Hour, 2 * time.Hour, 120 * time.Minute, 30 * time.Minute}
+
+	var first []postgres.Reminder
+	for i := range 3 {
+		got, err := s.ScheduleReminders(ctx, ap.ID, offsets, "log", now.Add(time.Duration(i)*time.Minute))
+		require.NoError(t, err)
+		if i == 0 {
+			first = got
+		}
+		require.Equal(t, first, got, "scheduling again changes nothing")
+	}
+	require.Len(t, first, 3, "one row per distinct offset")
+	require.Equal(t, 3, rows(t, s, `SELECT count(*) FROM reminders WHERE appointment_id = $1`, ap.ID))
+
+	byOffset := map[int]postgres.Reminder{}
+	for _, r := range first {
+		byOffset[r.OffsetMinutes] = r
+	}
+	require.Equal(t, postgres.ReminderSkipped, byOffset[48*60].Status, "never sent for a time already past")
+	require.Equal(t, postgres.ReminderPending, byOffset[120].Status)
+	require.Equal(t, postgres.ReminderPending, byOffset[30].Status)
+	require.Equal(t, ap.StartsAt.Add(-2*time.Hour), byOffset[120].DueAt)
+	require.Equal(t, postgres.ReminderID(ap.ID, 120), byOffset[120].ID)
+	require.Equal(t, "log", byOffset[120].Channel)
+	require.Equal(t, first[0].OffsetMinutes, 48*60, "earliest due first")
+
+	_, err := s.ScheduleReminders(ctx, ap.ID, []time.Duration{90 * time.Second}, "log", now)
+	var v *care.ValidationError
+	require.ErrorAs(t, err, &v)
+	require.Equal(t, "offsets[0]", v.Field)
+	_, err = s.ScheduleReminders(ctx, ap.ID, []time.Duration{-time.Hour}, "log", now)
+	require.ErrorAs(t, err, &v)
+	_, err = s.ScheduleReminders(ctx, "ap-missing", offsets, "log", now)
+	require.ErrorIs(t, err, postgres.ErrNotFound)
+
+	forCase, err := s.RemindersForCase(ctx, ap.CaseID)
+	require.NoError(t, err)
+	require.Equal(t, first, forCase)
+}
+
+func TestClaimAndMarkSentSendOnce(t *testing.T) {
+	t.Parallel()
+	s := coordStore(t)
+	ctx := context.Background()
+	ap, pid := bookedAt(t, s, "mrn-rem-claim", 1)
+	now := ap.StartsAt.Add(-3 * time.Hour)
+	rs, err := s.ScheduleReminders(ctx, ap.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	id := rs[0].ID
+	lease := time.Minute
+
+	c, ok, err := s.ClaimReminder(ctx, id, now.Add(time.Hour), lease)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, ap.CaseID, c.CaseID)
+	require.Equal(t, pid, c.PatientID)
+	require.Equal(t, ap.StartsAt, c.StartsAt)
+	require.Equal(t, 1, c.Reminder.Attempts)
+
+	// A second sender while the lease runs is told to wait.
+	_, _, err = s.ClaimReminder(ctx, id, now.Add(time.Hour+30*time.Second), lease)
+	require.ErrorIs(t, err, postgres.ErrReminderBusy)
+
+	// The first sender crashed before recording the send: once the lease has
+	// expired a retry claims it again (and sends with the same id, the
+	// channel's idempotency key).
+	c, ok, err = s.ClaimReminder(ctx, id, now.Add(time.Hour+2*time.Minute), lease)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 2, c.Reminder.Attempts)
+
+	sentAt := now.Add(time.Hour + 2*time.Minute)
+	require.NoError(t, s.MarkSent(ctx, id, "webhook", sentAt))
+	require.NoError(t, s.MarkSent(ctx, id, "log", sentAt.Add(time.Minute)), "marking twice is harmless")
+	r, err := s.Reminder(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, postgres.ReminderSent, r.Status)
+	require.Equal(t, sentAt, *r.SentAt, "the first record stays")
+	require.Equal(t, "webhook", r.Channel)
+
+	// A retried send finds it sent and does nothing.
+	_, ok, err = s.ClaimReminder(ctx, id, now.Add(time.Hour+3*time.Minute), lease)
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	require.ErrorIs(t, s.MarkSent(ctx, "ap-missing.5m", "log", sentAt), postgres.ErrNotFound)
+	_, _, err = s.ClaimReminder(ctx, "ap-missing.5m", now, lease)
+	require.ErrorIs(t, err, postgres.ErrNotFound)
+}
+
+func TestReleaseReminderLetsTheRetryGoAtOnce(t *testing.T) {
+	t.Parallel()
+	s := coordStore(t)
+	ctx := context.Background()
+	ap, _ := bookedAt(t, s, "mrn-rem-release", 1)
+	now := ap.StartsAt.Add(-3 * time.Hour)
+	rs, err := s.ScheduleReminders(ctx, ap.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	_, ok, err := s.ClaimReminder(ctx, rs[0].ID, now, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, s.ReleaseReminder(ctx, rs[0].ID, "notify: HTTP 503: gateway down"))
+	c, ok, err := s.ClaimReminder(ctx, rs[0].ID, now, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "notify: HTTP 503: gateway down", c.Reminder.LastError)
+}
+
+func TestRemindersOfCancelledOrStartedAppointmentsAreNotSent(t *testing.T) {
+	t.Parallel()
+	s := coordStore(t)
+	ctx := context.Background()
+	ap, _ := bookedAt(t, s, "mrn-rem-cancel", 1)
+	now := ap.StartsAt.Add(-72 * time.Hour)
+	offsets := []time.Duration{48 * time.Hour, 2 * time.Hour}
+
+	// Started: a reminder claimed after the appointment began is skipped.
+	rs, err := s.ScheduleReminders(ctx, ap.ID, offsets, "log", now)
+	require.NoError(t, err)
+	c, ok, err := s.ClaimReminder(ctx, rs[1].ID, ap.StartsAt, time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Equal(t, postgres.ReminderSkipped, c.Reminder.Status)
+
+	// CancelReminders cancels what is pending, once.
+	n, err := s.CancelReminders(ctx, ap.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = s.CancelReminders(ctx, ap.ID)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	_, ok, err = s.ClaimReminder(ctx, rs[0].ID, now, time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "a cancelled reminder is not sent")
+
+	// Cancelling the appointment cancels its pending reminders in the same
+	// transaction, and reminders scheduled afterwards are born cancelled.
+	ap2, _ := bookedAt(t, s, "mrn-rem-cancel-2", 2)
+	rs2, err := s.ScheduleReminders(ctx, ap2.ID, offsets, "log", now)
+	require.NoError(t, err)
+	require.Equal(t, postgres.ReminderPending, rs2[0].Status)
+	_, err = s.SetAppointmentStatus(ctx, ap2.ID, postgres.AppointmentCancelled)
+	require.NoError(t, err)
+	rs2, err = s.ScheduleReminders(ctx, ap2.ID, append(offsets, time.Hour), "log", now)
+	require.NoError(t, err)
+	require.Len(t, rs2, 3)
+	for _, r := range rs2 {
+		require.Equal(t, postgres.ReminderCancelled, r.Status, r.ID)
+	}
+}
