@@ -44,6 +44,7 @@ for _ in $(seq 1 60); do
 done
 
 bin/caseflow migrate
+bin/caseflow policy load policies/
 
 echo "starting the worker (log: $STATE/worker.log)"
 bin/caseflow-worker >>"$STATE/worker.log" 2>&1 &
