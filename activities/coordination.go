@@ -49,9 +49,10 @@ const (
 )
 
 // reminderLease is how long a SendReminder attempt holds a reminder. It is
-// longer than the webhook's timeout, so a lease only expires for a sender
-// that died.
-const reminderLease = 2 * time.Minute
+// longer than the activity's 30 s start-to-close timeout (itself longer than
+// the webhook's 15 s timeout), so a lease only expires for a sender that
+// died or that Temporal has already given up on.
+const reminderLease = 45 * time.Second
 
 // Appointment is a booked appointment, as the coordination activities return
 // it.

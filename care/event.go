@@ -1,6 +1,9 @@
 package care
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // ActorSystem is the actor of events the workflow produces by itself.
 const ActorSystem = "system"
@@ -48,13 +51,111 @@ type ServiceStatus string
 // Service statuses.
 const (
 	ServicePendingAuthorization ServiceStatus = "pending-authorization"
+	ServiceAuthorizationPended  ServiceStatus = "authorization-pended"
+	ServiceAuthorizationDenied  ServiceStatus = "authorization-denied"
 	ServiceReadyToBook          ServiceStatus = "ready-to-book"
+	ServiceNoSlot               ServiceStatus = "no-slot"
+	ServiceBooked               ServiceStatus = "booked"
+	ServiceNeedsStaff           ServiceStatus = "needs-staff"
+	ServiceCompleted            ServiceStatus = "completed"
+	ServiceCancelled            ServiceStatus = "cancelled"
 )
 
-// ServiceState is a planned service and its coordination status.
+// ServiceState is a planned service and where its coordination stands.
 type ServiceState struct {
 	Service
-	Status ServiceStatus `json:"status"`
+	Status        ServiceStatus       `json:"status"`
+	Authorization *AuthorizationState `json:"authorization,omitempty"`
+	Appointment   *AppointmentRef     `json:"appointment,omitempty"`
+	// Attended counts the occurrences attended so far.
+	Attended int `json:"attended,omitempty"`
+	// RemindersSent counts the reminders sent for the service.
+	RemindersSent int `json:"reminders_sent,omitempty"`
+}
+
+// AuthorizationState is a service's prior authorization (FHIR
+// ClaimResponse): pended, approved with a number and a valid period, or
+// denied with a reason.
+type AuthorizationState struct {
+	RequestID   string    `json:"request_id"`
+	Status      string    `json:"status"` // approved, denied, pended
+	Number      string    `json:"number,omitempty"`
+	ValidFrom   time.Time `json:"valid_from,omitzero"`
+	ValidTo     time.Time `json:"valid_to,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+	SubmittedAt time.Time `json:"submitted_at"`
+	// DeadlineAt is when the payer must decide (72 h expedited, 7 days standard).
+	DeadlineAt time.Time `json:"deadline_at"`
+	Expedited  bool      `json:"expedited,omitempty"`
+	Escalated  bool      `json:"escalated,omitempty"`
+}
+
+// AppointmentRef is the current appointment of a service (FHIR Appointment).
+type AppointmentRef struct {
+	ID         string    `json:"id"`
+	Occurrence int       `json:"occurrence"`
+	Attempt    int       `json:"attempt"`
+	ProviderID string    `json:"provider_id"`
+	StartsAt   time.Time `json:"starts_at"`
+	Status     string    `json:"status"` // booked, attended, no-show, cancelled
+}
+
+// ServiceUpdate is what a service's coordination reports to its case: its new
+// state, a line for the audit trail and, when staff must act, a work item.
+type ServiceUpdate struct {
+	State   ServiceState `json:"state"`
+	Summary string       `json:"summary"`
+	// NeedsStaff opens a task for the case manager (e.g. appeal a denial,
+	// find a slot, rebook after repeated no-shows).
+	NeedsStaff string `json:"needs_staff,omitempty"`
+	// Escalate alerts the supervisor (e.g. a pended authorization past its
+	// regulatory deadline).
+	Escalate string `json:"escalate,omitempty"`
+	// PlanVersion is the care plan the service belongs to: updates from a
+	// replaced plan's services are ignored.
+	PlanVersion int `json:"plan_version"`
+}
+
+// Attendance is what staff record about an appointment.
+type Attendance struct {
+	AppointmentID string `json:"appointment_id"`
+	Status        string `json:"status"` // attended, no-show, cancelled
+	Notes         string `json:"notes,omitempty"`
+}
+
+// AttendanceStatuses lists what staff may record about an appointment.
+var AttendanceStatuses = []string{"attended", "no-show", "cancelled"}
+
+// Validate checks an attendance record.
+func (a Attendance) Validate() error {
+	if a.AppointmentID == "" {
+		return Invalidf("appointment", "is required: the appointment id (see caseflow case show)")
+	}
+	_, err := ParseEnum("status", a.Status, AttendanceStatuses)
+	return err
+}
+
+// Interval is the time between occurrences of a recurring service, from its
+// frequency: daily, weekly, every two weeks (biweekly, fortnightly),
+// monthly. Unknown or empty frequencies repeat weekly.
+func (s Service) Interval() time.Duration {
+	switch strings.ToLower(strings.TrimSpace(s.Frequency)) {
+	case "daily":
+		return 24 * time.Hour
+	case "every two weeks", "biweekly", "fortnightly", "every 2 weeks":
+		return 14 * 24 * time.Hour
+	case "monthly":
+		return 30 * 24 * time.Hour
+	}
+	return 7 * 24 * time.Hour
+}
+
+// Total is how many occurrences the service has (at least one).
+func (s Service) Total() int {
+	if s.Occurrences < 1 {
+		return 1
+	}
+	return s.Occurrences
 }
 
 // Step is everything one step of a case writes to the store, in one
@@ -67,6 +168,8 @@ type Step struct {
 	Alerts   []Alert      `json:"alerts,omitempty"`
 	Outcomes *Outcomes    `json:"outcomes,omitempty"`
 	Pause    *PauseRecord `json:"pause,omitempty"`
+	// Services are planned services whose coordination status changed.
+	Services []ServiceState `json:"services,omitempty"`
 }
 
 // Outcomes are the outcome-domain scores at assessment and at evaluation.

@@ -77,6 +77,11 @@ type FactorByModel struct {
 type AppointmentPolicy struct {
 	ReminderOffsets []Duration `json:"reminder_offsets"`
 	MaxRebookings   int        `json:"max_rebookings"`
+	// BookingWindow is how far ahead a slot may be booked (default 14 days).
+	BookingWindow Duration `json:"booking_window,omitempty"`
+	// NoSlotRetry is how long to wait before trying again when no slot is
+	// free (default 1 day).
+	NoSlotRetry Duration `json:"no_slot_retry,omitempty"`
 }
 
 // AuthorizationPolicy holds the prior-authorization clocks (CMS-0057-F).
@@ -163,8 +168,8 @@ func (p Policy) Validate() error {
 		}
 	}
 	for i, o := range p.Appointments.ReminderOffsets {
-		if o <= 0 {
-			return Invalidf(fmt.Sprintf("appointments.reminder_offsets[%d]", i), "must be a positive duration")
+		if o <= 0 || o.D()%time.Minute != 0 {
+			return Invalidf(fmt.Sprintf("appointments.reminder_offsets[%d]", i), "must be a positive whole number of minutes (e.g. \"48h\", \"2h\", \"30m\")")
 		}
 	}
 	return nil

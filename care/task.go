@@ -15,6 +15,7 @@ const (
 	TaskMedRec           TaskKind = "med-reconciliation" // medication reconciliation by the visit
 	TaskReadmissionWatch TaskKind = "readmission-watch"  // 30 days without readmission
 	TaskLostToContact    TaskKind = "lost-to-contact"    // repeated no-answers: decide what to do
+	TaskCoordination     TaskKind = "coordination"       // a service needs staff: denial, no slot, repeated no-shows
 )
 
 // TaskStatus is where a task stands.

@@ -170,3 +170,49 @@ re-assessments, lost-to-contact decisions.`,
 	cmd.Flags().BoolVar(&overdue, "overdue", false, "only tasks past their due time")
 	return cmd
 }
+
+func (a *app) appointmentCommand() *cobra.Command {
+	var attended, noShow, cancel bool
+	var notes string
+	cmd := &cobra.Command{
+		Use:   "appointment <case> <appointment>",
+		Short: "Record the attendance of an appointment (step 5)",
+		Long: `Appointments are booked by themselves once a service is authorized (see the
+services in "case show"). Record what happened:
+  --attended   the client came; a recurring service books its next occurrence
+  --no-show    the client did not come; the service is rebooked (up to the
+               program's limit, then a task for the case manager)
+  --cancel     cancel the appointment: its pending reminders are cancelled
+               and the service is rebooked`,
+		Example: `  caseflow case appointment c-1a2b3c4d5e6f7a8b ap-3f2a1b0c9d8e7f6a --attended
+  caseflow case appointment c-1a2b3c4d5e6f7a8b ap-3f2a1b0c9d8e7f6a --no-show --notes "phone off"`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return fmt.Errorf("expected a case id and an appointment id, got %d argument(s); see the case's appointments with \"caseflow case show <case>\"", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			at := care.Attendance{AppointmentID: args[1], Notes: notes}
+			n := 0
+			for _, f := range []struct {
+				set    bool
+				status string
+			}{{attended, "attended"}, {noShow, "no-show"}, {cancel, "cancelled"}} {
+				if f.set {
+					n++
+					at.Status = f.status
+				}
+			}
+			if n != 1 {
+				return care.Invalidf("--attended", "say exactly one of --attended, --no-show or --cancel")
+			}
+			return a.act(cmd, args[0], workflows.UpdateAppointment, at)
+		},
+	}
+	cmd.Flags().BoolVar(&attended, "attended", false, "the client attended")
+	cmd.Flags().BoolVar(&noShow, "no-show", false, "the client did not come")
+	cmd.Flags().BoolVar(&cancel, "cancel", false, "cancel the appointment")
+	cmd.Flags().StringVar(&notes, "notes", "", "notes")
+	return cmd
+}

@@ -29,7 +29,7 @@ closes it; "case close" closes it from any phase.`,
 	}
 	cmd.AddCommand(a.openCommand(), a.screenCommand(), a.assessCommand(), a.stratifyCommand(),
 		a.planCommand(), a.contactCommand(), a.transitionCommand(), a.evaluateCommand(), a.closeCommand(),
-		a.showCommand(), a.listCommand(), a.historyCommand(), a.importCommand(), a.callCommand(), a.doneCommand())
+		a.showCommand(), a.listCommand(), a.historyCommand(), a.importCommand(), a.callCommand(), a.doneCommand(), a.appointmentCommand())
 	cmd.AddCommand(a.pauseCommands()...)
 	return cmd
 }

@@ -88,9 +88,32 @@ func (a *app) renderStatus(st workflows.Status) {
 		w.Flush()
 	}
 	if len(st.Services) > 0 {
-		fmt.Fprintln(a.out, "\nServices")
+		fmt.Fprintln(a.out)
+		fmt.Fprintln(w, "Services\tstatus\tauthorization\tappointment\tattended\treminders sent")
 		for _, s := range st.Services {
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", s.ID, s.Code, orDash(s.Frequency), s.Status)
+			auth := "not required"
+			if s.RequiresAuthorization {
+				auth = "-"
+			}
+			if z := s.Authorization; z != nil {
+				auth = z.Status
+				switch {
+				case z.Number != "":
+					auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
+				case z.Reason != "":
+					auth += ": " + z.Reason
+				case z.Status == "pended":
+					auth += ", decision due " + formatTime(z.DeadlineAt)
+					if z.Escalated {
+						auth += " (escalated)"
+					}
+				}
+			}
+			appt := "-"
+			if ap := s.Appointment; ap != nil {
+				appt = fmt.Sprintf("%s %s %s (%s)", ap.ID, formatTime(ap.StartsAt), ap.ProviderID, ap.Status)
+			}
+			fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\t%d/%d\t%d\n", s.ID, s.Code, s.Status, auth, appt, s.Attended, s.Total(), s.RemindersSent)
 		}
 		w.Flush()
 	}

@@ -46,9 +46,17 @@ func (e *env) alertKinds(caseID string) map[string]int {
 	return out
 }
 
+// waitFor polls cond on the test's goroutine until it holds or timeout
+// passes.
 func (e *env) waitFor(what string, timeout time.Duration, cond func() bool) {
 	e.t.Helper()
-	require.Eventually(e.t, cond, timeout, 500*time.Millisecond, "waiting for %s", what)
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // TestDemoProgramClocksFireByThemselves runs the demo program (seconds-scale
@@ -124,7 +132,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	history := e.ok("case", "history", id)
 	require.Contains(t, history, "call-1 escalated to sup-care-team")
 	require.Contains(t, history, visitID+" missed")
-	recordHistory(t, "demo-clocks", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "demo-clocks-services", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {

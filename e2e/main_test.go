@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,7 @@ import (
 	"github.com/caseflow/caseflow/codec"
 	"github.com/caseflow/caseflow/internal/testdb"
 	"github.com/caseflow/caseflow/internal/testkeys"
+	"github.com/caseflow/caseflow/payer"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -108,7 +110,8 @@ func setup(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-// env is one test's caseflow: its own database, task queue and worker.
+// env is one test's caseflow: its own database, task queue, payer simulator
+// and worker, set up as "make run" sets up the demo.
 type env struct {
 	t         *testing.T
 	dsn       string
@@ -116,20 +119,42 @@ type env struct {
 	db        *sqlx.DB
 	worker    *exec.Cmd
 	workerLog *bytes.Buffer
+	payerURL  string
+	// webhookURL, when set, is the reminder gateway (else reminders are logged).
+	webhookURL string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, "") }
+
+// newEnvWith is newEnv with reminders going to a webhook gateway.
+func newEnvWith(t *testing.T, webhookURL string) *env {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	e := &env{t: t, dsn: testdb.New(t), taskQueue: "caseflow-test-" + hex.EncodeToString(b)}
+	e := &env{t: t, dsn: testdb.New(t), taskQueue: "caseflow-test-" + hex.EncodeToString(b), webhookURL: webhookURL}
 	db, err := sqlx.Open("postgres", e.dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	e.db = db
+	e.payerURL = startPayerSimulator(t)
 	e.ok("policy", "load", "policies/")
 	e.startWorker()
 	return e
+}
+
+// startPayerSimulator serves caseflow's payer simulator with the demo
+// configuration (demo/payer.json) on loopback.
+func startPayerSimulator(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "demo", "payer.json"))
+	require.NoError(t, err)
+	cfg, err := payer.ParseSimConfig(raw)
+	require.NoError(t, err)
+	sim, err := payer.NewSimulator(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // environ is what the binaries see: the standard Temporal and database
@@ -139,7 +164,10 @@ func (e *env) environ(extra ...string) []string {
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
 		"TEMPORAL_ADDRESS=" + server.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
 		"DATABASE_URL=" + e.dsn, "CASEFLOW_CODEC_KEYS=" + testkeys.Spec,
-		"CASEFLOW_TASK_QUEUE=" + e.taskQueue, "CASEFLOW_ACTOR=cm-ana",
+		"CASEFLOW_TASK_QUEUE=" + e.taskQueue, "CASEFLOW_ACTOR=cm-ana", "CASEFLOW_PAYER_URL=" + e.payerURL,
+	}
+	if e.webhookURL != "" {
+		base = append(base, "CASEFLOW_NOTIFY_WEBHOOK_URL="+e.webhookURL)
 	}
 	return append(base, extra...)
 }

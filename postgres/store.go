@@ -188,6 +188,9 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
 			return err
 		}
 	}
+	if err := saveServices(ctx, tx, ev.CaseID, st.Services); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
@@ -235,8 +238,15 @@ func (s *Store) SaveServices(ctx context.Context, caseID string, services []care
 		return err
 	}
 	defer tx.Rollback()
+	if err := saveServices(ctx, tx, caseID, services); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func saveServices(ctx context.Context, db execer, caseID string, services []care.ServiceState) error {
 	for _, sv := range services {
-		_, err := tx.ExecContext(ctx, `
+		_, err := db.ExecContext(ctx, `
 			INSERT INTO case_services (case_id, service_id, code, name, frequency, requires_authorization, status)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (case_id, service_id) DO UPDATE SET
@@ -247,7 +257,7 @@ func (s *Store) SaveServices(ctx context.Context, caseID string, services []care
 			return fmt.Errorf("save service %s of case %s: %w", sv.ID, caseID, err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // Services returns the planned services of a case.

@@ -34,4 +34,5 @@ func RegisterWorkflows(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 }) {
 	r.RegisterWorkflowWithOptions(workflows.CaseWorkflow, workflow.RegisterOptions{Name: "CaseWorkflow"})
+	r.RegisterWorkflowWithOptions(workflows.ServiceWorkflow, workflow.RegisterOptions{Name: "ServiceWorkflow"})
 }

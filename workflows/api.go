@@ -18,18 +18,19 @@ const TaskQueue = "caseflow"
 // updates with validators: a client learns at once when an action is not
 // allowed, and nothing is written for a rejected one.
 const (
-	UpdateScreen     = "screen"
-	UpdateAssess     = "assess"
-	UpdateStratify   = "stratify"
-	UpdatePlan       = "plan"
-	UpdateContact    = "contact"
-	UpdateTransition = "transition"
-	UpdateEvaluate   = "evaluate"
-	UpdateClose      = "close"
-	UpdateCall       = "call"
-	UpdateComplete   = "complete"
-	UpdatePause      = "pause"
-	UpdateResume     = "resume"
+	UpdateScreen      = "screen"
+	UpdateAssess      = "assess"
+	UpdateStratify    = "stratify"
+	UpdatePlan        = "plan"
+	UpdateContact     = "contact"
+	UpdateTransition  = "transition"
+	UpdateEvaluate    = "evaluate"
+	UpdateClose       = "close"
+	UpdateCall        = "call"
+	UpdateComplete    = "complete"
+	UpdatePause       = "pause"
+	UpdateResume      = "resume"
+	UpdateAppointment = "appointment"
 
 	// SignalTransition carries a transition reported by an external system
 	// (a hospital ADT feed: discharge, transfer, readmission). Signals cannot
@@ -67,6 +68,14 @@ type CaseInput struct {
 	// before it continues as new; zero means DefaultMaxStepsPerRun.
 	MaxStepsPerRun int `json:"max_steps_per_run,omitempty"`
 }
+
+// Change ids for workflow.GetVersion: every change to the logic of running
+// cases gets one (see docs/workflow-changes.md).
+const (
+	// versionServiceWorkflows: services are coordinated by ServiceWorkflow
+	// children (authorization, booking, reminders, attendance).
+	versionServiceWorkflows = "service-workflows"
+)
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's
 // 4,096-event budget that caseflow sets itself: a step (a follow-up call, a
@@ -122,6 +131,11 @@ type CaseState struct {
 	PauseReason string    `json:"pause_reason,omitempty"`
 	// Runs counts the workflow runs of the case (continue-as-new).
 	Runs int `json:"runs"`
+	// PlanVersion counts the care plans approved; the services of the
+	// current one are coordinated by ServiceWorkflow children when
+	// ServicesStarted.
+	PlanVersion     int  `json:"plan_version,omitempty"`
+	ServicesStarted bool `json:"services_started,omitempty"`
 }
 
 // TimelineEntry is one step of a case as the status query shows it.

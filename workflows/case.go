@@ -63,13 +63,16 @@ func (w *caseWorkflow) run(ctx workflow.Context) error {
 	transitions := workflow.GetSignalChannelWithOptions(ctx, SignalTransition, workflow.SignalChannelOptions{
 		Description: "A transition reported by an external system (hospital ADT feed): discharge, transfer or readmission",
 	})
+	services := workflow.GetSignalChannelWithOptions(ctx, SignalServiceUpdate, workflow.SignalChannelOptions{
+		Description: "Where a planned service's coordination stands (from its ServiceWorkflow)",
+	})
 	var clock clockTimer
 	for {
 		at, why := w.nextWake()
 		clock.set(ctx, w, at, why)
 		err := workflow.Await(ctx, func() bool {
 			next, _ := w.nextWake()
-			return w.state.Phase == care.PhaseClosed || w.state.Coordinate || transitions.Len() > 0 ||
+			return w.state.Phase == care.PhaseClosed || w.state.Coordinate || transitions.Len() > 0 || services.Len() > 0 ||
 				clock.fired() || clock.earlier(next) || w.shouldContinueAsNew(ctx)
 		})
 		if err != nil {
@@ -81,6 +84,15 @@ func (w *caseWorkflow) run(ctx workflow.Context) error {
 				break
 			}
 			if err := w.onTransitionSignal(ctx, t); err != nil {
+				return err
+			}
+		}
+		for {
+			var u care.ServiceUpdate
+			if !services.ReceiveAsync(&u) {
+				break
+			}
+			if err := w.onServiceUpdate(ctx, u); err != nil {
 				return err
 			}
 		}
@@ -101,7 +113,7 @@ func (w *caseWorkflow) run(ctx workflow.Context) error {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
 			}
-			if transitions.Len() == 0 {
+			if transitions.Len() == 0 && services.Len() == 0 {
 				return nil
 			}
 		}
@@ -141,6 +153,7 @@ type caseWorkflow struct {
 	alerts   []care.Alert
 	outcomes *care.Outcomes
 	pause    *care.PauseRecord
+	services []care.ServiceState
 }
 
 func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
@@ -173,6 +186,8 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 			w.pauseClocks, func(actor string, p care.Pause) error { return w.canPause(actor, p) }},
 		{UpdateResume, "Resume the case's outreach clocks; pending deadlines move by the paused time",
 			w.resumeClocks, func(actor string, p care.Pause) error { return w.canResume(actor, p) }},
+		{UpdateAppointment, "Record the attendance of an appointment: attended, no-show or cancelled",
+			w.appointment, func(actor string, at care.Attendance) error { return w.canAppointment(actor, at) }},
 		{UpdateEvaluate, "Score the six outcome domains against the assessment baseline",
 			w.evaluate, func(actor string, e care.Evaluation) error { return w.canEvaluate(actor, e) }},
 		{UpdateClose, "Close the case with a closure reason",
@@ -282,7 +297,9 @@ func (w *caseWorkflow) stratify(ctx workflow.Context, actor string, s care.Strat
 
 func (w *caseWorkflow) plan(ctx workflow.Context, actor string, p care.CarePlan) (Status, error) {
 	return w.act(ctx, actor, UpdatePlan, func() error { return w.canPlan(actor, p) }, func() (string, any, error) {
+		w.cancelServices(ctx)
 		w.state.Plan = &p
+		w.state.PlanVersion++
 		w.state.Services = nil
 		w.state.Coordinate = true
 		w.enter(ctx, care.PhaseImplementation)
@@ -306,11 +323,18 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 		return err
 	}
 	w.state.Services = services
+	// Version 1 coordinates each service in a ServiceWorkflow child; cases
+	// recorded before only saved the services' initial status.
+	if workflow.GetVersion(ctx, versionServiceWorkflows, workflow.DefaultVersion, 1) == 1 {
+		if err := w.startServices(ctx); err != nil {
+			return err
+		}
+	}
 	w.state.Coordinate = false
 	w.state.LastContactAt = time.Time{}
 	w.enter(ctx, care.PhaseFollowUp)
 	return w.record(ctx, care.ActorSystem, "coordinated", care.PhaseImplementation,
-		fmt.Sprintf("%d services coordinated; follow-up calls every %s", len(services), care.FormatDuration(w.callInterval())), services)
+		fmt.Sprintf("coordination of %d services started; follow-up calls every %s", len(services), care.FormatDuration(w.callInterval())), services)
 }
 
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
@@ -404,6 +428,7 @@ func (w *caseWorkflow) close(ctx workflow.Context, actor string, c care.Closure)
 }
 
 func (w *caseWorkflow) closeWith(ctx workflow.Context, c care.Closure) {
+	w.cancelServices(ctx)
 	w.state.Closure = &c
 	w.state.ClosedAt = workflow.Now(ctx)
 	w.state.Coordinate = false
@@ -430,9 +455,9 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 			CaseID: w.state.Case.ID, Seq: w.state.Seq, At: now, Actor: actor, Action: action,
 			PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
 		},
-		Tasks: w.changedTasks(), Alerts: w.alerts, Outcomes: w.outcomes, Pause: w.pause,
+		Tasks: w.changedTasks(), Alerts: w.alerts, Outcomes: w.outcomes, Pause: w.pause, Services: w.services,
 	}
-	w.changed, w.alerts, w.outcomes, w.pause = nil, nil, nil, nil
+	w.changed, w.alerts, w.outcomes, w.pause, w.services = nil, nil, nil, nil, nil
 	w.pruneTasks()
 	step.Snapshot = w.snapshot()
 	w.state.Timeline = append(w.state.Timeline, TimelineEntry{

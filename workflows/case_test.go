@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ type caseEnv struct {
 	steps  []care.Step
 	events []care.Event
 	at     time.Duration
+	// cancelled lists the service workflows the case asked to cancel.
+	cancelled []string
+	mu        sync.Mutex
 }
 
 func newCaseEnv(t *testing.T) *caseEnv {
@@ -51,6 +55,16 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(acts)
+	// Services are coordinated by child workflows, tested on their own.
+	env.RegisterWorkflow(workflows.ServiceWorkflow)
+	env.OnWorkflow(workflows.ServiceWorkflow, mock.Anything, mock.Anything).Return(nil)
+	env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_, workflowID, _ string) error {
+			c.mu.Lock() // the test environment runs these mocks concurrently
+			defer c.mu.Unlock()
+			c.cancelled = append(c.cancelled, workflowID)
+			return nil
+		})
 	env.OnActivity(acts.RecordStep, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, st care.Step) error {
 			if st.Snapshot.LastEventSeq != st.Event.Seq || st.Snapshot.Phase != st.Event.PhaseAfter {
@@ -202,6 +216,7 @@ func TestCaseRunsAllNineStepsToClosed(t *testing.T) {
 		require.Equal(t, i+1, e.Seq)
 	}
 	require.Equal(t, "sup-bo", c.events[len(c.events)-1].Actor)
+	require.ElementsMatch(t, []string{"case-c-river-svc-pt-p1", "case-c-river-svc-np-p1"}, c.cancelled, "closing the case stops its services")
 	require.Contains(t, c.events[9].Summary, "6 domains improved")
 }
 

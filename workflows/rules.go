@@ -86,6 +86,31 @@ func (w *caseWorkflow) openTask(action, actor, taskID string, validate func() er
 	return fits(*t)
 }
 
+func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
+	if w.state.Phase == care.PhaseClosed {
+		return fmt.Errorf("appointment is not allowed while the case is in closed: the case is closed")
+	}
+	if err := care.ValidateOpaqueID("actor", actor); err != nil {
+		return err
+	}
+	if err := at.Validate(); err != nil {
+		return err
+	}
+	if w.bookedService(at.AppointmentID) < 0 {
+		var booked []string
+		for _, sv := range w.state.Services {
+			if a := sv.Appointment; a != nil && a.Status == "booked" {
+				booked = append(booked, a.ID+" ("+sv.ID+")")
+			}
+		}
+		if len(booked) == 0 {
+			return care.Invalidf("appointment", "%q is not a booked appointment of this case; it has none booked", at.AppointmentID)
+		}
+		return care.Invalidf("appointment", "%q is not a booked appointment of this case; booked: %s", at.AppointmentID, strings.Join(booked, ", "))
+	}
+	return nil
+}
+
 func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
 	if w.state.Paused {
 		return fmt.Errorf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)

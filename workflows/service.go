@@ -1,0 +1,417 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/caseflow/caseflow/activities"
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/payer"
+	"github.com/caseflow/caseflow/postgres"
+)
+
+// Signals between a case and the coordination of its services.
+const (
+	// SignalServiceUpdate carries a care.ServiceUpdate from a service's
+	// coordination to its case.
+	SignalServiceUpdate = "service-update"
+	// SignalAttendance carries a care.Attendance from the case to the
+	// service's coordination.
+	SignalAttendance = "attendance"
+	// SignalPayerDecision tells a service's coordination that the payer has
+	// decided a pended authorization (a payer callback): it inquires at once
+	// instead of at its next poll.
+	SignalPayerDecision = "payer-decision"
+)
+
+// ServiceInput starts (or continues) the coordination of one planned service.
+type ServiceInput struct {
+	CaseID         string       `json:"case_id"`
+	PatientID      string       `json:"patient_id"`
+	CaseWorkflowID string       `json:"case_workflow_id"`
+	PlanVersion    int          `json:"plan_version"`
+	Service        care.Service `json:"service"`
+	Policy         care.Policy  `json:"policy"`
+	// Expedited asks the payer for an expedited (72 h) decision.
+	Expedited bool `json:"expedited,omitempty"`
+	// Progress is set when the workflow continues as new.
+	Progress *ServiceProgress `json:"progress,omitempty"`
+}
+
+// ServiceProgress is where a service's coordination stands between runs.
+type ServiceProgress struct {
+	State      care.ServiceState `json:"state"`
+	Occurrence int               `json:"occurrence"`
+	Attempt    int               `json:"attempt"`
+	From       time.Time         `json:"from"`
+	AuthRound  int               `json:"auth_round"`
+}
+
+// ServiceWorkflowID is the workflow id of a service's coordination.
+func ServiceWorkflowID(caseID, serviceID string, planVersion int) string {
+	return fmt.Sprintf("%s-svc-%s-p%d", care.WorkflowID(caseID), serviceID, planVersion)
+}
+
+// ServiceWorkflow coordinates one planned service of a case, occurrence by
+// occurrence: prior authorization when the insurer requires it (waiting out
+// a pended decision without holding a worker, escalating past the
+// regulatory deadline, re-authorizing before an approval lapses), booking
+// the earliest free slot, reminders at the policy offsets, and the
+// attendance staff record (a no-show or cancellation is rebooked up to the
+// policy limit). It reports every step to its case with a signal.
+func ServiceWorkflow(ctx workflow.Context, in ServiceInput) error {
+	s := &serviceRun{in: in, attendance: workflow.GetSignalChannelWithOptions(ctx, SignalAttendance,
+		workflow.SignalChannelOptions{Description: "Attendance of an appointment, recorded by staff through the case"}),
+		decisions: workflow.GetSignalChannelWithOptions(ctx, SignalPayerDecision,
+			workflow.SignalChannelOptions{Description: "The payer decided a pended authorization: inquire now"})}
+	if p := in.Progress; p != nil {
+		s.progress = *p
+	} else {
+		s.progress = ServiceProgress{
+			State:      care.ServiceState{Service: in.Service, Status: care.ServiceReadyToBook},
+			Occurrence: 1, Attempt: 1, From: workflow.Now(ctx),
+		}
+		if in.Service.RequiresAuthorization {
+			s.progress.State.Status = care.ServicePendingAuthorization
+		}
+	}
+	ctx = workflow.WithActivityOptions(ctx, activityOptions)
+	err := s.run(ctx)
+	if temporal.IsCanceledError(err) {
+		return s.cancelled(ctx)
+	}
+	return err
+}
+
+type serviceRun struct {
+	in         ServiceInput
+	progress   ServiceProgress
+	attendance workflow.ReceiveChannel
+	decisions  workflow.ReceiveChannel
+}
+
+func (s *serviceRun) state() *care.ServiceState { return &s.progress.State }
+
+func (s *serviceRun) run(ctx workflow.Context) error {
+	p := &s.progress
+	svc := s.in.Service
+	for p.Occurrence <= svc.Total() {
+		info := workflow.GetInfo(ctx)
+		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= ContinueAsNewAfterEvents {
+			in := s.in
+			progress := s.progress
+			in.Progress = &progress
+			return workflow.NewContinueAsNewError(ctx, ServiceWorkflow, in)
+		}
+		if svc.RequiresAuthorization && s.needsAuthorization(workflow.Now(ctx)) {
+			ok, err := s.authorize(ctx)
+			if err != nil || !ok {
+				return err
+			}
+		}
+		appt, err := s.book(ctx)
+		if err != nil {
+			return err
+		}
+		outcome, err := s.remindAndAttend(ctx, appt)
+		if err != nil {
+			return err
+		}
+		if outcome == string(postgres.AppointmentAttended) {
+			p.State.Attended++
+			p.Occurrence++
+			p.Attempt = 1
+			interval := svc.Interval()
+			p.From = appt.StartsAt.Add(interval - interval/7)
+			continue
+		}
+		p.Attempt++
+		p.From = workflow.Now(ctx)
+		if p.Attempt > s.in.Policy.Appointments.MaxRebookings+1 {
+			p.State.Status = care.ServiceNeedsStaff
+			s.report(ctx, fmt.Sprintf("%s: %s after %d bookings of occurrence %d; not rebooked again", svc.ID, outcome, p.Attempt-1, p.Occurrence),
+				fmt.Sprintf("%s: repeated %s of occurrence %d: talk to the client and rebook or change the plan", svc.Name, outcome, p.Occurrence), "")
+			return nil
+		}
+	}
+	p.State.Status = care.ServiceCompleted
+	p.State.Appointment = nil
+	s.report(ctx, fmt.Sprintf("%s: all %d occurrences attended", svc.ID, svc.Total()), "", "")
+	return nil
+}
+
+// needsAuthorization reports whether the service needs a (new)
+// authorization before its next booking: none yet, or the approval ends
+// before the next booking window does (re-authorize before it lapses).
+func (s *serviceRun) needsAuthorization(now time.Time) bool {
+	a := s.state().Authorization
+	if a == nil || a.Status != string(payer.Approved) {
+		return true
+	}
+	windowEnd := maxTime(now, s.progress.From).Add(s.bookingWindow())
+	return !a.ValidTo.After(windowEnd) || !now.Before(a.ValidTo.Add(-s.in.Policy.Authorization.ReauthorizeBefore.D()))
+}
+
+// authorize asks the payer for a prior authorization and waits for its
+// decision, racing the regulatory deadline. It reports false when denied.
+func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
+	p, pol, svc := &s.progress, s.in.Policy.Authorization, s.in.Service
+	now := workflow.Now(ctx)
+	p.AuthRound++
+	urgency, within := payer.Standard, pol.Standard.D()
+	if s.in.Expedited {
+		urgency, within = payer.Expedited, pol.Expedited.D()
+	}
+	remaining := time.Duration(svc.Total()-p.Occurrence+1) * svc.Interval()
+	req := payer.Request{
+		RequestKey: payer.RequestKey(s.in.CaseID, svc.ID, p.AuthRound), CaseID: s.in.CaseID, PatientID: s.in.PatientID,
+		ServiceCode: svc.Code, Urgency: urgency, PeriodStart: now, PeriodEnd: now.Add(remaining + s.bookingWindow()),
+	}
+	auth := &care.AuthorizationState{Status: string(payer.Pended), SubmittedAt: now, DeadlineAt: now.Add(within), Expedited: s.in.Expedited}
+	p.State.Authorization = auth
+	var d payer.Decision
+	if err := s.execute(ctx, "submit "+string(urgency)+" authorization for "+svc.Code, a.SubmitAuthorization, &d, req); err != nil {
+		if isApplicationError(err, "PayerRejected") {
+			p.State.Status = care.ServiceNeedsStaff
+			s.report(ctx, fmt.Sprintf("%s: the payer refused the authorization request", svc.ID),
+				fmt.Sprintf("%s: the payer refused the authorization request; check the plan and the client's coverage", svc.Name), "")
+			return false, nil
+		}
+		return false, err
+	}
+	deadline := workflow.NewTimerWithOptions(ctx, within, workflow.TimerOptions{Summary: "authorization deadline for " + svc.Code})
+	poll := pollInterval(within)
+	for d.Status == payer.Pended {
+		auth.RequestID = d.RequestID
+		if p.State.Status != care.ServiceAuthorizationPended {
+			p.State.Status = care.ServiceAuthorizationPended
+			s.report(ctx, fmt.Sprintf("%s: authorization pended (request %s, decision due by %s)", svc.ID, d.RequestID, auth.DeadlineAt.UTC().Format(time.RFC3339)), "", "")
+		}
+		inquire := false
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, poll, workflow.TimerOptions{Summary: "inquire about the pended authorization"}), func(workflow.Future) { inquire = true })
+		sel.AddReceive(s.decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); inquire = true })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
+		if !auth.Escalated {
+			sel.AddFuture(deadline, func(workflow.Future) {
+				auth.Escalated = true
+				s.report(ctx, fmt.Sprintf("%s: authorization still pended at its %s deadline; escalated", svc.ID, care.FormatDuration(within)), "",
+					fmt.Sprintf("the payer has not decided the %s authorization of %s within %s", urgency, svc.Name, care.FormatDuration(within)))
+			})
+		}
+		sel.Select(ctx)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		if !inquire {
+			continue
+		}
+		poll = min(poll*2, pollInterval(within)*4)
+		if err := s.execute(ctx, "inquire about the authorization of "+svc.Code, a.InquireAuthorization, &d, d.RequestID); err != nil {
+			return false, err
+		}
+	}
+	auth.RequestID, auth.Status = d.RequestID, string(d.Status)
+	if d.Status == payer.Denied {
+		auth.Reason = d.DenialReason
+		p.State.Status = care.ServiceAuthorizationDenied
+		s.report(ctx, fmt.Sprintf("%s: authorization denied: %s", svc.ID, d.DenialReason),
+			fmt.Sprintf("%s: authorization denied (%s): appeal or change the plan", svc.Name, d.DenialReason), "")
+		return false, nil
+	}
+	auth.Number, auth.ValidFrom, auth.ValidTo = d.AuthorizationNumber, d.ValidFrom, d.ValidTo
+	p.State.Status = care.ServiceReadyToBook
+	s.report(ctx, fmt.Sprintf("%s: authorized (%s, valid until %s)", svc.ID, d.AuthorizationNumber, d.ValidTo.UTC().Format(time.DateOnly)), "", "")
+	return true, nil
+}
+
+// pollInterval is how often a pended authorization is inquired about: a
+// twentieth of the deadline, between 5 seconds and 6 hours. A payer callback
+// (SignalPayerDecision) makes it inquire at once.
+func pollInterval(deadline time.Duration) time.Duration {
+	return min(max(deadline/20, 5*time.Second), 6*time.Hour)
+}
+
+func (s *serviceRun) bookingWindow() time.Duration {
+	if w := s.in.Policy.Appointments.BookingWindow.D(); w > 0 {
+		return w
+	}
+	return 14 * 24 * time.Hour
+}
+
+// book books the earliest free slot in the booking window, waiting and
+// trying again while none is free.
+func (s *serviceRun) book(ctx workflow.Context) (activities.Appointment, error) {
+	p, svc := &s.progress, s.in.Service
+	reported := false
+	for {
+		now := workflow.Now(ctx)
+		from := maxTime(now, p.From)
+		req := activities.BookingRequest{
+			Key:         postgres.BookingKey{CaseID: s.in.CaseID, ServiceID: svc.ID, Occurrence: p.Occurrence, Attempt: p.Attempt},
+			ServiceCode: svc.Code, From: from, To: from.Add(s.bookingWindow()),
+		}
+		var appt activities.Appointment
+		err := s.execute(ctx, "book "+svc.Code+" slot", a.BookAppointment, &appt, req)
+		if err == nil {
+			p.State.Status = care.ServiceBooked
+			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
+				ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: string(appt.Status)}
+			s.report(ctx, fmt.Sprintf("%s: occurrence %d booked with %s for %s (%s)", svc.ID, p.Occurrence, appt.ProviderID,
+				appt.StartsAt.UTC().Format(time.RFC3339), appt.ID), "", "")
+			return appt, nil
+		}
+		if !isApplicationError(err, "NoSlot") {
+			return appt, err
+		}
+		if !reported {
+			reported = true
+			p.State.Status = care.ServiceNoSlot
+			s.report(ctx, fmt.Sprintf("%s: no free slot between %s and %s", svc.ID, req.From.UTC().Format(time.DateOnly), req.To.UTC().Format(time.DateOnly)),
+				fmt.Sprintf("%s: no free slot in the next %s; add provider slots (caseflow providers load) or book by hand", svc.Name, care.FormatDuration(s.bookingWindow())), "")
+		}
+		retry := s.in.Policy.Appointments.NoSlotRetry.D()
+		if retry <= 0 {
+			retry = 24 * time.Hour
+		}
+		if err := workflow.NewTimerWithOptions(ctx, retry, workflow.TimerOptions{Summary: "look for a free " + svc.Code + " slot again"}).Get(ctx, nil); err != nil {
+			return appt, err
+		}
+	}
+}
+
+// remindAndAttend sends the appointment's reminders at their due times until
+// staff record its attendance, and returns it: attended, no-show or
+// cancelled.
+func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt activities.Appointment) (string, error) {
+	p, svc := &s.progress, s.in.Service
+	var reminders []activities.Reminder
+	if err := s.execute(ctx, "schedule "+svc.Code+" reminders", a.ScheduleReminders, &reminders,
+		activities.ReminderRequest{AppointmentID: appt.ID, Offsets: durations(s.in.Policy.Appointments.ReminderOffsets)}); err != nil {
+		return "", err
+	}
+	var pending []activities.Reminder
+	for _, r := range reminders {
+		if r.Status == postgres.ReminderPending {
+			pending = append(pending, r)
+		}
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].DueAt.Before(pending[j].DueAt) })
+	for {
+		var att *care.Attendance
+		var due *activities.Reminder
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		if len(pending) > 0 {
+			r := pending[0]
+			wait := max(r.DueAt.Sub(workflow.Now(ctx)), 0)
+			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: fmt.Sprintf("send %s reminder", care.FormatDuration(time.Duration(r.OffsetMinutes)*time.Minute))}),
+				func(workflow.Future) { due = &r })
+		}
+		sel.AddReceive(s.attendance, func(c workflow.ReceiveChannel, _ bool) {
+			var a care.Attendance
+			c.Receive(ctx, &a)
+			att = &a
+		})
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
+		sel.Select(ctx)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		if due != nil {
+			pending = pending[1:]
+			offset := care.FormatDuration(time.Duration(due.OffsetMinutes) * time.Minute)
+			err := s.execute(ctx, "send "+offset+" reminder", a.SendReminder, nil, due.ID)
+			switch {
+			case err == nil:
+				p.State.RemindersSent++
+				s.report(ctx, fmt.Sprintf("%s: %s reminder sent for %s", svc.ID, offset, appt.ID), "", "")
+			case isApplicationError(err, "NotifyRejected"):
+				s.report(ctx, fmt.Sprintf("%s: the notification gateway refused the %s reminder for %s", svc.ID, offset, appt.ID), "", "")
+			default:
+				return "", err
+			}
+			continue
+		}
+		if att.AppointmentID != appt.ID {
+			continue // about an appointment this run no longer holds
+		}
+		var after activities.Appointment
+		var err error
+		if att.Status == string(postgres.AppointmentCancelled) {
+			err = s.execute(ctx, "cancel "+svc.Code+" appointment", a.CancelAppointment, &after, appt.ID)
+		} else {
+			err = s.execute(ctx, "record "+svc.Code+" attendance", a.RecordAttendance, &after, appt.ID, postgres.AppointmentStatus(att.Status))
+		}
+		if err != nil {
+			return "", err
+		}
+		p.State.Appointment.Status = att.Status
+		summary := fmt.Sprintf("%s: occurrence %d %s (%s)", svc.ID, p.Occurrence, att.Status, appt.ID)
+		if att.Status != string(postgres.AppointmentAttended) && p.Attempt <= s.in.Policy.Appointments.MaxRebookings {
+			summary += "; rebooking"
+		}
+		s.report(ctx, summary, "", "")
+		return att.Status, nil
+	}
+}
+
+// cancelled cleans up when the case cancels the service (a new plan, or the
+// case closed): the booked appointment is cancelled, which cancels its
+// pending reminders.
+func (s *serviceRun) cancelled(ctx workflow.Context) error {
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	p := &s.progress
+	if appt := p.State.Appointment; appt != nil && appt.Status == string(postgres.AppointmentBooked) {
+		var after activities.Appointment
+		if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment", a.CancelAppointment, &after, appt.ID); err != nil {
+			return err
+		}
+		appt.Status = string(postgres.AppointmentCancelled)
+	}
+	p.State.Status = care.ServiceCancelled
+	s.report(ctx, s.in.Service.ID+": coordination cancelled", "", "")
+	return temporal.NewCanceledError()
+}
+
+// report tells the case where the service stands. A case that has closed
+// meanwhile no longer listens; that is not an error.
+func (s *serviceRun) report(ctx workflow.Context, summary, needsStaff, escalate string) {
+	u := care.ServiceUpdate{State: s.progress.State, Summary: summary, NeedsStaff: needsStaff, Escalate: escalate, PlanVersion: s.in.PlanVersion}
+	err := workflow.SignalExternalWorkflow(ctx, s.in.CaseWorkflowID, "", SignalServiceUpdate, u).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("case did not take the service update", "case_id", s.in.CaseID, "service_id", s.in.Service.ID, "error", err.Error())
+	}
+}
+
+func (s *serviceRun) execute(ctx workflow.Context, summary string, activity, result any, args ...any) error {
+	return workflow.ExecuteActivity(withSummary(ctx, summary), activity, args...).Get(ctx, result)
+}
+
+func isApplicationError(err error, kind string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == kind
+}
+
+func durations(ds []care.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.D()
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
