@@ -10,7 +10,7 @@ GO       ?= go
 
 export CASEFLOW_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: all tools build run test test-unit lint fmt clean help
+.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check
 
 all: build
 
@@ -34,6 +34,24 @@ run: tools build ## start the dev server + UI, migrate, start the worker and ope
 
 test: tools build ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL
 	$(GO) test -count=1 -timeout 20m ./...
+
+ui-check: tools build ## headless Chromium against the local Web UI and codec server; screenshots to docs/screenshots
+	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium"; apt-get update && apt-get install -y chromium; }
+	@command -v npm >/dev/null || { echo "installing node and npm"; apt-get update && apt-get install -y nodejs npm; }
+	@[ -d tools/uicheck/node_modules/playwright-core ] || (cd tools/uicheck && npm ci --no-audit --no-fund)
+	@scripts/ui-check.sh
+
+bench: tools build ## run the benchmark suite (own dev server, database and workers; ~20 min) and write docs/BENCHMARKS.md
+	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
+	CASEFLOW_BENCH_COMMAND="make bench$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
+	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
+
+BENCH_SMOKE := -cases 30 -concurrency 8 -open 10 -rt-cases 2 -updates 10 -rate 5 -cadence 1s -duration 2s \
+	-wave 30 -days 14 -replays 3 -settle 300ms
+
+bench-smoke: tools build ## a tiny run of every benchmark scenario (under a minute); prints the table, writes no doc
+	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
+	$(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) $(BENCH_SMOKE)
 
 test-unit: ## run the tests that need neither Temporal nor PostgreSQL
 	$(GO) test -count=1 ./care/ ./workflows/ ./codec/

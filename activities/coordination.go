@@ -118,11 +118,19 @@ func (a *Activities) InquireAuthorization(ctx context.Context, requestID string)
 	return d, nil
 }
 
+// payerError classifies a payer failure for the workflow. The payer's own
+// diagnostics travel only as failure details, which the codec encrypts; the
+// message, which worker logs show, is caseflow's.
 func payerError(err error) error {
-	if payer.IsRetryable(err) {
-		return temporal.NewApplicationErrorWithCause(err.Error(), ErrTypePayerUnavailable, err)
+	var diagnostics string
+	var pe *payer.Error
+	if errors.As(err, &pe) {
+		diagnostics = pe.Diagnostics
 	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePayerRejected, err)
+	if payer.IsRetryable(err) {
+		return temporal.NewApplicationError(err.Error(), ErrTypePayerUnavailable, diagnostics)
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePayerRejected, nil, diagnostics)
 }
 
 // BookAppointment books the earliest free slot of the service in the

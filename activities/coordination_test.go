@@ -157,12 +157,16 @@ func TestAuthorizationActivities(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, payer.Approved, got.Status)
 
-	// The payer refuses: 4xx is not retryable and carries the payer's message.
+	// The payer refuses: 4xx is not retryable; the payer's message travels
+	// only in the failure details (encrypted), never in the logged message.
 	_, err = a.InquireAuthorization(ctx, "pa-unknown")
 	ae := appErr(t, err)
 	require.True(t, ae.NonRetryable())
 	require.Equal(t, activities.ErrTypePayerRejected, ae.Type())
-	require.Contains(t, ae.Error(), "no prior-authorization request")
+	require.NotContains(t, ae.Error(), "no prior-authorization request")
+	var diagnostics string
+	require.NoError(t, ae.Details(&diagnostics))
+	require.Contains(t, diagnostics, "no prior-authorization request")
 	bad := authRequest(cid, "pt", "physiotherapy")
 	bad.PatientID = "River Quinn"
 	_, err = a.SubmitAuthorization(ctx, bad)
@@ -387,7 +391,8 @@ func TestSendReminderGatewayRefusalIsNotRetried(t *testing.T) {
 	ae := appErr(t, a.SendReminder(context.Background(), rs[60].ID))
 	require.True(t, ae.NonRetryable())
 	require.Equal(t, activities.ErrTypeNotifyRejected, ae.Type())
-	require.Contains(t, ae.Error(), "gateway says no")
+	require.Contains(t, ae.Error(), "422")
+	require.NotContains(t, ae.Error(), "gateway says no", "the gateway's reply never reaches the message (logs are not encrypted)")
 }
 
 func TestCancellingStopsPendingReminders(t *testing.T) {

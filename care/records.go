@@ -212,6 +212,14 @@ func (p CarePlan) Validate() error {
 		if strings.TrimSpace(s.Code) == "" {
 			return Invalidf(field+".code", "is required (e.g. \"physiotherapy\")")
 		}
+		// Service ids and codes name workflows and summaries, which Temporal
+		// does not encrypt: they must be opaque ids, never free text.
+		if err := ValidateOpaqueID(field+".id", s.ID); err != nil {
+			return err
+		}
+		if err := ValidateOpaqueID(field+".code", s.Code); err != nil {
+			return err
+		}
 		if s.Occurrences < 0 {
 			return Invalidf(field+".occurrences", "must be 0 or more")
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -199,12 +201,44 @@ func checkCase(r caseRequest, actor string) (caseToOpen, []error) {
 			return o, problems
 		}
 	}
+	problems = append(problems, revealsPatient(r)...)
 	if len(problems) > 0 {
 		return o, problems
 	}
 	c.ID, c.PatientID = r.CaseID, ""
 	o.Case = c
 	return o, nil
+}
+
+// revealsPatient refuses a case id chosen by staff (Temporal shows it
+// unencrypted, as the workflow id) that contains the patient's reference, a
+// part of the name, or the birth date: an opaque id's shape cannot tell
+// "zebulon-1931-07-14" from "c-1a2b", but the patient's own data can. Staff
+// and program ids are not checked: they are chosen once, apart from any
+// patient (a manager "cm-ana" may well manage a patient called Ana).
+func revealsPatient(r caseRequest) []error {
+	var secrets []string
+	for _, part := range strings.FieldsFunc(strings.ToLower(r.Name+" "+r.PatientRef), func(c rune) bool {
+		return !unicode.IsLetter(c) && !unicode.IsDigit(c)
+	}) {
+		if len(part) >= 4 {
+			secrets = append(secrets, part)
+		}
+	}
+	if r.BirthDate != "" {
+		secrets = append(secrets, r.BirthDate, strings.ReplaceAll(r.BirthDate, "-", ""))
+	}
+	var problems []error
+	for _, f := range []struct{ field, value string }{{"case-id", r.CaseID}} {
+		v := strings.ToLower(f.value)
+		for _, secret := range secrets {
+			if v != "" && strings.Contains(v, secret) {
+				problems = append(problems, care.Invalidf(f.field, "must not contain the patient's name, reference or birth date: Temporal shows it unencrypted"))
+				break
+			}
+		}
+	}
+	return problems
 }
 
 // openCase registers the patient in PostgreSQL and starts the case workflow:

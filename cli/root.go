@@ -87,6 +87,7 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).`,
 	root.AddCommand(a.caseCommand(), a.migrateCommand(), a.keysCommand(), a.policyCommand(), a.worklistCommand())
 	root.AddCommand(a.providersCommand())
 	root.AddCommand(a.payerSimCommand())
+	root.AddCommand(a.codecServerCommand())
 	return root
 }
 

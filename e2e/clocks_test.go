@@ -76,24 +76,31 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 
 	// Intensive + high risk in the demo program: a call every 30 s, a
 	// 10 s window and escalation 10 s after it.
-	e.waitFor("call-1 to fall due", 60*time.Second, func() bool { _, ok := e.taskRow(id, "call-1"); return ok })
+	calls := func() []string {
+		var ids []string
+		require.NoError(t, e.db.Select(&ids, `SELECT task_id FROM tasks WHERE case_id = $1 AND kind = 'call' ORDER BY started_at`, id))
+		return ids
+	}
+	e.waitFor("the first call to fall due", 60*time.Second, func() bool { return len(calls()) >= 1 })
+	first := calls()[0]
 	var worklist []care.Task
 	e.okJSON(&worklist, "worklist", "--manager", "cm-ana")
 	require.Condition(t, func() bool {
 		for _, w := range worklist {
-			if w.CaseID == id && w.ID == "call-1" {
+			if w.CaseID == id && w.ID == first {
 				return true
 			}
 		}
 		return false
-	}, "call-1 on the case manager's worklist: %v", worklist)
-	e.waitFor("call-1 to escalate", 60*time.Second, func() bool {
-		r, _ := e.taskRow(id, "call-1")
+	}, "%s on the case manager's worklist: %v", first, worklist)
+	e.waitFor("the first call to escalate", 60*time.Second, func() bool {
+		r, _ := e.taskRow(id, first)
 		return r.Escalated != nil
 	})
-	e.waitFor("call-2 to fall due", 60*time.Second, func() bool { _, ok := e.taskRow(id, "call-2"); return ok })
-	e.ok("case", "call", id, "call-2", "--outcome", "reached", "--notes", "doing well")
-	r, _ := e.taskRow(id, "call-2")
+	e.waitFor("the second call to fall due", 60*time.Second, func() bool { return len(calls()) >= 2 })
+	second := calls()[1]
+	e.ok("case", "call", id, second, "--outcome", "reached", "--notes", "doing well")
+	r, _ := e.taskRow(id, second)
 	require.Equal(t, "done", r.Status)
 
 	// A discharge: contact within 1 minute, face-to-face visit within 90 s.
@@ -130,7 +137,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	require.GreaterOrEqual(t, alerts["call-overdue"], 1)
 	require.Equal(t, 2, alerts["clock-missed"], "visit and medication reconciliation")
 	history := e.ok("case", "history", id)
-	require.Contains(t, history, "call-1 escalated to sup-care-team")
+	require.Contains(t, history, first+" escalated to sup-care-team")
 	require.Contains(t, history, visitID+" missed")
 	recordHistory(t, "demo-clocks-services", rawHistory(t, care.WorkflowID(id)))
 }

@@ -187,8 +187,10 @@ func (c *HTTPClient) do(req *http.Request, op string) (Decision, error) {
 		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "answer cut off: " + transportReason(err), Retryable: true, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: outcomeMessage(data, resp.Status),
-			Retryable: retryableStatus(resp.StatusCode)}
+		// Only the status: the payer's diagnostics could quote the patient,
+		// and activity errors end up in worker logs, which are not encrypted.
+		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "the payer answered " + resp.Status,
+			Diagnostics: outcomeMessage(data, resp.Status), Retryable: retryableStatus(resp.StatusCode)}
 	}
 	var cr wireClaimResponse
 	if err := json.Unmarshal(data, &cr); err != nil {

@@ -141,8 +141,13 @@ type Error struct {
 	// StatusCode is the HTTP status the payer answered with; 0 when no answer
 	// came (connection refused, timeout) or the request was not sent.
 	StatusCode int
-	// Message says what went wrong; for a 4xx it is the payer's own message.
+	// Message says what went wrong, in caseflow's words: it ends up in logs,
+	// so it never quotes the payer.
 	Message string
+	// Diagnostics is the payer's own explanation (an OperationOutcome's
+	// diagnostics). It may quote patient data: it is not part of Error(),
+	// and activities pass it on only inside encrypted failure details.
+	Diagnostics string
 	// Retryable is true for outages (transport failures, timeouts, 5xx, 408,
 	// 429, unreadable answers) and false for requests the payer refused.
 	Retryable bool

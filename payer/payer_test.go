@@ -199,7 +199,8 @@ func TestSimulatorSubmitIsIdempotent(t *testing.T) {
 	pe := payerErr(t, err)
 	require.Equal(t, http.StatusConflict, pe.StatusCode)
 	require.False(t, payer.IsRetryable(err))
-	require.Contains(t, pe.Message, "already used for a different request")
+	require.Contains(t, pe.Diagnostics, "already used for a different request")
+	require.NotContains(t, err.Error(), "already used", "the payer's words stay out of the message")
 }
 
 func TestSimulatorFailsForFirstRequests(t *testing.T) {
@@ -268,7 +269,7 @@ func TestInquireUnknownRequestIsNotRetryable(t *testing.T) {
 	pe := payerErr(t, err)
 	require.Equal(t, http.StatusNotFound, pe.StatusCode)
 	require.False(t, payer.IsRetryable(err))
-	require.Contains(t, pe.Message, "no prior-authorization request")
+	require.Contains(t, pe.Diagnostics, "no prior-authorization request")
 }
 
 func TestClientRetryabilityClassification(t *testing.T) {
@@ -317,7 +318,8 @@ func TestClientRetryabilityClassification(t *testing.T) {
 				require.Equal(t, tc.retryable, payer.IsRetryable(err), "%s: %v", op, err)
 				require.Equal(t, tc.status, pe.StatusCode, op)
 				require.Equal(t, op, pe.Op)
-				require.Contains(t, pe.Message, tc.message, op)
+				require.Contains(t, pe.Diagnostics+" "+pe.Message, tc.message, op)
+				require.NotContains(t, err.Error(), "member not found", "the payer's diagnostics never reach the message")
 			}
 		})
 	}

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# make run: start the Temporal dev server (with its Web UI and search
-# attributes), create and migrate the database, start the worker, and open a
-# demo case. Ctrl-C stops everything this script started.
+# make run: start the codec server and the Temporal dev server (with its Web
+# UI pointed at the codec server, and the search attributes), create and
+# migrate the database, start the worker, and open a demo case. Ctrl-C stops
+# everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STATE=.caseflow
+STATE=${CASEFLOW_STATE:-.caseflow}   # local state: history, keys, token, logs
 PORT=${CASEFLOW_TEMPORAL_PORT:-7233}
 UI_PORT=${CASEFLOW_UI_PORT:-8233}
+CODEC_PORT=${CASEFLOW_CODEC_PORT:-8081}
 export TEMPORAL_ADDRESS=127.0.0.1:$PORT
-export CASEFLOW_CODEC_KEY_FILE=${CASEFLOW_CODEC_KEY_FILE:-$PWD/$STATE/codec.keys}
 mkdir -p "$STATE"
+export CASEFLOW_CODEC_KEY_FILE=${CASEFLOW_CODEC_KEY_FILE:-$(cd "$STATE" && pwd)/codec.keys}
 
 pids=()
 cleanup() {
@@ -29,22 +31,59 @@ fi
 
 [ -f "$CASEFLOW_CODEC_KEY_FILE" ] || bin/caseflow keys generate --file "$CASEFLOW_CODEC_KEY_FILE"
 
+# The codec server decrypts payloads for the Web UI. Its token never goes on
+# a command line (ps shows those to every local user): the codec server reads
+# it from a file, and the dev server reads the UI's codec endpoint, which
+# carries it, from a Temporal CLI environment file.
+TOKEN_FILE=$STATE/codec.token
+[ -f "$TOKEN_FILE" ] || bin/caseflow codec-server token --file "$TOKEN_FILE" >/dev/null
+if (exec 3<>"/dev/tcp/127.0.0.1/$CODEC_PORT") 2>/dev/null; then
+  echo "caseflow: something already answers on 127.0.0.1:$CODEC_PORT; stop it or set CASEFLOW_CODEC_PORT" >&2
+  exit 1
+fi
+echo "starting the codec server on 127.0.0.1:$CODEC_PORT (log: $STATE/codec-server.log)"
+bin/caseflow codec-server --addr "127.0.0.1:$CODEC_PORT" --token-file "$TOKEN_FILE" \
+  --ui-origin "http://localhost:$UI_PORT" --ui-origin "http://127.0.0.1:$UI_PORT" >>"$STATE/codec-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$CODEC_PORT") 2>/dev/null && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "caseflow: the codec server did not start; see $STATE/codec-server.log" >&2; tail -3 "$STATE/codec-server.log" >&2; exit 1; }
+  sleep 0.2
+done
+TEMPORAL_ENV_FILE=$STATE/temporal-env.yaml
+(umask 077; printf 'env:\n  caseflow:\n    ui-codec-endpoint: "http://127.0.0.1:%s/ui/%s"\n' "$CODEC_PORT" "$(tr -d '[:space:]' <"$TOKEN_FILE")" >"$TEMPORAL_ENV_FILE")
+
 attrs=()
 for a in CasePhase=Keyword CaseRisk=Keyword CaseProgram=Keyword CaseManager=Keyword CaseNextDue=Datetime; do
   attrs+=(--search-attribute "$a")
 done
 echo "starting the Temporal dev server on $TEMPORAL_ADDRESS (UI on http://localhost:$UI_PORT, history in $STATE/temporal.db)"
-bin/temporal server start-dev --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" \
+# --env-file/--env set --ui-codec-endpoint to http://127.0.0.1:$CODEC_PORT/ui/<token>.
+bin/temporal server start-dev --env-file "$TEMPORAL_ENV_FILE" --env caseflow \
+  --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" \
   --db-filename "$STATE/temporal.db" --log-level warn "${attrs[@]}" >"$STATE/temporal.log" 2>&1 &
 pids+=($!)
+server_pid=$!
 for _ in $(seq 1 60); do
   bin/temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 && break
-  kill -0 "${pids[0]}" 2>/dev/null || { echo "caseflow: the dev server did not start; see $STATE/temporal.log" >&2; tail -5 "$STATE/temporal.log" >&2; exit 1; }
+  kill -0 "$server_pid" 2>/dev/null || { echo "caseflow: the dev server did not start; see $STATE/temporal.log" >&2; tail -5 "$STATE/temporal.log" >&2; exit 1; }
   sleep 1
 done
 
 bin/caseflow migrate
 bin/caseflow policy load policies/
+bin/caseflow providers load demo/providers.json
+
+# The insurer: caseflow's payer simulator (demo/payer.json: physiotherapy
+# approved, neuropsychology pended then approved, occupational therapy
+# denied), unless CASEFLOW_PAYER_URL points at a real payer.
+if [ -z "${CASEFLOW_PAYER_URL:-}" ]; then
+  PAYER_PORT=${CASEFLOW_PAYER_PORT:-8090}
+  export CASEFLOW_PAYER_URL=http://127.0.0.1:$PAYER_PORT
+  echo "starting the payer simulator on $CASEFLOW_PAYER_URL (log: $STATE/payer-sim.log)"
+  bin/caseflow payer-sim --addr "127.0.0.1:$PAYER_PORT" --config demo/payer.json >>"$STATE/payer-sim.log" 2>&1 &
+  pids+=($!)
+fi
 
 echo "starting the worker (log: $STATE/worker.log)"
 bin/caseflow-worker >>"$STATE/worker.log" 2>&1 &
@@ -66,6 +105,8 @@ cat <<MSG
 
 caseflow is up.
   Web UI:      http://localhost:$UI_PORT/namespaces/default/workflows/case-$demo
+               (histories decrypted by the codec server on 127.0.0.1:$CODEC_PORT; log: $STATE/codec-server.log)
+  Open cases:  http://localhost:$UI_PORT/namespaces/default/workflows?query=CasePhase%3D%22screening%22
   Demo case:   $demo (River: bicycle accident, clinical model)
 Drive it from another shell in this folder:
   export CASEFLOW_ACTOR=cm-ana
@@ -78,6 +119,9 @@ Drive it from another shell in this folder:
   bin/caseflow case evaluate $demo --file demo/river/evaluation.json
   bin/caseflow case close $demo --reason goals-met
   bin/caseflow case show $demo; bin/caseflow case history $demo; bin/caseflow case list --all
+Decrypted history with the Temporal CLI:
+  TEMPORAL_CODEC_ENDPOINT=http://127.0.0.1:$CODEC_PORT TEMPORAL_CODEC_AUTH="Bearer \$(cat $TOKEN_FILE)" \\
+    bin/temporal workflow show -w case-$demo --detailed
 Press Ctrl-C to stop.
 MSG
-wait "${pids[0]}"
+wait "$server_pid"

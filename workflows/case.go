@@ -504,7 +504,11 @@ func (w *caseWorkflow) currentDetails() string {
 				next = it
 			}
 		}
-		d += fmt.Sprintf("  \n**Next due:** %s (%s) by %s, owner %s", next.Kind, next.TaskID, next.Due.UTC().Format(time.RFC3339), next.Owner)
+		what := next.Kind
+		if next.TaskID != "" {
+			what += " (" + next.TaskID + ")"
+		}
+		d += fmt.Sprintf("  \n**Next due:** %s by %s, owner %s", what, next.Due.UTC().Format(time.RFC3339), next.Owner)
 	}
 	return d
 }

@@ -178,8 +178,14 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 	if err := s.execute(ctx, "submit "+string(urgency)+" authorization for "+svc.Code, a.SubmitAuthorization, &d, req); err != nil {
 		if isApplicationError(err, "PayerRejected") {
 			p.State.Status = care.ServiceNeedsStaff
+			why := ""
+			var appErr *temporal.ApplicationError
+			var diagnostics string
+			if errors.As(err, &appErr) && appErr.Details(&diagnostics) == nil && diagnostics != "" {
+				why = " (" + diagnostics + ")" // the payer's words: in encrypted payloads only
+			}
 			s.report(ctx, fmt.Sprintf("%s: the payer refused the authorization request", svc.ID),
-				fmt.Sprintf("%s: the payer refused the authorization request; check the plan and the client's coverage", svc.Name), "")
+				fmt.Sprintf("%s: the payer refused the authorization request%s; check the plan and the client's coverage", svc.Name, why), "")
 			return false, nil
 		}
 		return false, err
