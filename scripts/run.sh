@@ -89,15 +89,15 @@ echo "starting the worker (log: $STATE/worker.log)"
 bin/caseflow-worker >>"$STATE/worker.log" 2>&1 &
 pids+=($!)
 
-demo=demo-river
+demo=demo-case
 open_demo() {
-  bin/caseflow case open --case-id "$1" --patient-ref DEMO-RIVER --name "River Quinn" --birth-date 1991-04-02 \
+  bin/caseflow case open --case-id "$1" --patient-ref MRN-0001042 --name "River Quinn" --birth-date 1991-04-02 \
     --program complex-case --model clinical --manager cm-ana --source referral --actor cm-ana
 }
 out=$(open_demo "$demo")
 echo "$out"
 if grep -q "phase closed" <<<"$out"; then
-  demo=demo-river-$(date +%Y%m%d%H%M%S)
+  demo=demo-case-$(date +%Y%m%d%H%M%S)
   open_demo "$demo"
 fi
 

@@ -75,6 +75,10 @@ const (
 	// versionServiceWorkflows: services are coordinated by ServiceWorkflow
 	// children (authorization, booking, reminders, attendance).
 	versionServiceWorkflows = "service-workflows"
+	// versionAuthorizationBackoff: inquiries about a pended authorization
+	// start 30 s after submission and back off, instead of starting at the
+	// longest interval.
+	versionAuthorizationBackoff = "authorization-backoff"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's

@@ -192,6 +192,12 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 	}
 	deadline := workflow.NewTimerWithOptions(ctx, within, workflow.TimerOptions{Summary: "authorization deadline for " + svc.Code})
 	poll := pollInterval(within)
+	// Version 1 backs off from a short first inquiry (most pended requests
+	// are decided within minutes) up to the cap, instead of starting at it.
+	if workflow.GetVersion(ctx, versionAuthorizationBackoff, workflow.DefaultVersion, 1) == 1 {
+		poll = min(firstInquiry, poll)
+	}
+	maxPoll := pollInterval(within)
 	for d.Status == payer.Pended {
 		auth.RequestID = d.RequestID
 		if p.State.Status != care.ServiceAuthorizationPended {
@@ -219,7 +225,7 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		if !inquire {
 			continue
 		}
-		poll = min(poll*2, pollInterval(within)*4)
+		poll = min(poll*2, maxPoll)
 		if err := s.execute(ctx, "inquire about the authorization of "+svc.Code, a.InquireAuthorization, &d, d.RequestID); err != nil {
 			return false, err
 		}
@@ -238,9 +244,13 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 	return true, nil
 }
 
-// pollInterval is how often a pended authorization is inquired about: a
-// twentieth of the deadline, between 5 seconds and 6 hours. A payer callback
-// (SignalPayerDecision) makes it inquire at once.
+// firstInquiry is the first wait before inquiring about a pended
+// authorization; the waits then double up to pollInterval.
+const firstInquiry = 30 * time.Second
+
+// pollInterval is the longest wait between inquiries about a pended
+// authorization: a twentieth of the deadline, between 5 seconds and 6
+// hours. A payer callback (SignalPayerDecision) makes it inquire at once.
 func pollInterval(deadline time.Duration) time.Duration {
 	return min(max(deadline/20, 5*time.Second), 6*time.Hour)
 }

@@ -323,3 +323,24 @@ func TestServiceWithoutAuthorizationGoesStraightToBooking(t *testing.T) {
 	require.Len(t, s.bookings, 1)
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 }
+
+func TestAPendedRequestDecidedQuicklyIsSeenWithinMinutes(t *testing.T) {
+	s := newServiceEnv(t, physio, true) // 72 h deadline: the longest wait between inquiries is 3.6 h
+	s.submit = func(int, payer.Request) (payer.Decision, error) {
+		return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+	}
+	var inquiredAt []time.Time
+	s.inquire = func(n int, now time.Time) (payer.Decision, error) {
+		inquiredAt = append(inquiredAt, now.UTC())
+		if now.Before(serviceStart.Add(time.Minute)) {
+			return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+		}
+		return payer.Decision{Status: payer.Approved, RequestID: "r1", AuthorizationNumber: "AUTH-Q", ValidTo: serviceStart.Add(90 * day)}, nil
+	}
+	s.attend(10*day, "ap-pt-1-1", "attended")
+	s.run()
+	require.NoError(t, s.env.GetWorkflowError())
+	require.Equal(t, []time.Time{serviceStart.Add(30 * time.Second), serviceStart.Add(90 * time.Second)}, inquiredAt,
+		"first inquiry after 30 s, then backing off")
+	require.Contains(t, s.summaries()[1], "authorized (AUTH-Q")
+}
