@@ -29,6 +29,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # The :nonroot tag runs as uid/gid 65532.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/caseflow /out/caseflow-worker /usr/local/bin/
+# Program policies and the demo data (payer simulator behaviour, provider slots).
+COPY policies/ /usr/share/caseflow/policies/
+COPY demo/ /usr/share/caseflow/demo/
 USER nonroot:nonroot
 # Override per service: ["caseflow", "migrate"], ["caseflow", "codec-server", ...].
 CMD ["caseflow-worker"]
