@@ -105,6 +105,17 @@ type PostDischargePolicy struct {
 	VisitModerate Duration `json:"visit_moderate"`
 	// ReadmissionWindow is the readmission watch after discharge.
 	ReadmissionWindow Duration `json:"readmission_window"`
+	// VisitService is the service code the face-to-face visit is booked as
+	// (default primary-care).
+	VisitService string `json:"visit_service,omitempty"`
+}
+
+// VisitServiceCode is the service code of the post-discharge visit.
+func (p PostDischargePolicy) VisitServiceCode() string {
+	if p.VisitService == "" {
+		return "primary-care"
+	}
+	return p.VisitService
 }
 
 // Calendar lists the program's non-working days besides weekends.

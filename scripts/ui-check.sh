@@ -48,14 +48,14 @@ fi
 # Two cases waiting for their care plan: River (the demo) and a second
 # client whose risk was raised by the case manager.
 stamp=$(date +%Y%m%d%H%M%S)
-river=ui-river-$stamp
-sam=ui-sam-$stamp
-bin/caseflow case open --case-id "$river" --patient-ref "UI-RIVER-$stamp" --name "River Quinn" --birth-date 1991-04-02 \
+river=ui-a-$stamp
+sam=ui-b-$stamp
+bin/caseflow case open --case-id "$river" --patient-ref "MRN-A${RANDOM}${RANDOM}" --name "River Quinn" --birth-date 1991-04-02 \
   --program complex-case --model clinical --manager cm-ana --source referral >/dev/null
 bin/caseflow case screen "$river" --eligible --notes "referred by the trauma ward" >/dev/null
 bin/caseflow case assess "$river" --file demo/river/assessment.json >/dev/null
 bin/caseflow case stratify "$river" --category acute >/dev/null
-bin/caseflow case open --case-id "$sam" --patient-ref "UI-SAM-$stamp" --name "Sam Okafor" --birth-date 1948-11-30 \
+bin/caseflow case open --case-id "$sam" --patient-ref "MRN-B${RANDOM}${RANDOM}" --name "Sam Okafor" --birth-date 1948-11-30 \
   --program transitional-care --model brokerage --manager cm-ben --source adt >/dev/null
 bin/caseflow case screen "$sam" --eligible >/dev/null
 bin/caseflow case assess "$sam" --file demo/river/assessment.json --age 78 --notes "lives alone since March; two falls this winter" >/dev/null

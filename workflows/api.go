@@ -79,6 +79,9 @@ const (
 	// start 30 s after submission and back off, instead of starting at the
 	// longest interval.
 	versionAuthorizationBackoff = "authorization-backoff"
+	// versionVisitBooking: a discharge books the face-to-face visit through
+	// a ServiceWorkflow, in a window ending at the visit's due time.
+	versionVisitBooking = "tcm-visit-booking"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/caseflow/caseflow/activities"
 	"github.com/caseflow/caseflow/care"
@@ -35,6 +36,8 @@ type caseEnv struct {
 	steps  []care.Step
 	events []care.Event
 	at     time.Duration
+	// onService, if set, sees the input of every service coordination started.
+	onService func(workflows.ServiceInput)
 	// cancelled lists the service workflows the case asked to cancel.
 	cancelled []string
 	mu        sync.Mutex
@@ -57,7 +60,13 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 	env.RegisterActivity(acts)
 	// Services are coordinated by child workflows, tested on their own.
 	env.RegisterWorkflow(workflows.ServiceWorkflow)
-	env.OnWorkflow(workflows.ServiceWorkflow, mock.Anything, mock.Anything).Return(nil)
+	env.OnWorkflow(workflows.ServiceWorkflow, mock.Anything, mock.Anything).Return(
+		func(_ workflow.Context, in workflows.ServiceInput) error {
+			if c.onService != nil {
+				c.onService(in)
+			}
+			return nil
+		})
 	env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_, workflowID, _ string) error {
 			c.mu.Lock() // the test environment runs these mocks concurrently
@@ -216,7 +225,8 @@ func TestCaseRunsAllNineStepsToClosed(t *testing.T) {
 		require.Equal(t, i+1, e.Seq)
 	}
 	require.Equal(t, "sup-bo", c.events[len(c.events)-1].Actor)
-	require.ElementsMatch(t, []string{"case-c-river-svc-pt-p1", "case-c-river-svc-np-p1"}, c.cancelled, "closing the case stops its services")
+	require.ElementsMatch(t, []string{"case-c-river-svc-pt-p1", "case-c-river-svc-np-p1", "case-c-river-svc-tcm-visit-2-p1"}, c.cancelled,
+		"closing the case stops its services and the post-discharge visit booking")
 	require.Contains(t, c.events[9].Summary, "6 domains improved")
 }
 

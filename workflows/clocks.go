@@ -239,6 +239,7 @@ func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) 
 			}
 		}
 		w.cancelTasks(now, "readmitted", postDischarge...)
+		w.cancelVisits(ctx)
 		w.enter(ctx, care.PhaseTransition)
 		return summary, nil
 	case care.TransitionDischarge:
@@ -257,9 +258,14 @@ func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) 
 			complexity = "high"
 		}
 		w.newTask(now, care.TaskTCMContact, "interactive contact with the client "+contactRule+" of discharge", s.Case.Manager, c.ContactDue, true)
-		w.newTask(now, care.TaskTCMVisit, fmt.Sprintf("face-to-face visit within %d days of discharge (%s complexity)", c.VisitDays, complexity), s.Case.Manager, c.VisitDue, true)
+		visit := w.newTask(now, care.TaskTCMVisit, fmt.Sprintf("face-to-face visit within %d days of discharge (%s complexity)", c.VisitDays, complexity), s.Case.Manager, c.VisitDue, true)
 		w.newTask(now, care.TaskMedRec, "medication reconciliation by the face-to-face visit", s.Case.Manager, c.VisitDue, true)
 		w.newTask(now, care.TaskReadmissionWatch, "no readmission within "+p.PostDischarge.ReadmissionWindow.String()+" of discharge", p.Supervisor, c.ReadmissionEnds, true)
+		if workflow.GetVersion(ctx, versionVisitBooking, workflow.DefaultVersion, 1) == 1 {
+			if err := w.bookVisit(ctx, visit); err != nil {
+				return "", err
+			}
+		}
 		w.enter(ctx, care.PhasePostTransition)
 		return fmt.Sprintf("discharged from %s to %s on %s; contact due %s, visit due %s", t.From, t.To, t.Date,
 			c.ContactDue.UTC().Format(time.RFC3339), c.VisitDue.UTC().Format(time.RFC3339)), nil

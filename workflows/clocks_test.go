@@ -379,3 +379,35 @@ func (u *testUpdate) Complete(_ any, err error) {
 		u.t.Errorf("update failed: %v", err)
 	}
 }
+
+func TestTheDischargeVisitIsBookedAndAttendingItMeetsTheClock(t *testing.T) {
+	c := newCaseEnvWith(t, "transitional-care", care.ModelClinical)
+	c.env.SetStartTime(newYork(t, "2026-12-02 09:00:00"))
+	var visit workflows.ServiceInput
+	c.onService = func(in workflows.ServiceInput) {
+		if in.Service.Code == "primary-care" {
+			visit = in
+		}
+	}
+	c.toFollowUp(care.RiskHigh)
+	c.update(workflows.UpdateTransition, "cm-ana", care.Transition{Kind: care.TransitionDischarge, From: "city hospital", To: "home", Date: "2026-12-02"})
+	// The visit's coordination reports the appointment attended on day 5.
+	c.wait(5 * day)
+	c.env.RegisterDelayedCallback(func() {
+		c.env.SignalWorkflow(workflows.SignalServiceUpdate, care.ServiceUpdate{PlanVersion: 1, Summary: "visit attended",
+			State: care.ServiceState{Service: visit.Service, Status: care.ServiceCompleted,
+				Appointment: &care.AppointmentRef{ID: "ap-visit", Status: "attended"}}})
+	}, c.at+time.Hour)
+	c.wait(time.Hour)
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+
+	require.Equal(t, "tcm-visit-2", visit.Service.ID, "booked for the visit clock")
+	due := c.lastTask("tcm-visit-2").Due
+	dischargedAt := c.start().Add(5 * time.Hour)
+	require.Equal(t, due.Sub(dischargedAt), visit.Policy.Appointments.BookingWindow.D(), "booked within the visit's due time")
+	require.Equal(t, care.TaskDone, c.lastTask("tcm-visit-2").Status)
+	require.True(t, *c.lastTask("tcm-visit-2").Met)
+	require.Contains(t, c.lastTask("tcm-visit-2").Outcome, "visit attended (ap-visit)")
+}

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
@@ -14,26 +15,72 @@ import (
 // abandons, not terminates, them) and are cancelled explicitly when a new
 // plan replaces them or the case closes.
 func (w *caseWorkflow) startServices(ctx workflow.Context) error {
-	s := w.state
-	expedited := s.Risk == care.RiskHigh || s.Category == care.CategoryAcute
-	for _, sv := range s.Services {
-		id := ServiceWorkflowID(s.Case.ID, sv.ID, s.PlanVersion)
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:        id,
-			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			StaticSummary:     fmt.Sprintf("Coordinate %s (service %s) of case %s", sv.Code, sv.ID, s.Case.ID),
-		})
-		w.steps++
-		f := workflow.ExecuteChildWorkflow(cctx, ServiceWorkflow, ServiceInput{
-			CaseID: s.Case.ID, PatientID: s.Case.PatientID, CaseWorkflowID: care.WorkflowID(s.Case.ID),
-			PlanVersion: s.PlanVersion, Service: sv.Service, Policy: s.Policy, Expedited: expedited,
-		})
-		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
-			return fmt.Errorf("start coordination of service %s: %w", sv.ID, err)
+	for _, sv := range w.state.Services {
+		if err := w.startService(ctx, sv.Service, w.state.Policy); err != nil {
+			return err
 		}
 	}
 	w.state.ServicesStarted = true
 	return nil
+}
+
+// startService starts the coordination of one service under policy.
+func (w *caseWorkflow) startService(ctx workflow.Context, svc care.Service, policy care.Policy) error {
+	s := w.state
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        ServiceWorkflowID(s.Case.ID, svc.ID, s.PlanVersion),
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		StaticSummary:     fmt.Sprintf("Coordinate %s (service %s) of case %s", svc.Code, svc.ID, s.Case.ID),
+	})
+	w.steps++
+	f := workflow.ExecuteChildWorkflow(cctx, ServiceWorkflow, ServiceInput{
+		CaseID: s.Case.ID, PatientID: s.Case.PatientID, CaseWorkflowID: care.WorkflowID(s.Case.ID),
+		PlanVersion: s.PlanVersion, Service: svc, Policy: policy,
+		Expedited: s.Risk == care.RiskHigh || s.Category == care.CategoryAcute,
+	})
+	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return fmt.Errorf("start coordination of service %s: %w", svc.ID, err)
+	}
+	return nil
+}
+
+// bookVisit books the post-discharge face-to-face visit of task visit
+// through a ServiceWorkflow whose booking window ends at the visit's due
+// time; attending it meets the visit clock.
+func (w *caseWorkflow) bookVisit(ctx workflow.Context, visit care.Task) error {
+	s := &w.state
+	svc := care.Service{ID: visit.ID, Code: s.Policy.PostDischarge.VisitServiceCode(), Name: "Post-discharge face-to-face visit", Occurrences: 1}
+	policy := s.Policy
+	policy.Appointments.BookingWindow = care.Duration(visit.Due.Sub(workflow.Now(ctx)))
+	if err := w.startService(ctx, svc, policy); err != nil {
+		return err
+	}
+	state := care.ServiceState{Service: svc, Status: care.ServiceReadyToBook}
+	s.Services = append(s.Services, state)
+	w.services = append(w.services, state)
+	s.ServicesStarted = true
+	return nil
+}
+
+// cancelVisits cancels the booking of post-discharge visits (a readmission).
+func (w *caseWorkflow) cancelVisits(ctx workflow.Context) {
+	s := &w.state
+	for i, sv := range s.Services {
+		if !strings.HasPrefix(sv.ID, string(care.TaskTCMVisit)+"-") || isFinal(sv.Status) {
+			continue
+		}
+		w.steps++
+		_ = workflow.RequestCancelExternalWorkflow(ctx, ServiceWorkflowID(s.Case.ID, sv.ID, s.PlanVersion), "").Get(ctx, nil)
+		s.Services[i].Status = care.ServiceCancelled
+	}
+}
+
+func isFinal(st care.ServiceStatus) bool {
+	switch st {
+	case care.ServiceCompleted, care.ServiceCancelled, care.ServiceAuthorizationDenied, care.ServiceNeedsStaff:
+		return true
+	}
+	return false
 }
 
 // cancelServices asks the coordination of the current plan's unfinished
@@ -47,8 +94,7 @@ func (w *caseWorkflow) cancelServices(ctx workflow.Context) {
 	w.state.ServicesStarted = false
 	var requests []workflow.Future
 	for _, sv := range s.Services {
-		switch sv.Status {
-		case care.ServiceCompleted, care.ServiceCancelled, care.ServiceAuthorizationDenied, care.ServiceNeedsStaff:
+		if isFinal(sv.Status) {
 			continue
 		}
 		w.steps++
@@ -76,6 +122,11 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 	now := workflow.Now(ctx)
 	s.Services[i] = u.State
 	w.services = append(w.services, u.State)
+	if a := u.State.Appointment; a != nil && a.Status == "attended" && w.task(u.State.ID) != nil {
+		// The post-discharge visit booked for this clock was attended.
+		w.completeTasks(now, "visit attended ("+a.ID+")", care.TaskTCMVisit)
+		s.LastContactAt = now
+	}
 	if u.NeedsStaff != "" {
 		w.newTask(now, care.TaskCoordination, u.NeedsStaff, s.Case.Manager, now.Add(s.Policy.Steps.Stratification.D()), false)
 	}
