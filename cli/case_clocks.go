@@ -130,39 +130,31 @@ re-assessments, lost-to-contact decisions.`,
 					return err
 				}
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
-			defer cancel()
-			store, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			tasks, err := store.Worklist(ctx, f)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				if tasks == nil {
-					tasks = []care.Task{}
+			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				tasks, err := store.Worklist(ctx, f)
+				if err != nil {
+					return err
 				}
-				return a.printJSON(tasks)
-			}
-			if len(tasks) == 0 {
-				fmt.Fprintln(a.out, "nothing due")
-				return nil
-			}
-			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "DUE\tCASE\tTASK\tOWNER\tWHAT")
-			for _, t := range tasks {
-				mark := ""
-				if t.Due.Before(now) {
-					mark = " (overdue)"
-				}
-				if !t.EscalatedAt.IsZero() {
-					mark += " (escalated)"
-				}
-				fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", formatTime(t.Due), mark, t.CaseID, t.ID, t.Owner, t.Description)
-			}
-			return w.Flush()
+				return printRows(a, tasks, func() error {
+					if len(tasks) == 0 {
+						fmt.Fprintln(a.out, "nothing due")
+						return nil
+					}
+					w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "DUE\tCASE\tTASK\tOWNER\tWHAT")
+					for _, t := range tasks {
+						mark := ""
+						if t.Due.Before(now) {
+							mark = " (overdue)"
+						}
+						if !t.EscalatedAt.IsZero() {
+							mark += " (escalated)"
+						}
+						fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", formatTime(t.Due), mark, t.CaseID, t.ID, t.Owner, t.Description)
+					}
+					return w.Flush()
+				})
+			})
 		},
 	}
 	cmd.Flags().StringVar(&manager, "manager", "", "only tasks owned by this staff member")

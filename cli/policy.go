@@ -114,28 +114,20 @@ Nothing is loaded if any file is invalid.`,
 		Example: `  caseflow policy list --output json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
-			defer cancel()
-			store, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			list, err := store.Policies(ctx)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				if list == nil {
-					list = []postgres.PolicySummary{}
+			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				list, err := store.Policies(ctx)
+				if err != nil {
+					return err
 				}
-				return a.printJSON(list)
-			}
-			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "PROGRAM\tVERSION\tEFFECTIVE FROM\tLOADED")
-			for _, p := range list {
-				fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", p.Program, p.Version, p.EffectiveFrom.Format(time.DateOnly), formatTime(p.LoadedAt))
-			}
-			return w.Flush()
+				return printRows(a, list, func() error {
+					w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "PROGRAM\tVERSION\tEFFECTIVE FROM\tLOADED")
+					for _, p := range list {
+						fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", p.Program, p.Version, p.EffectiveFrom.Format(time.DateOnly), formatTime(p.LoadedAt))
+					}
+					return w.Flush()
+				})
+			})
 		},
 	}
 	cmd.AddCommand(load, list)

@@ -103,32 +103,24 @@ func (a *app) providersListCommand() *cobra.Command {
 		Example: `  caseflow providers list --output json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
-			defer cancel()
-			store, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			list, err := store.Providers(ctx)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				if list == nil {
-					list = []postgres.ProviderSummary{}
+			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				list, err := store.Providers(ctx)
+				if err != nil {
+					return err
 				}
-				return a.printJSON(list)
-			}
-			if len(list) == 0 {
-				fmt.Fprintln(a.out, "no providers; load some with: caseflow providers load demo/providers.json")
-				return nil
-			}
-			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "PROVIDER\tNAME\tSERVICES\tFREE SLOTS")
-			for _, p := range list {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", p.ID, p.Name, strings.Join(p.Services, ", "), p.FreeSlots)
-			}
-			return w.Flush()
+				return printRows(a, list, func() error {
+					if len(list) == 0 {
+						fmt.Fprintln(a.out, "no providers; load some with: caseflow providers load demo/providers.json")
+						return nil
+					}
+					w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(w, "PROVIDER\tNAME\tSERVICES\tFREE SLOTS")
+					for _, p := range list {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", p.ID, p.Name, strings.Join(p.Services, ", "), p.FreeSlots)
+					}
+					return w.Flush()
+				})
+			})
 		},
 	}
 }

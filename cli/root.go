@@ -158,3 +158,26 @@ func oneLine(err error) string {
 }
 
 func rootCause(err error) error { return connect.RootCause(err) }
+
+// withStore runs fn with the store and a context bounded by --timeout.
+func (a *app) withStore(cmd *cobra.Command, fn func(ctx context.Context, store *postgres.Store) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+	defer cancel()
+	store, err := a.db(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, store)
+}
+
+// printRows prints rows as JSON (an empty array, never null) with --output
+// json, else with table.
+func printRows[T any](a *app, rows []T, table func() error) error {
+	if a.json() {
+		if rows == nil {
+			rows = []T{}
+		}
+		return a.printJSON(rows)
+	}
+	return table()
+}
