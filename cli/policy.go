@@ -18,9 +18,21 @@ import (
 )
 
 // policy returns the policy in force today for program, or says how to load
-// one.
+// one. A command looks each program up once (an import opens thousands of
+// cases of a few programs).
 func (a *app) policy(ctx context.Context, store *postgres.Store, program string) (care.Policy, error) {
+	a.policyMu.Lock()
+	defer a.policyMu.Unlock()
+	if p, ok := a.policies[program]; ok {
+		return p, nil
+	}
 	p, err := store.PolicyFor(ctx, program, time.Now())
+	if err == nil {
+		if a.policies == nil {
+			a.policies = map[string]care.Policy{}
+		}
+		a.policies[program] = p
+	}
 	if errors.Is(err, postgres.ErrNotFound) {
 		var known []string
 		if list, lerr := store.Policies(ctx); lerr == nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,10 @@ type app struct {
 
 	temporal client.Client
 	store    *postgres.Store
+
+	// policies caches the policy in force per program for this command.
+	policies map[string]care.Policy
+	policyMu sync.Mutex
 }
 
 // Execute runs the caseflow command line with args and returns the process
