@@ -1,0 +1,184 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/caseflow/caseflow/cli"
+)
+
+const (
+	intakeQueue         = "bench-intake"
+	baselineIntakeQueue = "bench-baseline-intake"
+	intakeManager       = "cm-bench-intake"
+)
+
+// intake is scenario 1: cases opened per second by "caseflow case import"
+// (the CLI binary on a generated CSV file), against no-op workflows started
+// with the same concurrency on the same server. Each side has its worker
+// running while it starts. Its caseflow worker is also measured for
+// scenario 5 (new cases).
+func (e *env) intake(ctx context.Context) error {
+	cfg := e.cfg
+	if cfg.IntakeNoWorkers {
+		return e.intakeAlone(ctx)
+	}
+	w, err := e.startWorker(ctx, intakeQueue)
+	if err != nil {
+		return err
+	}
+	defer w.stop()
+	base, err := e.startBaseline(ctx, baselineIntakeQueue, &fireLog{})
+	if err != nil {
+		return err
+	}
+	defer base.stop()
+	time.Sleep(e.cfg.Settle)
+	idle, err := w.rssBytes()
+	if err != nil {
+		return err
+	}
+
+	// Baseline first: it then meets a slightly emptier server than the
+	// import after it.
+	blRate, err := e.startNoops(ctx, baselineIntakeQueue)
+	if err != nil {
+		return err
+	}
+	// The baseline's worker stops now: the no-op workflows it has not run
+	// yet wait on their task queue, which costs the server nothing, and the
+	// import has the server to itself.
+	base.stop()
+
+	t1 := time.Now()
+	cfRate, conc, err := e.importCases(ctx, intakeQueue)
+	if err != nil {
+		return err
+	}
+	if err := e.waitCount(ctx, "imported cases recorded by the worker", cfg.Cases, 15*time.Minute,
+		`SELECT count(*) FROM cases WHERE manager = $1`, intakeManager); err != nil {
+		return err
+	}
+	recorded := time.Since(t1)
+	r := cfRate / blRate
+	e.rep.add(Row{ID: "1", Scenario: fmt.Sprintf("Intake rate: %s rows by `caseflow case import --rate 0 --concurrency %s`; baseline: no-op workflows started %s at a time",
+		count(cfg.Cases), conc, conc),
+		Caseflow: fmt.Sprintf("%.0f cases/s (all %s recorded in PostgreSQL after %s)", cfRate, count(cfg.Cases), secs(recorded)),
+		Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "≥ 80 % of baseline",
+		Result: metIf(r >= 0.8, fmt.Sprintf("%.0f %%", r*100)),
+		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases),
+			"recorded_s": recorded.Seconds()}})
+	e.logf("1: caseflow %.0f cases/s, baseline %.0f starts/s (%.0f %%)", cfRate, blRate, r*100)
+
+	// Scenario 5, new cases: the worker that served the import.
+	w.waitIdle(ctx, time.Minute)
+	time.Sleep(e.cfg.Settle)
+	rss, err := w.rssBytes()
+	if err != nil {
+		return err
+	}
+	cached := min(cfg.Cases, stickyCache)
+	e.rep.add(Row{ID: "5b", Scenario: fmt.Sprintf("Worker memory: caseflow-worker RSS with the %s imported cases (in screening) cached", count(cached)),
+		Caseflow: fmt.Sprintf("%s per case (RSS %s → %s; live heap %.0f MiB)", kb(float64(rss-idle)/float64(cached)), kb(float64(idle)), kb(float64(rss)), w.liveHeapMB()),
+		Baseline: "-", Goal: "-", Result: ResultInfo,
+		Values: map[string]float64{"bytes_per_case": float64(rss-idle) / float64(cached), "rss": float64(rss), "rss_idle": float64(idle), "cached": float64(cached)}})
+	return nil
+}
+
+// startNoops starts cfg.Cases no-op workflows, cfg.Concurrency at a time,
+// and returns how many a second.
+func (e *env) startNoops(ctx context.Context, queue string) (float64, error) {
+	cfg := e.cfg
+	e.logf("1: baseline: starting %d no-op workflows, %d at a time", cfg.Cases, cfg.Concurrency)
+	t0 := time.Now()
+	if err := parallel(ctx, cfg.Cases, cfg.Concurrency, func(ctx context.Context, i int) error {
+		_, err := e.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("noop-%06d", i), TaskQueue: queue}, NoopWorkflowName)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(t0)
+	rate := float64(cfg.Cases) / elapsed.Seconds()
+	e.startRate = rate
+	e.logf("1: baseline: %.0f starts/s (%s)", rate, secs(elapsed))
+	return rate, nil
+}
+
+// importCases runs "caseflow case import" on a generated file of cfg.Cases
+// rows and returns the cases it opened a second, by its own summary.
+func (e *env) importCases(ctx context.Context, queue string) (float64, string, error) {
+	cfg := e.cfg
+	csv := filepath.Join(e.tmp, "candidates.csv")
+	var b bytes.Buffer
+	b.WriteString("patient_ref,program,source,model,manager\n")
+	for i := range cfg.Cases {
+		fmt.Fprintf(&b, "BENCH-IN-%06d,complex-case,claims,clinical,%s\n", i, intakeManager)
+	}
+	if err := os.WriteFile(csv, b.Bytes(), 0o600); err != nil {
+		return 0, "", err
+	}
+	conc := strconv.Itoa(min(cfg.Concurrency, 64))
+	args := []string{"case", "import", csv, "--rate", "0", "--concurrency", conc, "--progress", "lines", "--output", "json"}
+	e.logf("1: caseflow case import %s --rate 0 --concurrency %s (%d rows)", filepath.Base(csv), conc, cfg.Cases)
+	cmd := exec.CommandContext(ctx, filepath.Join(cfg.BinDir, "caseflow"), args...)
+	cmd.Env = e.environ(queue)
+	cmd.Dir = cfg.Root
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			e.logf("1:   import: %s", sc.Text())
+		}
+	}()
+	runErr := cmd.Run()
+	pw.Close()
+	var sum cli.ImportSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		return 0, "", fmt.Errorf("case import: %v (%v); stdout %q", runErr, err, out.String())
+	}
+	if runErr != nil || sum.Opened != cfg.Cases {
+		return 0, "", fmt.Errorf("case import opened %d of %d cases (failed %d, invalid %d): %v", sum.Opened, cfg.Cases, sum.Failed, sum.InvalidRows, runErr)
+	}
+	cfRate := float64(sum.Opened) / sum.DurationSeconds
+	return cfRate, conc, nil
+}
+
+// intakeAlone is the diagnostic variant of scenario 1 (-intake-no-workers):
+// no worker polls either queue, so that the server does nothing but start
+// workflows. It shows how much of the gap is the start path itself.
+func (e *env) intakeAlone(ctx context.Context) error {
+	cfg := e.cfg
+	blRate, err := e.startNoops(ctx, baselineIntakeQueue)
+	if err != nil {
+		return err
+	}
+	cfRate, conc, err := e.importCases(ctx, intakeQueue)
+	if err != nil {
+		return err
+	}
+	r := cfRate / blRate
+	e.rep.add(Row{ID: "1", Scenario: fmt.Sprintf("Intake rate with no worker polling (diagnostic): %s rows by `caseflow case import --rate 0 --concurrency %s`; baseline: no-op workflows started %s at a time",
+		count(cfg.Cases), conc, conc),
+		Caseflow: fmt.Sprintf("%.0f cases/s", cfRate), Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "≥ 80 % of baseline",
+		Result: metIf(r >= 0.8, fmt.Sprintf("%.0f %%", r*100)),
+		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases)}})
+	return nil
+}
+
+// stickyCache is the SDK's default workflow cache size, which caseflow-worker
+// keeps: at most this many cases are cached by one worker process.
+const stickyCache = 10000
