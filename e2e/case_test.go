@@ -89,7 +89,9 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	// Eleven steps of staff and phase; the services' coordination adds its own events.
 	require.Equal(t, 11, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1 AND action <> 'service'`, id))
 	require.Equal(t, row.Seq, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1`, id))
-	require.Equal(t, 4, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1`, id))
+	require.Equal(t, 4, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id NOT LIKE 'tcm-visit-%'`, id))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id LIKE 'tcm-visit-%' AND code = 'primary-care'`, id),
+		"the discharge booked the face-to-face visit through scheduling")
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM patients WHERE name = 'Zebulon Quixote-Marsh'`))
 	var events []care.Event
 	e.okJSON(&events, "case", "history", id)
