@@ -42,6 +42,33 @@ const (
 	QueryStatus = "status"
 )
 
+// Action ties the name of a staff action (an update of the case workflow)
+// to the type of its argument, so that a client cannot send one with the
+// other's record. Every action's handler takes the acting staff id and the
+// argument, and answers with the case's Status.
+//
+// A refused or failed action comes back as a Temporal application error
+// whose Type is the care.ErrorKind of the failure (invalid, not-found,
+// not-allowed, conflict, unavailable, internal).
+type Action[T any] struct{ Name string }
+
+// The staff actions of the case workflow.
+var (
+	Screen      = Action[care.Screening]{UpdateScreen}
+	Assess      = Action[care.Assessment]{UpdateAssess}
+	Stratify    = Action[care.Stratification]{UpdateStratify}
+	Plan        = Action[care.CarePlan]{UpdatePlan}
+	Contact     = Action[care.Contact]{UpdateContact}
+	Transition  = Action[care.Transition]{UpdateTransition}
+	Evaluate    = Action[care.Evaluation]{UpdateEvaluate}
+	Close       = Action[care.Closure]{UpdateClose}
+	Call        = Action[care.CallResult]{UpdateCall}
+	Complete    = Action[care.TaskCompletion]{UpdateComplete}
+	Pause       = Action[care.Pause]{UpdatePause}
+	Resume      = Action[care.Pause]{UpdateResume}
+	Appointment = Action[care.Attendance]{UpdateAppointment}
+)
+
 // Search attributes of a case. They hold opaque ids and enums only: Temporal
 // does not encrypt them.
 var (
