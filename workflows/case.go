@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -162,45 +164,60 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 	}, workflow.QueryHandlerOptions{Description: "Phase, risk, care category, model, plan, open items and timeline of the case"}); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name, description  string
-		handler, validator any
-	}{
-		{UpdateScreen, "Record the screening decision: eligible moves to assessment, not eligible closes the case",
-			w.screen, func(actor string, s care.Screening) error { return w.canScreen(actor, s) }},
-		{UpdateAssess, "Record the assessment and its outcome baseline; the risk rules propose a level",
-			w.assess, func(actor string, as care.Assessment) error { return w.canAssess(actor, as) }},
-		{UpdateStratify, "Confirm or override the proposed risk level and set the care category",
-			w.stratify, func(actor string, s care.Stratification) error { return w.canStratify(actor, s) }},
-		{UpdatePlan, "Approve the care plan (goals and services); coordination starts",
-			w.plan, func(actor string, p care.CarePlan) error { return w.canPlan(actor, p) }},
-		{UpdateContact, "Record a contact with client, family or provider; may send the case back to assessment or planning",
-			w.contact, func(actor string, c care.Contact) error { return w.canContact(actor, c) }},
-		{UpdateCall, "Record the outcome of a follow-up call: reached, no-answer or declined",
-			w.call, func(actor string, c care.CallResult) error { return w.canCall(actor, c) }},
-		{UpdateComplete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)",
-			w.complete, func(actor string, c care.TaskCompletion) error { return w.canComplete(actor, c) }},
-		{UpdateTransition, "Record a transition of care (discharge, transfer, change of level, readmission)",
-			w.transition, func(actor string, t care.Transition) error { return w.canTransition(actor, t) }},
-		{UpdatePause, "Pause the case's outreach clocks (e.g. the client is re-admitted)",
-			w.pauseClocks, func(actor string, p care.Pause) error { return w.canPause(actor, p) }},
-		{UpdateResume, "Resume the case's outreach clocks; pending deadlines move by the paused time",
-			w.resumeClocks, func(actor string, p care.Pause) error { return w.canResume(actor, p) }},
-		{UpdateAppointment, "Record the attendance of an appointment: attended, no-show or cancelled",
-			w.appointment, func(actor string, at care.Attendance) error { return w.canAppointment(actor, at) }},
-		{UpdateEvaluate, "Score the six outcome domains against the assessment baseline",
-			w.evaluate, func(actor string, e care.Evaluation) error { return w.canEvaluate(actor, e) }},
-		{UpdateClose, "Close the case with a closure reason",
-			w.close, func(actor string, c care.Closure) error { return w.canClose(actor, c) }},
+	regs := []func() error{
+		register(ctx, Screen, "Record the screening decision: eligible moves to assessment, not eligible closes the case", w.screen, w.canScreen),
+		register(ctx, Assess, "Record the assessment and its outcome baseline; the risk rules propose a level", w.assess, w.canAssess),
+		register(ctx, Stratify, "Confirm or override the proposed risk level and set the care category", w.stratify, w.canStratify),
+		register(ctx, Plan, "Approve the care plan (goals and services); coordination starts", w.plan, w.canPlan),
+		register(ctx, Contact, "Record a contact with client, family or provider; may send the case back to assessment or planning", w.contact, w.canContact),
+		register(ctx, Call, "Record the outcome of a follow-up call: reached, no-answer or declined", w.call, w.canCall),
+		register(ctx, Complete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)", w.complete, w.canComplete),
+		register(ctx, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition, w.canTransition),
+		register(ctx, Pause, "Pause the case's outreach clocks (e.g. the client is re-admitted)", w.pauseClocks, w.canPause),
+		register(ctx, Resume, "Resume the case's outreach clocks; pending deadlines move by the paused time", w.resumeClocks, w.canResume),
+		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment, w.canAppointment),
+		register(ctx, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
+		register(ctx, Close, "Close the case with a closure reason", w.close, w.canClose),
 	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{
-			Validator: h.validator, Description: h.description,
-		}); err != nil {
+	for _, reg := range regs {
+		if err := reg(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// register returns the registration of the update handler of action with
+// its validator. Both answer with typed errors (see appError).
+func register[T any](ctx workflow.Context, action Action[T], description string,
+	handler func(workflow.Context, string, T) (Status, error), validator func(string, T) error) func() error {
+	return func() error {
+		return workflow.SetUpdateHandlerWithOptions(ctx, action.Name,
+			func(ctx workflow.Context, actor string, arg T) (Status, error) {
+				st, err := handler(ctx, actor, arg)
+				return st, appError(err)
+			},
+			workflow.UpdateHandlerOptions{
+				Validator:   func(actor string, arg T) error { return appError(validator(actor, arg)) },
+				Description: description,
+			})
+	}
+}
+
+// appError turns the error of a validator or handler into the application
+// error a client sees: its Type is the care.ErrorKind, its message the
+// error's. An application error that already carries a kind as its type is
+// passed on as it is.
+func appError(err error) error {
+	if err == nil {
+		return nil
+	}
+	kind := care.KindOf(err)
+	var ae *temporal.ApplicationError
+	if kind == care.KindInternal && errors.As(err, &ae) && slices.Contains(care.ErrorKinds, care.ErrorKind(ae.Type())) {
+		return ae
+	}
+	return temporal.NewApplicationErrorWithOptions(err.Error(), string(kind), temporal.ApplicationErrorOptions{NonRetryable: true})
 }
 
 // act runs a staff action: under the lock it checks the action again (an

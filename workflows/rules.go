@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -62,7 +61,7 @@ func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
 // openTask checks an action on one of the case's open tasks.
 func (w *caseWorkflow) openTask(action, actor, taskID string, validate func() error, fits func(care.Task) error) error {
 	if w.state.Phase == care.PhaseClosed {
-		return fmt.Errorf("%s is not allowed while the case is in closed: the case is closed", action)
+		return care.NotAllowedf("%s is not allowed while the case is in closed: the case is closed", action)
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
@@ -88,7 +87,7 @@ func (w *caseWorkflow) openTask(action, actor, taskID string, validate func() er
 
 func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
 	if w.state.Phase == care.PhaseClosed {
-		return fmt.Errorf("appointment is not allowed while the case is in closed: the case is closed")
+		return care.NotAllowedf("appointment is not allowed while the case is in closed: the case is closed")
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
@@ -113,7 +112,7 @@ func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
 
 func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
 	if w.state.Paused {
-		return fmt.Errorf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)
+		return care.NotAllowedf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)
 	}
 	return w.allowed(UpdatePause, actor, p.Validate, care.PhaseAssessment, care.PhaseStratification, care.PhasePlanning,
 		care.PhaseImplementation, care.PhaseFollowUp, care.PhaseTransition, care.PhasePostTransition, care.PhaseEvaluation)
@@ -121,7 +120,7 @@ func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
 
 func (w *caseWorkflow) canResume(actor string, p care.Pause) error {
 	if !w.state.Paused {
-		return fmt.Errorf("resume is not allowed: the case's clocks are not paused")
+		return care.NotAllowedf("resume is not allowed: the case's clocks are not paused")
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
@@ -135,7 +134,7 @@ func (w *caseWorkflow) canEvaluate(actor string, e care.Evaluation) error {
 
 func (w *caseWorkflow) canClose(actor string, c care.Closure) error {
 	if w.state.Phase == care.PhaseClosed {
-		return fmt.Errorf("the case is already closed (%s)", w.state.Closure.Reason)
+		return care.NotAllowedf("the case is already closed (%s)", w.state.Closure.Reason)
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
@@ -151,7 +150,7 @@ func (w *caseWorkflow) allowed(action, actor string, validate func() error, phas
 		ok = ok || w.state.Phase == p
 	}
 	if !ok {
-		return fmt.Errorf("%s is not allowed while the case is in %s: %s", action, w.state.Phase, nextStep(w.state.Phase))
+		return care.NotAllowedf("%s is not allowed while the case is in %s: %s", action, w.state.Phase, nextStep(w.state.Phase))
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
