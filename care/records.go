@@ -229,7 +229,8 @@ func (p CarePlan) Validate() error {
 
 // Contact is a contact made with the client, family or a provider during
 // follow-up or after a transition (FHIR Communication). BackTo sends the case
-// back to assessment or planning when the contact shows the plan no longer fits.
+// back to assessment or planning (the phases Machine lets a contact lead to)
+// when the contact shows the plan no longer fits.
 type Contact struct {
 	With ContactParty `json:"with"`
 	// FaceToFace marks an in-person visit (it meets the post-discharge
@@ -244,8 +245,8 @@ func (c Contact) Validate() error {
 	if err := validEnum("with", c.With, ContactParties); err != nil {
 		return err
 	}
-	if c.BackTo != "" && c.BackTo != PhaseAssessment && c.BackTo != PhasePlanning {
-		return Invalidf("back-to", "unknown value %q; use assessment or planning", c.BackTo)
+	if c.BackTo != "" {
+		return validBackTo(c.BackTo)
 	}
 	return nil
 }
