@@ -1,0 +1,219 @@
+package workflows
+
+// The case's one durable clock timer, what it fires (follow-up calls,
+// re-assessments, escalations, missed clocks) and the call action.
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// clockTimer is the one durable timer of a case: it is set for the earliest
+// thing that must happen by itself (a call falling due, an escalation, a
+// clock running out). A later deadline keeps the pending timer, which fires,
+// finds nothing due and is set again; an earlier one replaces it.
+type clockTimer struct {
+	at     time.Time
+	f      workflow.Future
+	cancel workflow.CancelFunc
+}
+
+func (c *clockTimer) set(ctx workflow.Context, w *caseWorkflow, at time.Time, why string) {
+	switch {
+	case at.IsZero():
+		return // nothing to wake for; a pending timer fires harmlessly
+	case c.f != nil && !at.Before(c.at):
+		return
+	}
+	if c.f != nil {
+		c.cancel()
+	}
+	d := at.Sub(workflow.Now(ctx))
+	if d < 0 {
+		d = 0
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	c.at, c.cancel = at, cancel
+	c.f = workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: why})
+	w.steps++
+}
+
+func (c *clockTimer) fired() bool { return c.f != nil && c.f.IsReady() }
+
+// earlier reports that at needs the timer set sooner than it is.
+func (c *clockTimer) earlier(at time.Time) bool {
+	return !at.IsZero() && (c.f == nil || at.Before(c.at))
+}
+
+func (c *clockTimer) reset() { c.f, c.at = nil, time.Time{} }
+
+// nextWake is when the case next has something to do by itself, and what.
+// Nothing wakes a paused case.
+func (w *caseWorkflow) nextWake() (time.Time, string) {
+	s := w.state
+	if s.Paused || s.Phase == care.PhaseClosed {
+		return time.Time{}, ""
+	}
+	var at time.Time
+	var why string
+	consider := func(t time.Time, reason string) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at, why = t, reason
+		}
+	}
+	consider(s.NextCallAt, "next follow-up call falls due")
+	consider(s.NextReassessAt, "re-assessment falls due")
+	for _, t := range s.Tasks {
+		if t.Status == care.TaskOpen {
+			at, reason := w.taskDeadline(t)
+			consider(at, reason)
+		}
+	}
+	return at, why
+}
+
+// taskDeadline is when an open task needs the workflow's attention.
+func (w *caseWorkflow) taskDeadline(t care.Task) (time.Time, string) {
+	switch {
+	case t.Kind == care.TaskCall && t.EscalatedAt.IsZero():
+		return t.Due.Add(w.state.Policy.FollowUp.EscalateAfter.D()), "escalate " + t.ID + " if still open"
+	case t.Kind == care.TaskReadmissionWatch:
+		return t.Due, "readmission watch ends"
+	case t.Clock && t.Kind != care.TaskCall:
+		return t.Due, t.ID + " due"
+	}
+	return time.Time{}, ""
+}
+
+// fireClocks does what has fallen due: it opens the due follow-up call
+// (alerting the case manager and, where the program says so, placing an
+// automated call), opens a due re-assessment, escalates calls still open
+// past their window, marks missed clocks and closes an uneventful
+// readmission watch. It records them as one step.
+func (w *caseWorkflow) fireClocks(ctx workflow.Context) error {
+	if err := w.lock.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.lock.Unlock()
+	s, p := &w.state, w.state.Policy
+	if s.Paused || s.Phase == care.PhaseClosed {
+		return nil
+	}
+	now := workflow.Now(ctx)
+	var fired []string
+	if !s.NextCallAt.IsZero() && !now.Before(s.NextCallAt) {
+		fired = append(fired, w.openCall(now))
+	}
+	if !s.NextReassessAt.IsZero() && !now.Before(s.NextReassessAt) {
+		t := w.newTask(now, care.TaskReassess, "periodic re-assessment of the client", s.Case.Manager, now.Add(p.Steps.Assessment.D()), false)
+		s.NextReassessAt = s.NextReassessAt.Add(p.FollowUp.ReassessEvery.D())
+		fired = append(fired, t.ID+" opened")
+	}
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if t.Status != care.TaskOpen {
+			continue
+		}
+		at, _ := w.taskDeadline(*t)
+		if at.IsZero() || now.Before(at) {
+			continue
+		}
+		switch {
+		case t.Kind == care.TaskCall:
+			t.EscalatedAt = now
+			w.markChanged(t.ID)
+			w.alert(now, *t, "call-overdue", p.Supervisor, fmt.Sprintf("%s of case %s is still open past its window", t.ID, s.Case.ID))
+			fired = append(fired, t.ID+" escalated to "+p.Supervisor)
+		case t.Kind == care.TaskReadmissionWatch:
+			w.finishTask(t, now, care.TaskDone, "no readmission within the window")
+			met := true
+			t.Met = &met
+			fired = append(fired, "readmission watch met")
+		default:
+			w.finishTask(t, now, care.TaskMissed, "not done by its due time")
+			w.alert(now, *t, "clock-missed", p.Supervisor, fmt.Sprintf("%s of case %s was not done by its due time", t.ID, s.Case.ID))
+			fired = append(fired, t.ID+" missed")
+		}
+	}
+	if len(fired) == 0 {
+		return nil
+	}
+	return w.record(ctx, care.ActorSystem, "clock", s.Phase, strings.Join(fired, "; "), nil)
+}
+
+// openCall opens the follow-up call that fell due and schedules the next one
+// at the case's cadence. A previous call still open is closed as missed: a
+// months-long case never piles up calls.
+func (w *caseWorkflow) openCall(now time.Time) string {
+	s, p := &w.state, w.state.Policy
+	for i := range s.Tasks {
+		if t := &s.Tasks[i]; t.Kind == care.TaskCall && t.Status == care.TaskOpen {
+			w.finishTask(t, now, care.TaskMissed, "not recorded before the next call fell due")
+		}
+	}
+	due := s.NextCallAt
+	t := w.newTask(due, care.TaskCall, "follow-up call with the client", s.Case.Manager, due.Add(p.FollowUp.CallWindow.D()), true)
+	w.alert(now, t, "call-due", s.Case.Manager, fmt.Sprintf("%s of case %s is due", t.ID, s.Case.ID))
+	summary := t.ID + " due"
+	if p.FollowUp.AutomatedCalls {
+		w.alert(now, t, "automated-call", s.Case.PatientID, fmt.Sprintf("automated follow-up call for %s of case %s", t.ID, s.Case.ID))
+		summary += " (automated call placed)"
+	}
+	interval := w.callInterval()
+	next := due.Add(interval)
+	if !next.After(now) {
+		next = now.Add(interval) // after a long pause or outage: no burst of calls
+	}
+	s.NextCallAt = next
+	return summary
+}
+
+// startCalls starts the follow-up cadence (and the re-assessment interval).
+func (w *caseWorkflow) startCalls(now time.Time) {
+	w.state.NextCallAt = now.Add(w.callInterval())
+	if every := w.state.Policy.FollowUp.ReassessEvery.D(); every > 0 && w.state.NextReassessAt.IsZero() {
+		w.state.NextReassessAt = now.Add(every)
+	}
+}
+
+// callInterval is the case's follow-up cadence: by risk level, scaled by the
+// case-management model. A changed risk level applies from the next call on.
+func (w *caseWorkflow) callInterval() time.Duration {
+	return w.state.Policy.CallInterval(w.state.Risk, w.state.Case.Model)
+}
+
+func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResult) (Status, error) {
+	return w.act(ctx, actor, UpdateCall, func() error { return w.canCall(actor, c) }, func() (string, any, error) {
+		s, p := &w.state, w.state.Policy
+		now := workflow.Now(ctx)
+		t := w.task(c.TaskID)
+		w.finishTask(t, now, care.TaskDone, string(c.Outcome))
+		summary := fmt.Sprintf("%s: %s%s", t.ID, c.Outcome, metSuffix(*t))
+		switch c.Outcome {
+		case care.CallReached:
+			s.NoAnswers = 0
+			s.LastContactAt = now
+			w.completeTasks(now, "reached by phone", care.TaskTCMContact, care.TaskContact)
+		case care.CallDeclined:
+			s.NoAnswers = 0
+		case care.CallNoAnswer:
+			s.NoAnswers++
+			if s.NoAnswers%p.FollowUp.NoAnswerEscalation == 0 {
+				lost := w.newTask(now, care.TaskLostToContact, fmt.Sprintf("%d calls unanswered in a row: reach the client another way or close the case", s.NoAnswers),
+					p.Supervisor, now.Add(p.FollowUp.CallWindow.D()), false)
+				w.alert(now, lost, "no-answer", p.Supervisor, fmt.Sprintf("%d calls of case %s unanswered in a row", s.NoAnswers, s.Case.ID))
+				summary += fmt.Sprintf("; %d unanswered in a row, escalated to %s", s.NoAnswers, p.Supervisor)
+			}
+		}
+		if c.Deteriorated {
+			w.enter(ctx, care.PhaseAssessment)
+			summary += "; condition deteriorated: back to assessment"
+		}
+		return summary, c, nil
+	})
+}

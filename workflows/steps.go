@@ -1,0 +1,166 @@
+package workflows
+
+// The staff actions that carry a case through the steps of care management
+// (screen, assess, stratify, plan, contact, evaluate, close), and the
+// workflow's own step from implementation to follow-up (coordinate).
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+func (w *caseWorkflow) screen(ctx workflow.Context, actor string, s care.Screening) (Status, error) {
+	return w.act(ctx, actor, UpdateScreen, func() error { return w.canScreen(actor, s) }, func() (string, any, error) {
+		w.state.Screening = &s
+		if !s.Eligible {
+			w.closeWith(ctx, care.Closure{Reason: care.ClosureIneligible, Notes: s.Reason})
+			return "not eligible: case closed", s, nil
+		}
+		w.enter(ctx, care.PhaseAssessment)
+		return "eligible", s, nil
+	})
+}
+
+func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assessment) (Status, error) {
+	return w.act(ctx, actor, UpdateAssess, func() error { return w.canAssess(actor, as) }, func() (string, any, error) {
+		var p care.RiskProposal
+		// The rules live in an activity; if it cannot run, the action fails
+		// and the case stays where it was.
+		if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
+			return "", nil, err
+		}
+		w.state.Assessment = &as
+		w.state.Proposal = &p
+		w.completeTasks(workflow.Now(ctx), "assessed", care.TaskReassess)
+		w.enter(ctx, care.PhaseStratification)
+		return fmt.Sprintf("assessed; rules %s propose %s risk (score %d)", p.Rules, p.Level, p.Score), struct {
+			Assessment care.Assessment   `json:"assessment"`
+			Proposal   care.RiskProposal `json:"proposal"`
+		}{as, p}, nil
+	})
+}
+
+func (w *caseWorkflow) stratify(ctx workflow.Context, actor string, s care.Stratification) (Status, error) {
+	return w.act(ctx, actor, UpdateStratify, func() error { return w.canStratify(actor, s) }, func() (string, any, error) {
+		risk := s.Risk
+		summary := fmt.Sprintf("risk %s as proposed, %s care", w.state.Proposal.Level, s.Category)
+		if risk == care.RiskUnknown {
+			risk = w.state.Proposal.Level
+		} else if risk != w.state.Proposal.Level {
+			summary = fmt.Sprintf("risk %s (overrides proposed %s), %s care", risk, w.state.Proposal.Level, s.Category)
+		}
+		w.state.Risk = risk
+		w.state.Category = s.Category
+		w.enter(ctx, care.PhasePlanning)
+		return summary, s, nil
+	})
+}
+
+func (w *caseWorkflow) plan(ctx workflow.Context, actor string, p care.CarePlan) (Status, error) {
+	return w.act(ctx, actor, UpdatePlan, func() error { return w.canPlan(actor, p) }, func() (string, any, error) {
+		w.cancelServices(ctx)
+		w.state.Plan = &p
+		w.state.PlanVersion++
+		w.state.Services = nil
+		w.state.Coordinate = true
+		w.enter(ctx, care.PhaseImplementation)
+		return fmt.Sprintf("care plan approved: %d goals, %d services", len(p.Goals), len(p.Services)), p, nil
+	})
+}
+
+// coordinate runs step 5 for the approved plan and moves the case on to
+// follow-up.
+func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
+	if err := w.lock.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.lock.Unlock()
+	if !w.state.Coordinate || w.state.Phase != care.PhaseImplementation {
+		w.state.Coordinate = false // the case was closed meanwhile
+		return nil
+	}
+	var services []care.ServiceState
+	if err := w.execute(ctx, "coordinate planned services", a.CoordinateServices, &services, w.state.Case.ID, w.state.Plan.Services); err != nil {
+		return err
+	}
+	w.state.Services = services
+	// Version 1 coordinates each service in a ServiceWorkflow child; cases
+	// recorded before only saved the services' initial status.
+	if workflow.GetVersion(ctx, versionServiceWorkflows, workflow.DefaultVersion, 1) == 1 {
+		if err := w.startServices(ctx); err != nil {
+			return err
+		}
+	}
+	w.state.Coordinate = false
+	w.state.LastContactAt = time.Time{}
+	w.enter(ctx, care.PhaseFollowUp)
+	return w.record(ctx, care.ActorSystem, "coordinated", care.PhaseImplementation,
+		fmt.Sprintf("coordination of %d services started; follow-up calls every %s", len(services), care.FormatDuration(w.callInterval())), services)
+}
+
+func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
+	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(actor, c) }, func() (string, any, error) {
+		now := workflow.Now(ctx)
+		w.state.LastContactAt = now
+		summary := "contact with " + string(c.With)
+		if c.FaceToFace {
+			summary = "face-to-face visit with " + string(c.With)
+		}
+		if c.With != care.PartyProvider {
+			w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
+			if c.FaceToFace {
+				w.completeTasks(now, summary, care.TaskTCMVisit)
+			}
+		}
+		if c.BackTo != "" {
+			w.enter(ctx, c.BackTo)
+			summary += "; back to " + string(c.BackTo)
+		}
+		return summary, c, nil
+	})
+}
+
+func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evaluation) (Status, error) {
+	return w.act(ctx, actor, UpdateEvaluate, func() error { return w.canEvaluate(actor, e) }, func() (string, any, error) {
+		now := workflow.Now(ctx)
+		w.state.Evaluation = &e
+		w.enter(ctx, care.PhaseEvaluation)
+		improved, worse := 0, 0
+		base := w.state.Assessment.Baseline.Domains()
+		for i, d := range e.Scores.Domains() {
+			switch {
+			case d.Score > base[i].Score:
+				improved++
+			case d.Score < base[i].Score:
+				worse++
+			}
+		}
+		w.outcomes = &care.Outcomes{Baseline: w.state.Assessment.Baseline, Evaluation: e.Scores, At: now}
+		return fmt.Sprintf("outcomes evaluated: %d domains improved, %d worse than baseline", improved, worse), struct {
+			Baseline care.OutcomeScores `json:"baseline"`
+			Scores   care.OutcomeScores `json:"scores"`
+			Notes    string             `json:"notes,omitempty"`
+		}{w.state.Assessment.Baseline, e.Scores, e.Notes}, nil
+	})
+}
+
+func (w *caseWorkflow) close(ctx workflow.Context, actor string, c care.Closure) (Status, error) {
+	return w.act(ctx, actor, UpdateClose, func() error { return w.canClose(actor, c) }, func() (string, any, error) {
+		w.closeWith(ctx, c)
+		return "closed: " + string(c.Reason), c, nil
+	})
+}
+
+func (w *caseWorkflow) closeWith(ctx workflow.Context, c care.Closure) {
+	w.cancelServices(ctx)
+	w.state.Closure = &c
+	w.state.ClosedAt = workflow.Now(ctx)
+	w.state.Coordinate = false
+	w.state.Paused = false
+	w.enter(ctx, care.PhaseClosed)
+	w.cancelTasks(w.state.ClosedAt, "case closed")
+}
