@@ -210,8 +210,7 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 				summary += fmt.Sprintf("; %d unanswered in a row, escalated to %s", s.NoAnswers, p.Supervisor)
 			}
 		}
-		if c.Deteriorated {
-			w.enter(ctx, care.PhaseAssessment)
+		if w.follow(ctx, care.ActionCall, c.Branch()) != "" {
 			summary += "; condition deteriorated: back to assessment"
 		}
 		return summary, c, nil

@@ -11,7 +11,25 @@ import (
 	"github.com/caseflow/caseflow/care"
 )
 
-// enter moves the case to phase p and starts or stops the phase's clocks.
+// follow moves the case where branch b of action a leads from its phase,
+// as the phase machine (care.Machine) says, and returns that phase ("" when
+// the case stays where it is). Handlers move a case only through follow. A
+// move the machine does not list is a bug in the handler (its validator
+// refuses the action): follow panics, failing the workflow task, rather than
+// let the case into a phase its rules do not allow.
+func (w *caseWorkflow) follow(ctx workflow.Context, a care.Action, b care.Branch) care.Phase {
+	to, ok := care.Machine.Next(w.state.Phase, a, b)
+	if !ok {
+		panic(fmt.Sprintf("phase machine: %s (%q) is not allowed in %s", a, b, w.state.Phase))
+	}
+	if to != "" {
+		w.enter(ctx, to)
+	}
+	return to
+}
+
+// enter moves the case to phase p and starts or stops the calls as the
+// phase's rule says.
 func (w *caseWorkflow) enter(ctx workflow.Context, p care.Phase) {
 	now := workflow.Now(ctx)
 	if p == w.state.Phase {
@@ -19,23 +37,21 @@ func (w *caseWorkflow) enter(ctx workflow.Context, p care.Phase) {
 	}
 	w.state.Phase = p
 	w.state.PhaseSince = now
-	switch p {
-	case care.PhaseFollowUp:
+	switch care.Machine.Rule(p).Clocks {
+	case care.ClocksStart:
 		w.startCalls(now)
-	case care.PhasePostTransition:
+	case care.ClocksStartIfNone:
 		if w.state.NextCallAt.IsZero() {
 			w.startCalls(now)
 		}
-	default:
-		// Calls and re-assessments run only in follow-up and after a
-		// transition; leaving those phases stops them.
+	default: // care.ClocksStop
 		w.state.NextCallAt, w.state.NextReassessAt = time.Time{}, time.Time{}
 		w.cancelTasks(now, "phase "+string(p), care.TaskCall, care.TaskReassess)
 	}
 }
 
-// openItems is the case's worklist: the step the phase waits for, and the
-// open tasks.
+// openItems is the case's worklist: the work item the phase waits for, the
+// open tasks and the next call.
 func (w *caseWorkflow) openItems() []Item {
 	s, p := w.state, w.state.Policy
 	owner := s.Case.Manager
@@ -43,19 +59,12 @@ func (w *caseWorkflow) openItems() []Item {
 	step := func(kind, desc string, due time.Time) {
 		items = append(items, Item{Kind: kind, Description: desc, Owner: owner, Due: due})
 	}
-	switch s.Phase {
-	case care.PhaseScreening:
-		step("screen", "screen the client for eligibility", s.PhaseSince.Add(p.Steps.Screening.D()))
-	case care.PhaseAssessment:
-		step("assess", "assess the client and record the outcome baseline", s.PhaseSince.Add(p.Steps.Assessment.D()))
-	case care.PhaseStratification:
-		step("stratify", fmt.Sprintf("confirm risk level (rules propose %s) and care category", s.Proposal.Level), s.PhaseSince.Add(p.Steps.Stratification.D()))
-	case care.PhasePlanning:
-		step("plan", "agree the care plan with the physician", s.PhaseSince.Add(p.Steps.Planning.D()))
-	case care.PhaseImplementation:
-		step("coordinate", "coordinate the planned services", s.PhaseSince)
-	case care.PhaseEvaluation:
-		step("close", "close the case with a closure reason", s.PhaseSince)
+	if work := care.Machine.Rule(s.Phase).Work; work != nil {
+		var proposed care.RiskLevel
+		if s.Proposal != nil {
+			proposed = s.Proposal.Level
+		}
+		step(work.Kind, work.Describe(proposed), s.PhaseSince.Add(work.Due.Of(p)))
 	}
 	for _, t := range s.Tasks {
 		if t.Status == care.TaskOpen && t.Kind != care.TaskReadmissionWatch {

@@ -8,37 +8,37 @@ import (
 )
 
 // The can* functions are the update validators: they read the state, never
-// change it, and explain a refusal in terms staff can act on.
+// change it, and explain a refusal in terms staff can act on. Whether the
+// case's phase allows an action comes from the phase machine
+// (care.Machine); the record, the actor and the task or appointment an
+// action is about are checked here.
 
 func (w *caseWorkflow) canScreen(actor string, s care.Screening) error {
-	return w.allowed(UpdateScreen, actor, s.Validate, care.PhaseScreening)
+	return w.allowed(care.ActionScreen, s.Branch(), actor, s.Validate)
 }
 
 func (w *caseWorkflow) canAssess(actor string, as care.Assessment) error {
-	return w.allowed(UpdateAssess, actor, as.Validate, care.PhaseAssessment)
+	return w.allowed(care.ActionAssess, care.BranchAny, actor, as.Validate)
 }
 
 func (w *caseWorkflow) canStratify(actor string, s care.Stratification) error {
-	return w.allowed(UpdateStratify, actor, func() error { return s.Validate(*w.state.Proposal) }, care.PhaseStratification)
+	return w.allowed(care.ActionStratify, care.BranchAny, actor, func() error { return s.Validate(*w.state.Proposal) })
 }
 
 func (w *caseWorkflow) canPlan(actor string, p care.CarePlan) error {
-	return w.allowed(UpdatePlan, actor, p.Validate, care.PhasePlanning)
+	return w.allowed(care.ActionPlan, care.BranchAny, actor, p.Validate)
 }
 
 func (w *caseWorkflow) canContact(actor string, c care.Contact) error {
-	return w.allowed(UpdateContact, actor, c.Validate, care.PhaseFollowUp, care.PhasePostTransition, care.PhaseTransition)
+	return w.allowed(care.ActionContact, c.Branch(), actor, c.Validate)
 }
 
 func (w *caseWorkflow) canTransition(actor string, t care.Transition) error {
-	if t.Kind == care.TransitionReadmission {
-		return w.allowed(UpdateTransition, actor, t.Validate, care.PhaseFollowUp, care.PhasePostTransition)
-	}
-	return w.allowed(UpdateTransition, actor, t.Validate, care.PhaseFollowUp, care.PhasePostTransition, care.PhaseTransition)
+	return w.allowed(care.ActionTransition, t.Branch(), actor, t.Validate)
 }
 
 func (w *caseWorkflow) canCall(actor string, c care.CallResult) error {
-	return w.openTask(UpdateCall, actor, c.TaskID, c.Validate, func(t care.Task) error {
+	return w.openTask(care.ActionCall, c.Branch(), actor, c.TaskID, c.Validate, func(t care.Task) error {
 		if t.Kind != care.TaskCall {
 			return care.Invalidf("call", "%s is a %s task, not a call; mark it done with \"caseflow case done\"", t.ID, t.Kind)
 		}
@@ -47,7 +47,7 @@ func (w *caseWorkflow) canCall(actor string, c care.CallResult) error {
 }
 
 func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
-	return w.openTask(UpdateComplete, actor, c.TaskID, func() error { return nil }, func(t care.Task) error {
+	return w.openTask(care.ActionComplete, care.BranchAny, actor, c.TaskID, func() error { return nil }, func(t care.Task) error {
 		switch t.Kind {
 		case care.TaskCall:
 			return care.Invalidf("task", "%s is a call; record its outcome with \"caseflow case call\"", t.ID)
@@ -58,10 +58,10 @@ func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
 	})
 }
 
-// openTask checks an action on one of the case's open tasks.
-func (w *caseWorkflow) openTask(action, actor, taskID string, validate func() error, fits func(care.Task) error) error {
-	if w.state.Phase == care.PhaseClosed {
-		return care.NotAllowedf("%s is not allowed while the case is in closed: the case is closed", action)
+// openTask checks branch b of an action on one of the case's open tasks.
+func (w *caseWorkflow) openTask(action care.Action, b care.Branch, actor, taskID string, validate func() error, fits func(care.Task) error) error {
+	if err := care.Machine.Check(w.state.Phase, action, b); err != nil {
+		return err
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
@@ -78,16 +78,16 @@ func (w *caseWorkflow) openTask(action, actor, taskID string, validate func() er
 			}
 		}
 		if len(open) == 0 {
-			return care.Invalidf("task", "%q is not an open task of this case; it has none open", taskID)
+			return care.NotFoundf("task: %q is not an open task of this case; it has none open", taskID)
 		}
-		return care.Invalidf("task", "%q is not an open task of this case; open tasks: %s", taskID, strings.Join(open, ", "))
+		return care.NotFoundf("task: %q is not an open task of this case; open tasks: %s", taskID, strings.Join(open, ", "))
 	}
 	return fits(*t)
 }
 
 func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
-	if w.state.Phase == care.PhaseClosed {
-		return care.NotAllowedf("appointment is not allowed while the case is in closed: the case is closed")
+	if err := care.Machine.Check(w.state.Phase, care.ActionAppointment, care.BranchAny); err != nil {
+		return err
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
@@ -103,9 +103,9 @@ func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
 			}
 		}
 		if len(booked) == 0 {
-			return care.Invalidf("appointment", "%q is not a booked appointment of this case; it has none booked", at.AppointmentID)
+			return care.NotFoundf("appointment: %q is not a booked appointment of this case; it has none booked", at.AppointmentID)
 		}
-		return care.Invalidf("appointment", "%q is not a booked appointment of this case; booked: %s", at.AppointmentID, strings.Join(booked, ", "))
+		return care.NotFoundf("appointment: %q is not a booked appointment of this case; booked: %s", at.AppointmentID, strings.Join(booked, ", "))
 	}
 	return nil
 }
@@ -114,71 +114,35 @@ func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
 	if w.state.Paused {
 		return care.NotAllowedf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)
 	}
-	return w.allowed(UpdatePause, actor, p.Validate, care.PhaseAssessment, care.PhaseStratification, care.PhasePlanning,
-		care.PhaseImplementation, care.PhaseFollowUp, care.PhaseTransition, care.PhasePostTransition, care.PhaseEvaluation)
+	return w.allowed(care.ActionPause, care.BranchAny, actor, p.Validate)
 }
 
 func (w *caseWorkflow) canResume(actor string, p care.Pause) error {
 	if !w.state.Paused {
 		return care.NotAllowedf("resume is not allowed: the case's clocks are not paused")
 	}
-	if err := care.ValidateOpaqueID("actor", actor); err != nil {
-		return err
-	}
-	return p.Validate()
+	return w.allowed(care.ActionResume, care.BranchAny, actor, p.Validate)
 }
 
 func (w *caseWorkflow) canEvaluate(actor string, e care.Evaluation) error {
-	return w.allowed(UpdateEvaluate, actor, e.Validate, care.PhaseFollowUp, care.PhasePostTransition)
+	return w.allowed(care.ActionEvaluate, care.BranchAny, actor, e.Validate)
 }
 
 func (w *caseWorkflow) canClose(actor string, c care.Closure) error {
 	if w.state.Phase == care.PhaseClosed {
 		return care.NotAllowedf("the case is already closed (%s)", w.state.Closure.Reason)
 	}
-	if err := care.ValidateOpaqueID("actor", actor); err != nil {
-		return err
-	}
-	return c.Validate()
+	return w.allowed(care.ActionClose, care.BranchAny, actor, c.Validate)
 }
 
-// allowed checks the phase first (the most useful answer to a wrong action),
-// then the actor, then the record itself.
-func (w *caseWorkflow) allowed(action, actor string, validate func() error, phases ...care.Phase) error {
-	ok := false
-	for _, p := range phases {
-		ok = ok || w.state.Phase == p
-	}
-	if !ok {
-		return care.NotAllowedf("%s is not allowed while the case is in %s: %s", action, w.state.Phase, nextStep(w.state.Phase))
+// allowed checks the phase first (the most useful answer to a wrong action:
+// the phase machine's hint), then the actor, then the record itself.
+func (w *caseWorkflow) allowed(action care.Action, b care.Branch, actor string, validate func() error) error {
+	if err := care.Machine.Check(w.state.Phase, action, b); err != nil {
+		return err
 	}
 	if err := care.ValidateOpaqueID("actor", actor); err != nil {
 		return err
 	}
 	return validate()
-}
-
-// nextStep tells staff what the case is waiting for in a phase.
-func nextStep(p care.Phase) string {
-	switch p {
-	case care.PhaseScreening:
-		return "screen the client first (caseflow case screen)"
-	case care.PhaseAssessment:
-		return "assess the client first (caseflow case assess)"
-	case care.PhaseStratification:
-		return "confirm the risk level first (caseflow case stratify)"
-	case care.PhasePlanning:
-		return "approve a care plan first (caseflow case plan)"
-	case care.PhaseImplementation:
-		return "the plan's services are being coordinated; try again in a moment"
-	case care.PhaseFollowUp, care.PhasePostTransition:
-		return "record a contact, a call, a transition or the evaluation (caseflow case contact|call|transition|evaluate)"
-	case care.PhaseTransition:
-		return "the client is in hospital: record the discharge (caseflow case transition --kind discharge)"
-	case care.PhaseEvaluation:
-		return "close the case (caseflow case close --reason)"
-	case care.PhaseClosed:
-		return "the case is closed"
-	}
-	return "unknown phase"
 }

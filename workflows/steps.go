@@ -17,10 +17,10 @@ func (w *caseWorkflow) screen(ctx workflow.Context, actor string, s care.Screeni
 	return w.act(ctx, actor, UpdateScreen, func() error { return w.canScreen(actor, s) }, func() (string, any, error) {
 		w.state.Screening = &s
 		if !s.Eligible {
-			w.closeWith(ctx, care.Closure{Reason: care.ClosureIneligible, Notes: s.Reason})
+			w.closeWith(ctx, care.ActionScreen, s.Branch(), care.Closure{Reason: care.ClosureIneligible, Notes: s.Reason})
 			return "not eligible: case closed", s, nil
 		}
-		w.enter(ctx, care.PhaseAssessment)
+		w.follow(ctx, care.ActionScreen, s.Branch())
 		return "eligible", s, nil
 	})
 }
@@ -36,7 +36,7 @@ func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assess
 		w.state.Assessment = &as
 		w.state.Proposal = &p
 		w.completeTasks(workflow.Now(ctx), "assessed", care.TaskReassess)
-		w.enter(ctx, care.PhaseStratification)
+		w.follow(ctx, care.ActionAssess, care.BranchAny)
 		return fmt.Sprintf("assessed; rules %s propose %s risk (score %d)", p.Rules, p.Level, p.Score), struct {
 			Assessment care.Assessment   `json:"assessment"`
 			Proposal   care.RiskProposal `json:"proposal"`
@@ -55,7 +55,7 @@ func (w *caseWorkflow) stratify(ctx workflow.Context, actor string, s care.Strat
 		}
 		w.state.Risk = risk
 		w.state.Category = s.Category
-		w.enter(ctx, care.PhasePlanning)
+		w.follow(ctx, care.ActionStratify, care.BranchAny)
 		return summary, s, nil
 	})
 }
@@ -67,7 +67,7 @@ func (w *caseWorkflow) plan(ctx workflow.Context, actor string, p care.CarePlan)
 		w.state.PlanVersion++
 		w.state.Services = nil
 		w.state.Coordinate = true
-		w.enter(ctx, care.PhaseImplementation)
+		w.follow(ctx, care.ActionPlan, care.BranchAny)
 		return fmt.Sprintf("care plan approved: %d goals, %d services", len(p.Goals), len(p.Services)), p, nil
 	})
 }
@@ -79,7 +79,7 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 		return err
 	}
 	defer w.lock.Unlock()
-	if !w.state.Coordinate || w.state.Phase != care.PhaseImplementation {
+	if !w.state.Coordinate || !care.Machine.Allows(w.state.Phase, care.ActionCoordinated) {
 		w.state.Coordinate = false // the case was closed meanwhile
 		return nil
 	}
@@ -97,7 +97,7 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 	}
 	w.state.Coordinate = false
 	w.state.LastContactAt = time.Time{}
-	w.enter(ctx, care.PhaseFollowUp)
+	w.follow(ctx, care.ActionCoordinated, care.BranchAny)
 	return w.record(ctx, care.ActorSystem, "coordinated", care.PhaseImplementation,
 		fmt.Sprintf("coordination of %d services started; follow-up calls every %s", len(services), care.FormatDuration(w.callInterval())), services)
 }
@@ -116,9 +116,8 @@ func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contac
 				w.completeTasks(now, summary, care.TaskTCMVisit)
 			}
 		}
-		if c.BackTo != "" {
-			w.enter(ctx, c.BackTo)
-			summary += "; back to " + string(c.BackTo)
+		if to := w.follow(ctx, care.ActionContact, c.Branch()); to != "" {
+			summary += "; back to " + string(to)
 		}
 		return summary, c, nil
 	})
@@ -128,7 +127,7 @@ func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evalu
 	return w.act(ctx, actor, UpdateEvaluate, func() error { return w.canEvaluate(actor, e) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
 		w.state.Evaluation = &e
-		w.enter(ctx, care.PhaseEvaluation)
+		w.follow(ctx, care.ActionEvaluate, care.BranchAny)
 		improved, worse := 0, 0
 		base := w.state.Assessment.Baseline.Domains()
 		for i, d := range e.Scores.Domains() {
@@ -150,17 +149,20 @@ func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evalu
 
 func (w *caseWorkflow) close(ctx workflow.Context, actor string, c care.Closure) (Status, error) {
 	return w.act(ctx, actor, UpdateClose, func() error { return w.canClose(actor, c) }, func() (string, any, error) {
-		w.closeWith(ctx, c)
+		w.closeWith(ctx, care.ActionClose, care.BranchAny, c)
 		return "closed: " + string(c.Reason), c, nil
 	})
 }
 
-func (w *caseWorkflow) closeWith(ctx workflow.Context, c care.Closure) {
+// closeWith closes the case, which branch b of action a does.
+func (w *caseWorkflow) closeWith(ctx workflow.Context, a care.Action, b care.Branch, c care.Closure) {
 	w.cancelServices(ctx)
 	w.state.Closure = &c
 	w.state.ClosedAt = workflow.Now(ctx)
 	w.state.Coordinate = false
 	w.state.Paused = false
-	w.enter(ctx, care.PhaseClosed)
+	if to := w.follow(ctx, a, b); to != care.PhaseClosed {
+		panic(fmt.Sprintf("phase machine: %s (%q) leads to %q, not closed", a, b, to))
+	}
 	w.cancelTasks(w.state.ClosedAt, "case closed")
 }

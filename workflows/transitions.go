@@ -62,7 +62,7 @@ func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) 
 		}
 		w.cancelTasks(now, "readmitted", postDischarge...)
 		w.cancelVisits(ctx)
-		w.enter(ctx, care.PhaseTransition)
+		w.follow(ctx, care.ActionTransition, t.Branch())
 		return summary, nil
 	case care.TransitionDischarge:
 		var c care.DischargeClocks
@@ -88,7 +88,7 @@ func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) 
 				return "", err
 			}
 		}
-		w.enter(ctx, care.PhasePostTransition)
+		w.follow(ctx, care.ActionTransition, t.Branch())
 		return fmt.Sprintf("discharged from %s to %s on %s; contact due %s, visit due %s", t.From, t.To, t.Date,
 			c.ContactDue.UTC().Format(time.RFC3339), c.VisitDue.UTC().Format(time.RFC3339)), nil
 	default:
@@ -98,7 +98,7 @@ func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) 
 		}
 		w.cancelTasks(now, "superseded by a new transition", care.TaskContact)
 		w.newTask(now, care.TaskContact, fmt.Sprintf("contact the client and receiving providers after the %s", t.Kind), s.Case.Manager, c.ContactDue, true)
-		w.enter(ctx, care.PhasePostTransition)
+		w.follow(ctx, care.ActionTransition, t.Branch())
 		return fmt.Sprintf("%s from %s to %s on %s", t.Kind, t.From, t.To, t.Date), nil
 	}
 }
