@@ -98,7 +98,7 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 	w.state.Coordinate = false
 	w.state.LastContactAt = time.Time{}
 	w.follow(ctx, care.ActionCoordinated, care.BranchAny)
-	return w.record(ctx, care.ActorSystem, "coordinated", care.PhaseImplementation,
+	return w.record(ctx, care.ActorSystem, string(care.ActionCoordinated), care.PhaseImplementation,
 		fmt.Sprintf("coordination of %d services started; follow-up calls every %s", len(services), care.FormatDuration(w.callInterval())), services)
 }
 
