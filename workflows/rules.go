@@ -60,13 +60,7 @@ func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
 
 // openTask checks branch b of an action on one of the case's open tasks.
 func (w *caseWorkflow) openTask(action care.Action, b care.Branch, actor, taskID string, validate func() error, fits func(care.Task) error) error {
-	if err := care.Machine.Check(w.state.Phase, action, b); err != nil {
-		return err
-	}
-	if err := care.ValidateOpaqueID("actor", actor); err != nil {
-		return err
-	}
-	if err := validate(); err != nil {
+	if err := w.allowed(action, b, actor, validate); err != nil {
 		return err
 	}
 	t := w.task(taskID)
@@ -86,13 +80,7 @@ func (w *caseWorkflow) openTask(action care.Action, b care.Branch, actor, taskID
 }
 
 func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
-	if err := care.Machine.Check(w.state.Phase, care.ActionAppointment, care.BranchAny); err != nil {
-		return err
-	}
-	if err := care.ValidateOpaqueID("actor", actor); err != nil {
-		return err
-	}
-	if err := at.Validate(); err != nil {
+	if err := w.allowed(care.ActionAppointment, care.BranchAny, actor, at.Validate); err != nil {
 		return err
 	}
 	if w.bookedService(at.AppointmentID) < 0 {
