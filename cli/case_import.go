@@ -255,7 +255,7 @@ func (a *app) runImport(ctx context.Context, path string, f importFlags) error {
 	// Reach both systems before writing to either.
 	dialCtx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	tc, err := a.client(dialCtx)
+	cases, err := a.cases(dialCtx)
 	if err != nil {
 		return err
 	}
@@ -323,7 +323,7 @@ func (a *app) runImport(ctx context.Context, path string, f importFlags) error {
 		workers.Go(func() {
 			for i := range jobs {
 				opCtx, cancel := context.WithTimeout(inflight, a.timeout)
-				res, err := a.openCase(opCtx, tc, store, todo[i].open)
+				res, err := a.openCase(opCtx, cases, store, todo[i].open)
 				cancel()
 				if err != nil && inflight.Err() != nil {
 					err = errors.New("abandoned by a second interrupt before it finished; run the same command again to find out whether it was opened")

@@ -9,12 +9,9 @@ import (
 	"unicode"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
@@ -70,7 +67,7 @@ case in the program is closed).`,
 				return flagError(problems[0])
 			}
 			// Reach both systems before writing to either.
-			tc, err := a.client(ctx)
+			cases, err := a.cases(ctx)
 			if err != nil {
 				return err
 			}
@@ -78,12 +75,12 @@ case in the program is closed).`,
 			if err != nil {
 				return err
 			}
-			res, err := a.openCase(ctx, tc, store, o)
+			res, err := a.openCase(ctx, cases, store, o)
 			if err != nil {
 				return err
 			}
 			if res.Status == "already-exists" {
-				if st, qerr := a.queryStatus(ctx, tc, res.CaseID); qerr == nil {
+				if st, qerr := cases.Status(ctx, res.CaseID); qerr == nil {
 					res.Phase = st.Phase
 				}
 			}
@@ -245,8 +242,10 @@ func revealsPatient(r caseRequest) []error {
 // the one path by which "case open" and "case import" open a case. Both are
 // idempotent: the patient is found by reference and the case id is derived
 // from patient and program, so a case that already exists is reported with
-// Status "already-exists" and nothing new is started.
-func (a *app) openCase(ctx context.Context, tc client.Client, store *postgres.Store, o caseToOpen) (OpenResult, error) {
+// Status "already-exists" (and Phase unknown: the caller may query it) and
+// nothing new is started. The case runs under the program's policy in force,
+// pinned in its input for its whole life.
+func (a *app) openCase(ctx context.Context, cases *caseclient.Client, store *postgres.Store, o caseToOpen) (OpenResult, error) {
 	c := o.Case
 	policy, err := a.policy(ctx, store, c.Program)
 	if err != nil {
@@ -259,40 +258,13 @@ func (a *app) openCase(ctx context.Context, tc client.Client, store *postgres.St
 	if c.ID == "" {
 		c.ID = care.CaseID(c.PatientID, c.Program)
 	}
-	return a.startCase(ctx, tc, c, policy)
-}
-
-// startCase starts the case workflow, or reports the case that already has
-// the id (Status "already-exists", Phase unknown: the caller may query it).
-// The case runs under policy, pinned in its input for its whole life.
-func (a *app) startCase(ctx context.Context, tc client.Client, c care.Case, policy care.Policy) (OpenResult, error) {
-	c.OpenedAt = time.Now().UTC().Truncate(time.Second)
-	id := care.WorkflowID(c.ID)
-	res := OpenResult{CaseID: c.ID, WorkflowID: id, Status: "opened", Phase: care.PhaseScreening}
-	_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                a.taskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrPhase.ValueSet(string(care.PhaseScreening)),
-			workflows.AttrProgram.ValueSet(c.Program),
-			workflows.AttrManager.ValueSet(c.Manager),
-			workflows.AttrNextDue.ValueSet(c.OpenedAt.Add(policy.Steps.Screening.D())),
-		),
-		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", c.ID, c.Program, policy.Version, c.Model),
-		StaticDetails: fmt.Sprintf("Care-management case %s in program %s (%s model, source %s), managed by %s. "+
-			"Patient data is encrypted; decode it through the caseflow codec server.", c.ID, c.Program, c.Model, c.Source, c.Manager),
-	}, workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: policy})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		res.Status = "already-exists"
-		res.Phase = ""
-		return res, nil
-	}
+	res := OpenResult{CaseID: c.ID, WorkflowID: care.WorkflowID(c.ID), Status: "opened", Phase: care.PhaseScreening}
+	opened, err := cases.Open(ctx, workflows.CaseInput{Case: c, Policy: policy})
 	if err != nil {
-		return res, fmt.Errorf("open case %s: %v", c.ID, rootCause(err))
+		return res, err
+	}
+	if !opened {
+		res.Status, res.Phase = "already-exists", ""
 	}
 	return res, nil
 }

@@ -19,15 +19,6 @@ import (
 	"github.com/caseflow/caseflow/workflows"
 )
 
-func (a *app) queryStatus(ctx context.Context, tc client.Client, caseID string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := tc.QueryWorkflow(ctx, care.WorkflowID(caseID), "", workflows.QueryStatus)
-	if err == nil {
-		err = v.Get(&st)
-	}
-	return st, err
-}
-
 func (a *app) showCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show <case>",
@@ -42,13 +33,13 @@ func (a *app) showCommand() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
-			tc, err := a.client(ctx)
+			cases, err := a.cases(ctx)
 			if err != nil {
 				return err
 			}
-			st, err := a.queryStatus(ctx, tc, caseID)
+			st, err := cases.Status(ctx, caseID)
 			if err != nil {
-				return a.caseError(ctx, tc, caseID, err)
+				return a.caseError(caseID, err)
 			}
 			if a.json() {
 				return a.printJSON(st)

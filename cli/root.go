@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/connect"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
@@ -116,6 +117,15 @@ func (a *app) client(ctx context.Context) (client.Client, error) {
 	}
 	a.temporal = c
 	return c, nil
+}
+
+// cases is the case client, over the Temporal client.
+func (a *app) cases(ctx context.Context) (*caseclient.Client, error) {
+	tc, err := a.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return caseclient.New(tc, a.taskQueue), nil
 }
 
 // db opens the store once.
