@@ -79,7 +79,7 @@ func (c *Client) Open(ctx context.Context, in workflows.CaseInput) (bool, error)
 		return false, nil
 	}
 	if err != nil {
-		return false, &care.Error{Kind: transportKind(err), Message: fmt.Sprintf("open case %s: %v", cs.ID, connect.RootCause(err)), Err: err}
+		return false, &care.Error{Kind: TransportKind(err), Message: fmt.Sprintf("open case %s: %v", cs.ID, connect.RootCause(err)), Err: err}
 	}
 	return true, nil
 }
@@ -135,16 +135,16 @@ func (c *Client) caseError(ctx context.Context, caseID string, err error) error 
 		}
 		return &care.Error{Kind: kind, Message: fmt.Sprintf("case %s: %s", caseID, appErr.Message()), Err: err}
 	}
-	kind := transportKind(err)
+	kind := TransportKind(err)
 	if kind == care.KindUnavailable {
 		return &care.Error{Kind: kind, Message: fmt.Sprintf("case %s: no answer in time: %v", caseID, connect.RootCause(err)), Err: err}
 	}
 	return &care.Error{Kind: kind, Message: fmt.Sprintf("case %s: %v", caseID, connect.RootCause(err)), Err: err}
 }
 
-// transportKind is KindUnavailable for an error that says Temporal (or the
+// TransportKind is KindUnavailable for an error that says Temporal (or the
 // worker behind it) did not answer in time, else KindInternal.
-func transportKind(err error) care.ErrorKind {
+func TransportKind(err error) care.ErrorKind {
 	var deadline *serviceerror.DeadlineExceeded
 	var unavailable *serviceerror.Unavailable
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) || errors.As(err, &unavailable) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -73,12 +74,15 @@ func (a *app) importCommand() *cobra.Command {
 		Example: importExample,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return fmt.Errorf("give one file of candidates (or - for standard input); see \"caseflow case import --help\"")
+				return importFailed{errors.New("give one file of candidates (or - for standard input); see \"caseflow case import --help\"")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runImport(cmd.Context(), args[0], o)
+			if err := a.runImport(cmd.Context(), args[0], o); err != nil {
+				return importFailed{err}
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()

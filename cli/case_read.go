@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
@@ -237,7 +238,7 @@ func listCases(ctx context.Context, tc client.Client, query string, limit int) (
 	for {
 		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 200})
 		if err != nil {
-			return nil, fmt.Errorf("list cases: %v", rootCause(err))
+			return nil, care.Errorf(caseclient.TransportKind(err), "list cases: %v", rootCause(err))
 		}
 		for _, e := range resp.Executions {
 			attrs := e.GetSearchAttributes().GetIndexedFields()
@@ -325,7 +326,7 @@ also carries its detail (the record staff entered).`,
 				return err
 			}
 			if _, err := store.Case(ctx, caseID); errors.Is(err, postgres.ErrNotFound) {
-				return fmt.Errorf("case %s not found; check the id with \"caseflow case list\"", caseID)
+				return care.NotFoundf("case %s not found; check the id with \"caseflow case list\"", caseID)
 			} else if err != nil {
 				return err
 			}

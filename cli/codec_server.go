@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/codec"
 )
 
@@ -99,7 +100,7 @@ or the token. Ctrl-C (or SIGTERM) stops the server cleanly.`,
 			}
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("--addr: cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:8091 (and point the UI's codec endpoint at it)", addr, rootCause(err))
+				return care.Errorf(care.KindInvalid, "--addr: cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:8091 (and point the UI's codec endpoint at it)", addr, rootCause(err))
 			}
 			if !isLoopback(l.Addr()) {
 				logger.Warn("the codec server listens beyond loopback over plain HTTP; put it behind TLS and your SSO (docs/privacy.md)", "addr", l.Addr().String())
@@ -172,7 +173,7 @@ exists. Give the token to the codec server in CASEFLOW_CODEC_TOKEN or
 				return nil
 			}
 			if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-				return fmt.Errorf("--file: %v", err)
+				return care.Errorf(care.KindInvalid, "--file: %v", err)
 			}
 			f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 			if errors.Is(err, fs.ErrExist) {
@@ -180,14 +181,14 @@ exists. Give the token to the codec server in CASEFLOW_CODEC_TOKEN or
 				return nil
 			}
 			if err != nil {
-				return fmt.Errorf("--file: %v", err)
+				return care.Errorf(care.KindInvalid, "--file: %v", err)
 			}
 			if _, err := fmt.Fprintln(f, token); err != nil {
 				f.Close()
-				return fmt.Errorf("--file: %v", err)
+				return care.Errorf(care.KindInvalid, "--file: %v", err)
 			}
 			if err := f.Close(); err != nil {
-				return fmt.Errorf("--file: %v", err)
+				return care.Errorf(care.KindInvalid, "--file: %v", err)
 			}
 			fmt.Fprintf(a.out, "wrote a new codec server token to %s\n", file)
 			return nil
@@ -204,22 +205,22 @@ func codecToken(file string, logger *slog.Logger) (token, source string, err err
 	case file != "":
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return "", "", fmt.Errorf("--token-file: %v", err)
+			return "", "", care.Errorf(care.KindInvalid, "--token-file: %v", err)
 		}
 		if st, err := os.Stat(file); err == nil && st.Mode().Perm()&0o077 != 0 {
 			logger.Warn("the token file is readable by other users; chmod 600 it", "file", file)
 		}
 		token, source = strings.TrimSpace(string(data)), "--token-file "+file
 		if token == "" {
-			return "", "", fmt.Errorf("--token-file: %s is empty; make a token with \"caseflow codec-server token --file %s\"", file, file)
+			return "", "", care.Errorf(care.KindInvalid, "--token-file: %s is empty; make a token with \"caseflow codec-server token --file %s\"", file, file)
 		}
 	case os.Getenv(EnvCodecToken) != "":
 		token, source = strings.TrimSpace(os.Getenv(EnvCodecToken)), EnvCodecToken
 	default:
-		return "", "", fmt.Errorf("no codec server token: set %s or pass --token-file (\"caseflow codec-server token\" makes one)", EnvCodecToken)
+		return "", "", care.Errorf(care.KindInvalid, "no codec server token: set %s or pass --token-file (\"caseflow codec-server token\" makes one)", EnvCodecToken)
 	}
 	if err := codec.ValidToken(token); err != nil {
-		return "", "", fmt.Errorf("%s: %v", source, err)
+		return "", "", care.Errorf(care.KindInvalid, "%s: %v", source, err)
 	}
 	return token, source, nil
 }
@@ -229,7 +230,7 @@ func codecToken(file string, logger *slog.Logger) (token, source string, err err
 func checkOrigin(o string) error {
 	scheme, rest, ok := strings.Cut(o, "://")
 	if !ok || (scheme != "http" && scheme != "https") || rest == "" || strings.ContainsAny(rest, "/?#") {
-		return fmt.Errorf("--ui-origin: %q is not an origin; write it as scheme://host[:port] with no path, e.g. http://localhost:8233", o)
+		return care.Errorf(care.KindInvalid, "--ui-origin: %q is not an origin; write it as scheme://host[:port] with no path, e.g. http://localhost:8233", o)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/payer"
 )
 
@@ -43,22 +44,22 @@ stops it cleanly.`,
 			if config != "" {
 				data, err := os.ReadFile(config)
 				if errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("--config: %s does not exist; pass a simulator config such as demo/payer.json, or leave --config out to approve everything", config)
+					return care.Errorf(care.KindInvalid, "--config: %s does not exist; pass a simulator config such as demo/payer.json, or leave --config out to approve everything", config)
 				}
 				if err != nil {
-					return fmt.Errorf("--config: %v", err)
+					return care.Errorf(care.KindInvalid, "--config: %v", err)
 				}
 				if cfg, err = payer.ParseSimConfig(data); err != nil {
-					return fmt.Errorf("--config %s: %v; see demo/payer.json for the format", config, err)
+					return care.Errorf(care.KindInvalid, "--config %s: %v; see demo/payer.json for the format", config, err)
 				}
 			}
 			sim, err := payer.NewSimulator(cfg, logger)
 			if err != nil {
-				return fmt.Errorf("--config %s: %v", config, err)
+				return care.Errorf(care.KindInvalid, "--config %s: %v", config, err)
 			}
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("--addr: cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:8091 (and set CASEFLOW_PAYER_URL to match)", addr, rootCause(err))
+				return care.Errorf(care.KindInvalid, "--addr: cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:8091 (and set CASEFLOW_PAYER_URL to match)", addr, rootCause(err))
 			}
 			url := "http://" + l.Addr().String()
 			if !isLoopback(l.Addr()) {

@@ -100,7 +100,7 @@ Nothing is loaded if any file is invalid.`,
 			for _, p := range policies {
 				isNew, err := store.SavePolicy(ctx, p)
 				if errors.Is(err, postgres.ErrPolicyConflict) {
-					return fmt.Errorf("%v: give the changed policy a new version and effective_from", err)
+					return care.Conflictf("%v: give the changed policy a new version and effective_from", err)
 				}
 				if err != nil {
 					return err
@@ -153,7 +153,7 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, rootCause(err))
+			return nil, care.Errorf(care.KindInvalid, "%s: %w", p, rootCause(err))
 		}
 		if !info.IsDir() {
 			files = append(files, p)
@@ -161,7 +161,7 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 		}
 		matches, _ := filepath.Glob(filepath.Join(p, "*.json"))
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: no *.json policy files", p)
+			return nil, care.Errorf(care.KindInvalid, "%s: no *.json policy files", p)
 		}
 		files = append(files, matches...)
 	}
@@ -177,7 +177,7 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 		}
 		key := fmt.Sprintf("%s v%d", p.Program, p.Version)
 		if prev, dup := seen[key]; dup {
-			return nil, fmt.Errorf("%s: %s is also in %s", f, key, prev)
+			return nil, care.Errorf(care.KindInvalid, "%s: %s is also in %s", f, key, prev)
 		}
 		seen[key] = f
 		out = append(out, p)

@@ -63,7 +63,7 @@ A slot series names its "service" when the provider offers more than one.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("providers file %s does not exist; pass the path of a providers JSON file, e.g. demo/providers.json", path)
+				return care.Errorf(care.KindInvalid, "providers file %s does not exist; pass the path of a providers JSON file, e.g. demo/providers.json", path)
 			}
 			var f postgres.ProviderFile
 			if err := readJSONFile(path, &f); err != nil {
@@ -73,7 +73,7 @@ A slot series names its "service" when the provider offers more than one.`,
 			defer cancel()
 			// Check the file before reaching for the database.
 			if _, err := f.Expand(time.Now()); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				return care.Errorf(care.KindInvalid, "%s: %w", path, err)
 			}
 			store, err := a.db(ctx)
 			if err != nil {

@@ -6,7 +6,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -44,7 +43,9 @@ type app struct {
 }
 
 // Execute runs the caseflow command line with args and returns the process
-// exit code. Errors are printed as one line on stderr, never a stack trace.
+// exit status, by the kind of the error (see exitHelp). Errors are printed as
+// one line on stderr, never a stack trace; with --output json also as a JSON
+// object on stdout.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{out: stdout, errOut: stderr}
 	root := a.rootCommand()
@@ -54,10 +55,9 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	a.close()
 	if err != nil {
-		fmt.Fprintln(stderr, "caseflow: "+oneLine(err))
-		return 1
+		return a.report(err, stderr)
 	}
-	return 0
+	return exitOK
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -73,7 +73,9 @@ Temporal is reached through the standard Temporal environment configuration
 (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the config file);
 PostgreSQL through DATABASE_URL (default ` + postgres.DefaultURL + `).
 Payloads are encrypted with the keys in CASEFLOW_CODEC_KEYS or
-CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).`,
+CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
+
+` + exitHelp,
 		Example: `  caseflow case open --patient-ref MRN-0042 --program complex-case --model clinical --manager cm-ana --source referral
   caseflow case list --phase assessment
   caseflow case show c-1a2b3c4d5e6f7a8b --output json`,
@@ -94,6 +96,10 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).`,
 	root.AddCommand(a.providersCommand())
 	root.AddCommand(a.payerSimCommand())
 	root.AddCommand(a.codecServerCommand())
+	root.SetFlagErrorFunc(badFlag)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	strictCommands(root)
 	return root
 }
 
