@@ -70,7 +70,12 @@ reminders, prior-authorization deadlines, post-discharge clocks, the business-da
 calendar. New cases pin the version in force when they open; running cases keep
 theirs.`,
 	}
-	load := &cobra.Command{
+	cmd.AddCommand(a.policyLoadCommand(), a.policyListCommand())
+	return cmd
+}
+
+func (a *app) policyLoadCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "load <file or directory>...",
 		Short: "Load policy files into the database",
 		Long: `Validate and load policy files. Loading a version that is already loaded with
@@ -120,7 +125,10 @@ Nothing is loaded if any file is invalid.`,
 			return nil
 		},
 	}
-	list := &cobra.Command{
+}
+
+func (a *app) policyListCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "List loaded policy versions",
 		Example: `  caseflow policy list --output json`,
@@ -142,8 +150,6 @@ Nothing is loaded if any file is invalid.`,
 			})
 		},
 	}
-	cmd.AddCommand(load, list)
-	return cmd
 }
 
 // readPolicies reads and validates every policy file named (directories:
