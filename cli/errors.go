@@ -101,6 +101,25 @@ func (a *app) report(err error, stderr io.Writer) int {
 	return code
 }
 
+// outputIn is the last --output (-o) given in args, for an error cobra hit
+// before it parsed the flags (an unknown flag stops it).
+func outputIn(args []string) string {
+	out := ""
+	for i, arg := range args {
+		switch {
+		case arg == "--":
+			return out
+		case (arg == "--output" || arg == "-o") && i+1 < len(args):
+			out = args[i+1]
+		case strings.HasPrefix(arg, "--output="):
+			out = strings.TrimPrefix(arg, "--output=")
+		case strings.HasPrefix(arg, "-o") && !strings.HasPrefix(arg, "--"):
+			out = strings.TrimPrefix(strings.TrimPrefix(arg, "-o"), "=")
+		}
+	}
+	return out
+}
+
 // usage makes an error of the command line itself (an unknown command or
 // flag, a wrong number of arguments) an invalid-input error; one that has a
 // kind keeps it.

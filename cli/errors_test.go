@@ -103,6 +103,7 @@ func TestWithJSONOutputAnErrorIsAJSONObjectOnStdout(t *testing.T) {
 	}{
 		{[]string{"case", "close", "c-1", "--reason", "bored"}, 2, care.KindInvalid},
 		{[]string{"case", "frobnicate"}, 2, care.KindInvalid},
+		{[]string{"case", "list", "--no-such-flag"}, 2, care.KindInvalid},
 		{[]string{"case", "show", "c-1", "--timeout", "3s"}, 5, care.KindUnavailable},
 	} {
 		args := append(tc.args, "--output", "json")
@@ -126,6 +127,14 @@ func TestWithJSONOutputAnErrorIsAJSONObjectOnStdout(t *testing.T) {
 			t.Errorf("caseflow %s: stderr %q, want the message on one line", strings.Join(args, " "), stderr)
 		}
 	}
+	// -o json before the unknown flag, and --output table after it, count too.
+	if _, stdout, _ := run(t, "case", "list", "-ojson", "--no-such-flag"); !strings.HasPrefix(stdout, "{") {
+		t.Errorf("-ojson: stdout %q, want the error object", stdout)
+	}
+	if _, stdout, _ := run(t, "case", "list", "--output=json", "--no-such-flag", "--output", "table"); stdout != "" {
+		t.Errorf("--output table last: stdout %q, want nothing", stdout)
+	}
+
 	// case import keeps stdout for its summary.
 	code, stdout, _ := run(t, "case", "import", "no-such-file.csv", "--output", "json")
 	if code != 1 || stdout != "" {

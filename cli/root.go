@@ -55,6 +55,9 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	a.close()
 	if err != nil {
+		if out := outputIn(args); out != "" {
+			a.output = out // cobra may have stopped before it parsed --output
+		}
 		return a.report(err, stderr)
 	}
 	return exitOK
