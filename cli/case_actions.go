@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
@@ -51,7 +52,7 @@ func (a *app) caseError(caseID string, err error) error {
 		return care.Errorf(kind, "%w; check the id with \"caseflow case list\"", err)
 	case errors.Is(err, caseclient.ErrClosed):
 		return care.Errorf(kind, "%w (see \"caseflow case show %s\")", err, caseID)
-	case kind == care.KindUnavailable:
+	case kind == care.KindUnavailable && !errors.As(err, new(*serviceerror.Unavailable)): // the worker did not answer
 		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, a.timeout, caseID)
 	}
 	return err

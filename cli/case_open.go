@@ -83,7 +83,7 @@ case in the program is closed).`,
 			if a.json() {
 				return a.printJSON(res)
 			}
-			if res.Status == "opened" {
+			if res.Status == intake.StatusOpened {
 				fmt.Fprintf(a.out, "opened case %s (workflow %s), phase screening\nnext: caseflow case screen %s --eligible\n", res.CaseID, res.WorkflowID, res.CaseID)
 			} else {
 				fmt.Fprintf(a.out, "case %s already exists (phase %s); nothing new was opened\n", res.CaseID, res.Phase)
