@@ -87,9 +87,9 @@ func TestEachErrorKindHasItsExitCode(t *testing.T) {
 	require.Contains(t, r.stdout, "Available Commands")
 }
 
-// TestAnActionNoWorkerAnswersIsUnavailable stops the worker: an action then
+// TestErrorKindUnavailableWhenNoWorkerAnswers stops the worker: an action then
 // waits for it until --timeout, and says so with exit status 5.
-func TestAnActionNoWorkerAnswersIsUnavailable(t *testing.T) {
+func TestErrorKindUnavailableWhenNoWorkerAnswers(t *testing.T) {
 	e := newEnv(t)
 	id := e.openRiver()
 	e.stopWorker()
