@@ -24,7 +24,7 @@ import (
 
 // The columns of an import file (CSV header names, JSON lines field names).
 var (
-	Columns        = []string{"patient_ref", "program", "source", "model", "manager", "priority", "name", "birth_date"}
+	columns        = []string{"patient_ref", "program", "source", "model", "manager", "priority", "name", "birth_date"}
 	requiredColumn = []string{"patient_ref", "program", "source"}
 	priorities     = []string{"routine", "urgent"}
 )

@@ -113,8 +113,8 @@ func parseCSV(data []byte, opts Options) ([]fileRow, error) {
 			problems = append(problems, fmt.Sprintf("line 1: column %d has no name in the header (a trailing comma?)", i+1))
 		case index[name] > 0:
 			problems = append(problems, fmt.Sprintf("line 1: column %q appears twice (columns %d and %d)", name, index[name], i+1))
-		case !slices.Contains(Columns, name):
-			problems = append(problems, fmt.Sprintf("line 1: unknown column %q; the columns are %s", name, strings.Join(Columns, ", ")))
+		case !slices.Contains(columns, name):
+			problems = append(problems, fmt.Sprintf("line 1: unknown column %q; the columns are %s", name, strings.Join(columns, ", ")))
 		default:
 			known++
 		}
@@ -124,7 +124,7 @@ func parseCSV(data []byte, opts Options) ([]fileRow, error) {
 	}
 	if known == 0 {
 		// Not quoted back: without a header the first line is a patient's row.
-		return nil, fmt.Errorf("line 1: no header: the first line must name the columns (%s), but none of its values is a column name; nothing was written", strings.Join(Columns, ", "))
+		return nil, fmt.Errorf("line 1: no header: the first line must name the columns (%s), but none of its values is a column name; nothing was written", strings.Join(columns, ", "))
 	}
 	for _, c := range requiredColumn {
 		if index[c] == 0 {
@@ -238,8 +238,8 @@ func parseJSONLine(line int, raw []byte) (fileRow, string) {
 		switch {
 		case seen[key]:
 			return row, fmt.Sprintf("field %q appears twice", key)
-		case !slices.Contains(Columns, key):
-			return row, fmt.Sprintf("unknown field %q; the fields are %s", key, strings.Join(Columns, ", "))
+		case !slices.Contains(columns, key):
+			return row, fmt.Sprintf("unknown field %q; the fields are %s", key, strings.Join(columns, ", "))
 		}
 		seen[key] = true
 		var s *string
