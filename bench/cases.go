@@ -7,12 +7,10 @@ import (
 	"path/filepath"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -39,47 +37,22 @@ func (e *env) benchCase(prefix string, i int, program, manager string) care.Case
 		Manager: manager, Source: care.SourceClaims, OpenedBy: Actor, OpenedAt: time.Now().UTC().Truncate(time.Second)}
 }
 
-// startCase starts a case workflow on queue. With state it starts the way a
-// run continued as new starts: from the state the previous run carried.
+// startCase starts a case workflow on queue, through the case client as the
+// CLI does. With state it starts the way a run continued as new starts: from
+// the state the previous run carried.
 func (e *env) startCase(ctx context.Context, queue string, c care.Case, p care.Policy, state *workflows.CaseState) error {
-	phase, due := care.PhaseScreening, c.OpenedAt.Add(p.Steps.Screening.D())
-	if state != nil {
-		phase, due = state.Phase, state.NextCallAt
-	}
-	_, err := e.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       care.WorkflowID(c.ID),
-		TaskQueue:                queue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrPhase.ValueSet(string(phase)),
-			workflows.AttrProgram.ValueSet(c.Program),
-			workflows.AttrManager.ValueSet(c.Manager),
-			workflows.AttrNextDue.ValueSet(due),
-		),
-		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", c.ID, c.Program, p.Version, c.Model),
-	}, workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: p, State: state})
-	if err != nil {
-		return fmt.Errorf("start case %s: %w", c.ID, err)
-	}
-	return nil
+	_, err := caseclient.New(e.c, queue).Open(ctx, workflows.CaseInput{Case: c, Policy: p, State: state})
+	return err
 }
 
-// update sends a staff action to a case as the CLI does and waits for its
-// answer.
-func (e *env) update(ctx context.Context, caseID, name string, arg any) (workflows.Status, error) {
-	var st workflows.Status
-	h, err := e.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: care.WorkflowID(caseID), UpdateName: name, Args: []any{Actor, arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, &st)
-	}
-	if err != nil {
-		return st, fmt.Errorf("%s on case %s: %w", name, caseID, err)
-	}
-	return st, nil
+// cases is the case client for the cases of the benchmark's scenarios (the
+// queue only matters for starting them).
+func (e *env) cases() *caseclient.Client { return caseclient.New(e.c, mainQueue) }
+
+// act sends a staff action to a case as the benchmark's actor.
+func act[T any](ctx context.Context, e *env, caseID string, a workflows.Action[T], arg T) error {
+	_, err := caseclient.Act(ctx, e.cases(), caseID, Actor, a, arg)
+	return err
 }
 
 // demoRecords are the River demo case's records from demo/river.
@@ -115,10 +88,10 @@ func (e *env) driveToFollowUp(ctx context.Context, caseID string, plan care.Care
 	if err != nil {
 		return err
 	}
-	if _, err := e.update(ctx, caseID, workflows.UpdateScreen, care.Screening{Eligible: true}); err != nil {
+	if err := act(ctx, e, caseID, workflows.Screen, care.Screening{Eligible: true}); err != nil {
 		return err
 	}
-	st, err := e.update(ctx, caseID, workflows.UpdateAssess, d.assessment)
+	st, err := caseclient.Act(ctx, e.cases(), caseID, Actor, workflows.Assess, d.assessment)
 	if err != nil {
 		return err
 	}
@@ -126,10 +99,10 @@ func (e *env) driveToFollowUp(ctx context.Context, caseID string, plan care.Care
 	if st.Proposal != nil && st.Proposal.Level != care.RiskHigh {
 		strat.OverrideReason = "benchmark: high-risk cadence"
 	}
-	if _, err := e.update(ctx, caseID, workflows.UpdateStratify, strat); err != nil {
+	if err := act(ctx, e, caseID, workflows.Stratify, strat); err != nil {
 		return err
 	}
-	if _, err := e.update(ctx, caseID, workflows.UpdatePlan, plan); err != nil {
+	if err := act(ctx, e, caseID, workflows.Plan, plan); err != nil {
 		return err
 	}
 	return e.waitPhase(ctx, caseID, care.PhaseFollowUp, 60*time.Second)
@@ -149,16 +122,6 @@ func (e *env) waitPhase(ctx context.Context, caseID string, phase care.Phase, ti
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// status queries a case.
-func (e *env) status(ctx context.Context, caseID string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := e.c.QueryWorkflow(ctx, care.WorkflowID(caseID), "", workflows.QueryStatus)
-	if err == nil {
-		err = v.Get(&st)
-	}
-	return st, err
 }
 
 // terminate ends workflows the benchmark no longer needs, so that their

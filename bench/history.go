@@ -68,29 +68,28 @@ func (e *env) riverCase(ctx context.Context) error {
 	if err := e.startCase(ctx, mainQueue, c, p, nil); err != nil {
 		return err
 	}
-	steps := []struct {
-		name string
-		arg  any
-	}{
-		{workflows.UpdateScreen, care.Screening{Eligible: true, Notes: "referred by the trauma ward"}},
-		{workflows.UpdateAssess, d.assessment},
-		{workflows.UpdateStratify, care.Stratification{Category: care.CategoryAcute}},
-		{workflows.UpdatePlan, d.plan},
-		{"", care.PhaseFollowUp},
-		{workflows.UpdateContact, care.Contact{With: care.PartyClient, Notes: "physio going well"}},
-		{workflows.UpdateTransition, care.Transition{Kind: care.TransitionDischarge, From: "rehab unit", To: "home", Date: time.Now().Format(time.DateOnly)}},
-		{workflows.UpdateContact, care.Contact{With: care.PartyFamily}},
-		{workflows.UpdateEvaluate, d.evaluation},
-		{workflows.UpdateClose, care.Closure{Reason: care.ClosureGoalsMet}},
+	steps := []func() error{
+		func() error {
+			return act(ctx, e, c.ID, workflows.Screen, care.Screening{Eligible: true, Notes: "referred by the trauma ward"})
+		},
+		func() error { return act(ctx, e, c.ID, workflows.Assess, d.assessment) },
+		func() error {
+			return act(ctx, e, c.ID, workflows.Stratify, care.Stratification{Category: care.CategoryAcute})
+		},
+		func() error { return act(ctx, e, c.ID, workflows.Plan, d.plan) },
+		func() error { return e.waitPhase(ctx, c.ID, care.PhaseFollowUp, time.Minute) },
+		func() error {
+			return act(ctx, e, c.ID, workflows.Contact, care.Contact{With: care.PartyClient, Notes: "physio going well"})
+		},
+		func() error {
+			return act(ctx, e, c.ID, workflows.Transition, care.Transition{Kind: care.TransitionDischarge, From: "rehab unit", To: "home", Date: time.Now().Format(time.DateOnly)})
+		},
+		func() error { return act(ctx, e, c.ID, workflows.Contact, care.Contact{With: care.PartyFamily}) },
+		func() error { return act(ctx, e, c.ID, workflows.Evaluate, d.evaluation) },
+		func() error { return act(ctx, e, c.ID, workflows.Close, care.Closure{Reason: care.ClosureGoalsMet}) },
 	}
-	for _, s := range steps {
-		if s.name == "" {
-			if err := e.waitPhase(ctx, c.ID, s.arg.(care.Phase), time.Minute); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, err := e.update(ctx, c.ID, s.name, s.arg); err != nil {
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return err
 		}
 	}
@@ -205,9 +204,9 @@ func (e *env) yearCase(ctx context.Context) error {
 			var err error
 			switch care.TaskKind(t.Kind) {
 			case care.TaskCall:
-				_, err = e.update(ctx, c.ID, workflows.UpdateCall, care.CallResult{TaskID: t.ID, Outcome: care.CallReached})
+				err = act(ctx, e, c.ID, workflows.Call, care.CallResult{TaskID: t.ID, Outcome: care.CallReached})
 			case care.TaskReassess:
-				_, err = e.update(ctx, c.ID, workflows.UpdateComplete, care.TaskCompletion{TaskID: t.ID, Notes: "re-assessed"})
+				err = act(ctx, e, c.ID, workflows.Complete, care.TaskCompletion{TaskID: t.ID, Notes: "re-assessed"})
 			default:
 				continue
 			}
@@ -217,7 +216,7 @@ func (e *env) yearCase(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := e.update(ctx, c.ID, workflows.UpdateClose, care.Closure{Reason: care.ClosureGoalsMet}); err != nil {
+	if err := act(ctx, e, c.ID, workflows.Close, care.Closure{Reason: care.ClosureGoalsMet}); err != nil {
 		return err
 	}
 	wid := care.WorkflowID(c.ID)

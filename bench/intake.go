@@ -15,7 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/caseflow/caseflow/cli"
+	"github.com/caseflow/caseflow/intake"
 )
 
 const (
@@ -146,7 +146,7 @@ func (e *env) importCases(ctx context.Context, queue string) (float64, string, e
 	}()
 	runErr := cmd.Run()
 	pw.Close()
-	var sum cli.ImportSummary
+	var sum intake.Summary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 		return 0, "", fmt.Errorf("case import: %v (%v); stdout %q", runErr, err, out.String())
 	}

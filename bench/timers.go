@@ -54,7 +54,7 @@ func (e *env) ensureTemplate(ctx context.Context) error {
 	if err := e.driveToFollowUp(ctx, c.ID, benchPlan(d)); err != nil {
 		return err
 	}
-	st, err := e.status(ctx, c.ID)
+	st, err := e.cases().Status(ctx, c.ID)
 	if err != nil {
 		return err
 	}

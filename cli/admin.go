@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/codec"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/schema"
@@ -29,7 +30,7 @@ what is pending, and concurrent runs wait for each other.`,
 			dsn := postgres.URLFromEnv()
 			created, err := schema.EnsureDatabase(ctx, dsn)
 			if err != nil {
-				return fmt.Errorf("cannot create the database: %v; check DATABASE_URL and that PostgreSQL is running", rootCause(err))
+				return care.Unavailablef("cannot create the database: %v; check DATABASE_URL and that PostgreSQL is running", rootCause(err))
 			}
 			db, err := sql.Open("postgres", dsn)
 			if err != nil {

@@ -9,38 +9,28 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/workflows"
 )
 
-// act sends a staff action to a case as a Temporal update and prints the
+// act sends the staff action to a case as a Temporal update and prints the
 // case's new status. A refused action comes back as an error and writes
 // nothing.
-func (a *app) act(cmd *cobra.Command, caseID, update string, arg any) error {
+func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Action[T], arg T) error {
 	if err := care.ValidateOpaqueID("case", caseID); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 	defer cancel()
-	tc, err := a.client(ctx)
+	cases, err := a.cases(ctx)
 	if err != nil {
 		return err
 	}
-	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   care.WorkflowID(caseID),
-		UpdateName:   update,
-		Args:         []any{a.actor, arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var st workflows.Status
-	if err == nil {
-		err = h.Get(ctx, &st)
-	}
+	st, err := caseclient.Act(ctx, cases, caseID, a.actor, action, arg)
 	if err != nil {
-		return a.caseError(ctx, tc, caseID, err)
+		return a.caseError(caseID, err)
 	}
 	if a.json() {
 		return a.printJSON(st)
@@ -53,23 +43,19 @@ func (a *app) act(cmd *cobra.Command, caseID, update string, arg any) error {
 	return nil
 }
 
-// caseError turns what Temporal answered into a message staff can act on.
-func (a *app) caseError(ctx context.Context, tc client.Client, caseID string, err error) error {
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		if _, derr := tc.DescribeWorkflowExecution(ctx, care.WorkflowID(caseID), ""); derr == nil {
-			return fmt.Errorf("case %s is closed; closed cases take no more actions (see \"caseflow case show %s\")", caseID, caseID)
-		}
-		return fmt.Errorf("case %s not found; check the id with \"caseflow case list\"", caseID)
+// caseError adds to an error of the case client what staff can do about it.
+// The error keeps its kind.
+func (a *app) caseError(caseID string, err error) error {
+	kind := care.KindOf(err)
+	switch {
+	case errors.Is(err, caseclient.ErrNotFound):
+		return care.Errorf(kind, "%w; check the id with \"caseflow case list\"", err)
+	case errors.Is(err, caseclient.ErrClosed):
+		return care.Errorf(kind, "%w (see \"caseflow case show %s\")", err, caseID)
+	case kind == care.KindUnavailable && !errors.As(err, new(*serviceerror.Unavailable)): // the worker did not answer
+		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, a.timeout, caseID)
 	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return fmt.Errorf("case %s: %s", caseID, appErr.Message())
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, a.timeout, caseID)
-	}
-	return fmt.Errorf("case %s: %v", caseID, rootCause(err))
+	return err
 }
 
 func (a *app) screenCommand() *cobra.Command {
@@ -88,7 +74,7 @@ with the reason given.`,
 			if s.Eligible == notEligible {
 				return care.Invalidf("--eligible", "say either --eligible or --not-eligible")
 			}
-			return a.act(cmd, args[0], workflows.UpdateScreen, s)
+			return act(a, cmd, args[0], workflows.Screen, s)
 		},
 	}
 	cmd.Flags().BoolVar(&s.Eligible, "eligible", false, "the client is eligible: move on to assessment")
@@ -136,7 +122,7 @@ knowledge, psychosocial}, notes.`,
 					return err
 				}
 			}
-			return a.act(cmd, args[0], workflows.UpdateAssess, merged)
+			return act(a, cmd, args[0], workflows.Assess, merged)
 		},
 	}
 	fl := cmd.Flags()
@@ -203,7 +189,7 @@ intermediate (help with daily activities) or long-term (round-the-clock care).`,
 			if _, err := care.ParseEnum("--category", string(s.Category), care.CareCategories); err != nil {
 				return err
 			}
-			return a.act(cmd, args[0], workflows.UpdateStratify, s)
+			return act(a, cmd, args[0], workflows.Stratify, s)
 		},
 	}
 	cmd.Flags().StringVar((*string)(&s.Risk), "risk", "", "risk level: low, moderate, high (default: the proposed level)")
@@ -236,7 +222,7 @@ The file is JSON: {"goals": [{"id", "description", "target", "due"}],
 			if err := p.Validate(); err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
-			return a.act(cmd, args[0], workflows.UpdatePlan, p)
+			return act(a, cmd, args[0], workflows.Plan, p)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "JSON file with the care plan (- for stdin) (required)")
@@ -261,7 +247,7 @@ assessment or planning.`,
 			if err := c.Validate(); err != nil {
 				return care.Invalidf("--back-to", "unknown value %q; use assessment or planning", c.BackTo)
 			}
-			return a.act(cmd, args[0], workflows.UpdateContact, c)
+			return act(a, cmd, args[0], workflows.Contact, c)
 		},
 	}
 	cmd.Flags().StringVar((*string)(&c.With), "with", "client", "who the contact was with: client, family, provider")
@@ -291,7 +277,7 @@ same as the "adt-transition" signal.`,
 			if err := t.Validate(); err != nil {
 				return flagError(err)
 			}
-			return a.act(cmd, args[0], workflows.UpdateTransition, t)
+			return act(a, cmd, args[0], workflows.Transition, t)
 		},
 	}
 	cmd.Flags().StringVar((*string)(&t.Kind), "kind", "", "discharge, transfer, level-change or readmission (required)")
@@ -332,7 +318,7 @@ The file is JSON: {"scores": {...}, "notes": "..."}.`,
 			if cmd.Flags().Changed("notes") {
 				ev.Notes = e.Notes
 			}
-			return a.act(cmd, args[0], workflows.UpdateEvaluate, ev)
+			return act(a, cmd, args[0], workflows.Evaluate, ev)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "JSON file with the evaluation (- for stdin)")
@@ -353,7 +339,7 @@ func (a *app) closeCommand() *cobra.Command {
 			if _, err := care.ParseEnum("--reason", string(c.Reason), care.ClosureReasons); err != nil {
 				return err
 			}
-			return a.act(cmd, args[0], workflows.UpdateClose, c)
+			return act(a, cmd, args[0], workflows.Close, c)
 		},
 	}
 	cmd.Flags().StringVar((*string)(&c.Reason), "reason", "", "goals-met, consent-withdrawn, transferred, ineligible, lost-to-contact, deceased (required)")

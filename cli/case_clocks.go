@@ -41,7 +41,7 @@ call-7 in "case show" and "worklist". Record what happened:
 			if err := c.Validate(); err != nil {
 				return flagError(err)
 			}
-			return a.act(cmd, args[0], workflows.UpdateCall, c)
+			return act(a, cmd, args[0], workflows.Call, c)
 		},
 	}
 	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "reached, no-answer or declined (required)")
@@ -69,7 +69,7 @@ Calls are recorded with "case call"; the readmission watch ends by itself.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c.TaskID = args[1]
-			return a.act(cmd, args[0], workflows.UpdateComplete, c)
+			return act(a, cmd, args[0], workflows.Complete, c)
 		},
 	}
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "notes")
@@ -77,7 +77,7 @@ Calls are recorded with "case call"; the readmission watch ends by itself.`,
 }
 
 func (a *app) pauseCommands() []*cobra.Command {
-	mk := func(use, update, short, example string) *cobra.Command {
+	mk := func(use string, action workflows.Action[care.Pause], short, example string) *cobra.Command {
 		var p care.Pause
 		cmd := &cobra.Command{
 			Use:     use + " <case>",
@@ -88,16 +88,16 @@ func (a *app) pauseCommands() []*cobra.Command {
 				if err := p.Validate(); err != nil {
 					return flagError(err)
 				}
-				return a.act(cmd, args[0], update, p)
+				return act(a, cmd, args[0], action, p)
 			},
 		}
 		cmd.Flags().StringVar(&p.Reason, "reason", "", "why (required)")
 		return cmd
 	}
 	return []*cobra.Command{
-		mk("pause", workflows.UpdatePause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
+		mk("pause", workflows.Pause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
 			`  caseflow case pause c-1a2b3c4d5e6f7a8b --reason "re-admitted to city hospital"`),
-		mk("resume", workflows.UpdateResume, "Resume a paused case; pending deadlines move by the paused time",
+		mk("resume", workflows.Resume, "Resume a paused case; pending deadlines move by the paused time",
 			`  caseflow case resume c-1a2b3c4d5e6f7a8b --reason "discharged home"`),
 	}
 }
@@ -199,7 +199,7 @@ services in "case show"). Record what happened:
 			if n != 1 {
 				return care.Invalidf("--attended", "say exactly one of --attended, --no-show or --cancel")
 			}
-			return a.act(cmd, args[0], workflows.UpdateAppointment, at)
+			return act(a, cmd, args[0], workflows.Appointment, at)
 		},
 	}
 	cmd.Flags().BoolVar(&attended, "attended", false, "the client attended")

@@ -4,17 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
+	"github.com/caseflow/caseflow/intake"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
@@ -64,33 +59,31 @@ case in the program is closed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
-			o, problems := checkCase(caseRequest{PatientRef: f.patientRef, Name: f.name, BirthDate: f.birthDate,
+			o, problems := intake.Check(intake.Request{PatientRef: f.patientRef, Name: f.name, BirthDate: f.birthDate,
 				Program: f.program, Model: f.model, Manager: f.manager, Source: f.source, CaseID: f.caseID}, a.actor)
 			if len(problems) > 0 {
 				return flagError(problems[0])
 			}
 			// Reach both systems before writing to either.
-			tc, err := a.client(ctx)
+			op, err := a.opener(ctx)
 			if err != nil {
 				return err
 			}
-			store, err := a.db(ctx)
+			opened, err := op.Open(ctx, o)
 			if err != nil {
 				return err
 			}
-			res, err := a.openCase(ctx, tc, store, o)
-			if err != nil {
-				return err
-			}
-			if res.Status == "already-exists" {
-				if st, qerr := a.queryStatus(ctx, tc, res.CaseID); qerr == nil {
+			res := OpenResult{CaseID: opened.CaseID, WorkflowID: care.WorkflowID(opened.CaseID), Status: intake.StatusOpened, Phase: care.PhaseScreening}
+			if opened.Existed {
+				res.Status, res.Phase = intake.StatusAlreadyExists, ""
+				if st, qerr := op.cases.Status(ctx, res.CaseID); qerr == nil {
 					res.Phase = st.Phase
 				}
 			}
 			if a.json() {
 				return a.printJSON(res)
 			}
-			if res.Status == "opened" {
+			if res.Status == intake.StatusOpened {
 				fmt.Fprintf(a.out, "opened case %s (workflow %s), phase screening\nnext: caseflow case screen %s --eligible\n", res.CaseID, res.WorkflowID, res.CaseID)
 			} else {
 				fmt.Fprintf(a.out, "case %s already exists (phase %s); nothing new was opened\n", res.CaseID, res.Phase)
@@ -119,180 +112,52 @@ func flagError(err error) error {
 	return err
 }
 
-// caseRequest is one case to open as staff typed it: the flags of "case open"
-// or one row of "case import".
-type caseRequest struct {
-	PatientRef, Name, BirthDate, Program, Model, Manager, Source, CaseID string
-}
-
-// caseToOpen is a checked caseRequest. Case.ID is empty when it is to be
-// derived from the patient and program; Case.PatientID is set when the
-// patient is registered.
-type caseToOpen struct {
-	Case       care.Case
-	PatientRef string
-	Name       string
-	BirthDate  *time.Time
-}
-
-// checkCase validates r for a case opened by actor. It returns every problem
-// found, each a *care.ValidationError named after the field as "case open"
-// spells it without the dashes: patient-ref, birth-date, program, model,
-// manager, source, case-id. "case open" reports the first as a flag, "case
-// import" reports them all as columns of the row. This is the only place a
-// case to open is checked; care.Case.Validate has the last word.
-func checkCase(r caseRequest, actor string) (caseToOpen, []error) {
-	var problems []error
-	o := caseToOpen{PatientRef: r.PatientRef, Name: r.Name}
-	if r.PatientRef == "" {
-		problems = append(problems, care.Invalidf("patient-ref", "is required: the patient's reference in your records (e.g. an MRN)"))
-	}
-	if r.BirthDate != "" {
-		d, err := time.Parse(time.DateOnly, r.BirthDate)
-		if err != nil {
-			problems = append(problems, care.Invalidf("birth-date", "must be a date YYYY-MM-DD, got %q", r.BirthDate))
-		} else {
-			o.BirthDate = &d
-		}
-	}
-	model, err := care.ParseEnum("model", r.Model, care.Models)
-	if err != nil {
-		problems, model = append(problems, err), care.ModelClinical
-	}
-	source, err := care.ParseEnum("source", r.Source, care.Sources)
-	if err != nil {
-		problems, source = append(problems, err), care.SourceReferral
-	}
-	c := care.Case{ID: r.CaseID, PatientID: "p-placeholder", Program: r.Program, Model: model,
-		Manager: r.Manager, Source: source, OpenedBy: actor}
-	if c.ID == "" {
-		c.ID = "c-placeholder"
-	}
-	if c.Program == "" {
-		problems, c.Program = append(problems, care.Invalidf("program", "is required: the care-management program, e.g. complex-case")), "placeholder"
-	}
-	if c.Manager == "" {
-		problems, c.Manager = append(problems, care.Invalidf("manager", "is required: the opaque id of the case manager, e.g. cm-ana")), "placeholder"
-	}
-	// Ask the case's own rules until they pass, standing a placeholder in for
-	// each field they refuse, so that every problem is reported at once.
-	for range 8 {
-		err := c.Validate()
-		var v *care.ValidationError
-		if err == nil || !errors.As(err, &v) {
-			if err != nil {
-				problems = append(problems, err)
-			}
-			break
-		}
-		problems = append(problems, v)
-		switch v.Field {
-		case "case-id":
-			c.ID = "c-placeholder"
-		case "program":
-			c.Program = "placeholder"
-		case "manager":
-			c.Manager = "placeholder"
-		case "model":
-			c.Model = care.ModelClinical
-		case "source":
-			c.Source = care.SourceReferral
-		default: // patient-id, actor or a rule this loop does not know
-			return o, problems
-		}
-	}
-	problems = append(problems, revealsPatient(r)...)
-	if len(problems) > 0 {
-		return o, problems
-	}
-	c.ID, c.PatientID = r.CaseID, ""
-	o.Case = c
-	return o, nil
-}
-
-// revealsPatient refuses a case id chosen by staff (Temporal shows it
-// unencrypted, as the workflow id) that contains the patient's reference, a
-// part of the name, or the birth date: an opaque id's shape cannot tell
-// "zebulon-1931-07-14" from "c-1a2b", but the patient's own data can. Staff
-// and program ids are not checked: they are chosen once, apart from any
-// patient (a manager "cm-ana" may well manage a patient called Ana).
-func revealsPatient(r caseRequest) []error {
-	var secrets []string
-	for _, part := range strings.FieldsFunc(strings.ToLower(r.Name+" "+r.PatientRef), func(c rune) bool {
-		return !unicode.IsLetter(c) && !unicode.IsDigit(c)
-	}) {
-		if len(part) >= 4 {
-			secrets = append(secrets, part)
-		}
-	}
-	if r.BirthDate != "" {
-		secrets = append(secrets, r.BirthDate, strings.ReplaceAll(r.BirthDate, "-", ""))
-	}
-	var problems []error
-	for _, f := range []struct{ field, value string }{{"case-id", r.CaseID}} {
-		v := strings.ToLower(f.value)
-		for _, secret := range secrets {
-			if v != "" && strings.Contains(v, secret) {
-				problems = append(problems, care.Invalidf(f.field, "must not contain the patient's name, reference or birth date: Temporal shows it unencrypted"))
-				break
-			}
-		}
-	}
-	return problems
-}
-
-// openCase registers the patient in PostgreSQL and starts the case workflow:
-// the one path by which "case open" and "case import" open a case. Both are
+// opener opens the cases of "case open" and "case import": it registers the
+// patient in PostgreSQL and starts the case workflow under the program's
+// policy in force, pinned in its input for the case's whole life. Opening is
 // idempotent: the patient is found by reference and the case id is derived
-// from patient and program, so a case that already exists is reported with
-// Status "already-exists" and nothing new is started.
-func (a *app) openCase(ctx context.Context, tc client.Client, store *postgres.Store, o caseToOpen) (OpenResult, error) {
-	c := o.Case
-	policy, err := a.policy(ctx, store, c.Program)
+// from patient and program, so a case that already exists is reported and
+// nothing new is started.
+type opener struct {
+	a     *app
+	cases *caseclient.Client
+	store *postgres.Store
+}
+
+// opener reaches Temporal and PostgreSQL, before anything is written to
+// either.
+func (a *app) opener(ctx context.Context) (opener, error) {
+	cases, err := a.cases(ctx)
 	if err != nil {
-		return OpenResult{}, err
+		return opener{}, err
 	}
-	c.PatientID, err = store.UpsertPatient(ctx, o.PatientRef, o.Name, o.BirthDate)
+	store, err := a.db(ctx)
 	if err != nil {
-		return OpenResult{}, fmt.Errorf("register patient: %w", err)
+		return opener{}, err
+	}
+	return opener{a: a, cases: cases, store: store}, nil
+}
+
+// CheckProgram says how to load a policy for a program without one.
+func (o opener) CheckProgram(ctx context.Context, program string) error {
+	_, err := o.a.policy(ctx, o.store, program)
+	return err
+}
+
+// Open opens one checked case.
+func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error) {
+	c := t.Case
+	policy, err := o.a.policy(ctx, o.store, c.Program)
+	if err != nil {
+		return intake.Opened{}, err
+	}
+	c.PatientID, err = o.store.UpsertPatient(ctx, t.PatientRef, t.Name, t.BirthDate)
+	if err != nil {
+		return intake.Opened{}, fmt.Errorf("register patient: %w", err)
 	}
 	if c.ID == "" {
 		c.ID = care.CaseID(c.PatientID, c.Program)
 	}
-	return a.startCase(ctx, tc, c, policy)
-}
-
-// startCase starts the case workflow, or reports the case that already has
-// the id (Status "already-exists", Phase unknown: the caller may query it).
-// The case runs under policy, pinned in its input for its whole life.
-func (a *app) startCase(ctx context.Context, tc client.Client, c care.Case, policy care.Policy) (OpenResult, error) {
-	c.OpenedAt = time.Now().UTC().Truncate(time.Second)
-	id := care.WorkflowID(c.ID)
-	res := OpenResult{CaseID: c.ID, WorkflowID: id, Status: "opened", Phase: care.PhaseScreening}
-	_, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                a.taskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrPhase.ValueSet(string(care.PhaseScreening)),
-			workflows.AttrProgram.ValueSet(c.Program),
-			workflows.AttrManager.ValueSet(c.Manager),
-			workflows.AttrNextDue.ValueSet(c.OpenedAt.Add(policy.Steps.Screening.D())),
-		),
-		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", c.ID, c.Program, policy.Version, c.Model),
-		StaticDetails: fmt.Sprintf("Care-management case %s in program %s (%s model, source %s), managed by %s. "+
-			"Patient data is encrypted; decode it through the caseflow codec server.", c.ID, c.Program, c.Model, c.Source, c.Manager),
-	}, workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: policy})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		res.Status = "already-exists"
-		res.Phase = ""
-		return res, nil
-	}
-	if err != nil {
-		return res, fmt.Errorf("open case %s: %v", c.ID, rootCause(err))
-	}
-	return res, nil
+	opened, err := o.cases.Open(ctx, workflows.CaseInput{Case: c, Policy: policy})
+	return intake.Opened{CaseID: c.ID, Existed: err == nil && !opened}, err
 }

@@ -15,18 +15,10 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
-
-func (a *app) queryStatus(ctx context.Context, tc client.Client, caseID string) (workflows.Status, error) {
-	var st workflows.Status
-	v, err := tc.QueryWorkflow(ctx, care.WorkflowID(caseID), "", workflows.QueryStatus)
-	if err == nil {
-		err = v.Get(&st)
-	}
-	return st, err
-}
 
 func (a *app) showCommand() *cobra.Command {
 	return &cobra.Command{
@@ -42,13 +34,13 @@ func (a *app) showCommand() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
-			tc, err := a.client(ctx)
+			cases, err := a.cases(ctx)
 			if err != nil {
 				return err
 			}
-			st, err := a.queryStatus(ctx, tc, caseID)
+			st, err := cases.Status(ctx, caseID)
 			if err != nil {
-				return a.caseError(ctx, tc, caseID, err)
+				return a.caseError(caseID, err)
 			}
 			if a.json() {
 				return a.printJSON(st)
@@ -87,48 +79,9 @@ func (a *app) renderStatus(st workflows.Status) {
 		}
 		w.Flush()
 	}
-	if len(st.Services) > 0 {
-		fmt.Fprintln(a.out)
-		fmt.Fprintln(w, "Services\tstatus\tauthorization\tappointment\tattended\treminders sent")
-		for _, s := range st.Services {
-			auth := "not required"
-			if s.RequiresAuthorization {
-				auth = "-"
-			}
-			if z := s.Authorization; z != nil {
-				auth = z.Status
-				switch {
-				case z.Number != "":
-					auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
-				case z.Reason != "":
-					auth += ": " + z.Reason
-				case z.Status == "pended":
-					auth += ", decision due " + formatTime(z.DeadlineAt)
-					if z.Escalated {
-						auth += " (escalated)"
-					}
-				}
-			}
-			appt := "-"
-			if ap := s.Appointment; ap != nil {
-				appt = fmt.Sprintf("%s %s %s (%s)", ap.ID, formatTime(ap.StartsAt), ap.ProviderID, ap.Status)
-			}
-			fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\t%d/%d\t%d\n", s.ID, s.Code, s.Status, auth, appt, s.Attended, s.Total(), s.RemindersSent)
-		}
-		w.Flush()
-	}
+	a.renderServices(w, st.Services)
 	if st.Assessment != nil {
-		fmt.Fprintln(a.out)
-		fmt.Fprintln(w, "Outcomes\tbaseline\tevaluation")
-		base := st.Assessment.Baseline.Domains()
-		for i, d := range base {
-			final := "-"
-			if st.Evaluation != nil {
-				final = fmt.Sprint(st.Evaluation.Scores.Domains()[i].Score)
-			}
-			fmt.Fprintf(w, "  %s\t%d\t%s\n", d.Name, d.Score, final)
-		}
-		w.Flush()
+		a.renderOutcomes(w, st)
 	}
 	fmt.Fprintln(a.out, "\nOpen items")
 	if len(st.OpenItems) == 0 {
@@ -141,6 +94,57 @@ func (a *app) renderStatus(st workflows.Status) {
 	fmt.Fprintln(a.out, "\nTimeline")
 	for _, e := range st.Timeline {
 		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.At), e.Actor, e.Action, e.Phase, e.Summary)
+	}
+	w.Flush()
+}
+
+// renderServices prints the services of a case: status, authorization,
+// appointment, attendance, reminders.
+func (a *app) renderServices(w *tabwriter.Writer, services []care.ServiceState) {
+	if len(services) == 0 {
+		return
+	}
+	fmt.Fprintln(a.out)
+	fmt.Fprintln(w, "Services\tstatus\tauthorization\tappointment\tattended\treminders sent")
+	for _, s := range services {
+		auth := "not required"
+		if s.RequiresAuthorization {
+			auth = "-"
+		}
+		if z := s.Authorization; z != nil {
+			auth = z.Status
+			switch {
+			case z.Number != "":
+				auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
+			case z.Reason != "":
+				auth += ": " + z.Reason
+			case z.Status == "pended":
+				auth += ", decision due " + formatTime(z.DeadlineAt)
+				if z.Escalated {
+					auth += " (escalated)"
+				}
+			}
+		}
+		appt := "-"
+		if ap := s.Appointment; ap != nil {
+			appt = fmt.Sprintf("%s %s %s (%s)", ap.ID, formatTime(ap.StartsAt), ap.ProviderID, ap.Status)
+		}
+		fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\t%d/%d\t%d\n", s.ID, s.Code, s.Status, auth, appt, s.Attended, s.Total(), s.RemindersSent)
+	}
+	w.Flush()
+}
+
+// renderOutcomes prints the outcome domains: baseline and evaluation.
+func (a *app) renderOutcomes(w *tabwriter.Writer, st workflows.Status) {
+	fmt.Fprintln(a.out)
+	fmt.Fprintln(w, "Outcomes\tbaseline\tevaluation")
+	base := st.Assessment.Baseline.Domains()
+	for i, d := range base {
+		final := "-"
+		if st.Evaluation != nil {
+			final = fmt.Sprint(st.Evaluation.Scores.Domains()[i].Score)
+		}
+		fmt.Fprintf(w, "  %s\t%d\t%s\n", d.Name, d.Score, final)
 	}
 	w.Flush()
 }
@@ -172,32 +176,9 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
   caseflow case list --phase follow-up --program complex-case --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := []string{"WorkflowType = 'CaseWorkflow'"}
-			if !all {
-				q = append(q, "ExecutionStatus = 'Running'")
-			}
-			if phase != "" {
-				p, err := care.ParseEnum("--phase", phase, care.Phases)
-				if err != nil {
-					return err
-				}
-				q = append(q, fmt.Sprintf("CasePhase = '%s'", p))
-			}
-			if risk != "" {
-				r, err := care.ParseEnum("--risk", risk, care.RiskLevels)
-				if err != nil {
-					return err
-				}
-				q = append(q, fmt.Sprintf("CaseRisk = '%s'", r))
-			}
-			for _, f := range []struct{ flag, attr, value string }{{"--manager", "CaseManager", manager}, {"--program", "CaseProgram", program}} {
-				if f.value == "" {
-					continue
-				}
-				if err := care.ValidateOpaqueID(f.flag, f.value); err != nil {
-					return err
-				}
-				q = append(q, fmt.Sprintf("%s = '%s'", f.attr, f.value))
+			query, err := caseQuery(all, phase, risk, manager, program)
+			if err != nil {
+				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
@@ -205,30 +186,11 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 			if err != nil {
 				return err
 			}
-			rows, err := listCases(ctx, tc, strings.Join(q, " AND "), limit)
+			rows, err := listCases(ctx, tc, query, limit)
 			if err != nil {
 				return err
 			}
-			if a.json() {
-				if rows == nil {
-					rows = []CaseListing{}
-				}
-				return a.printJSON(rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.out, "no cases match")
-				return nil
-			}
-			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "CASE\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
-			for _, r := range rows {
-				due := "-"
-				if r.NextDue != nil {
-					due = formatTime(*r.NextDue)
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
-			}
-			return w.Flush()
+			return printRows(a, rows, func() error { return a.printCases(rows) })
 		},
 	}
 	cmd.Flags().StringVar(&phase, "phase", "", "only cases in this phase")
@@ -240,13 +202,63 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 	return cmd
 }
 
+// printCases prints the rows of "case list" as a table.
+func (a *app) printCases(rows []CaseListing) error {
+	if len(rows) == 0 {
+		fmt.Fprintln(a.out, "no cases match")
+		return nil
+	}
+	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CASE\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
+	for _, r := range rows {
+		due := "-"
+		if r.NextDue != nil {
+			due = formatTime(*r.NextDue)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+	}
+	return w.Flush()
+}
+
+// caseQuery is the visibility query of "case list" for its filters.
+func caseQuery(all bool, phase, risk, manager, program string) (string, error) {
+	q := []string{"WorkflowType = 'CaseWorkflow'"}
+	if !all {
+		q = append(q, "ExecutionStatus = 'Running'")
+	}
+	if phase != "" {
+		p, err := care.ParseEnum("--phase", phase, care.Phases)
+		if err != nil {
+			return "", err
+		}
+		q = append(q, fmt.Sprintf("CasePhase = '%s'", p))
+	}
+	if risk != "" {
+		r, err := care.ParseEnum("--risk", risk, care.RiskLevels)
+		if err != nil {
+			return "", err
+		}
+		q = append(q, fmt.Sprintf("CaseRisk = '%s'", r))
+	}
+	for _, f := range []struct{ flag, attr, value string }{{"--manager", "CaseManager", manager}, {"--program", "CaseProgram", program}} {
+		if f.value == "" {
+			continue
+		}
+		if err := care.ValidateOpaqueID(f.flag, f.value); err != nil {
+			return "", err
+		}
+		q = append(q, fmt.Sprintf("%s = '%s'", f.attr, f.value))
+	}
+	return strings.Join(q, " AND "), nil
+}
+
 func listCases(ctx context.Context, tc client.Client, query string, limit int) ([]CaseListing, error) {
 	var rows []CaseListing
 	var token []byte
 	for {
 		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 200})
 		if err != nil {
-			return nil, fmt.Errorf("list cases: %v", rootCause(err))
+			return nil, care.Errorf(caseclient.TransportKind(err), "list cases: %v", rootCause(err))
 		}
 		for _, e := range resp.Executions {
 			attrs := e.GetSearchAttributes().GetIndexedFields()
@@ -334,7 +346,7 @@ also carries its detail (the record staff entered).`,
 				return err
 			}
 			if _, err := store.Case(ctx, caseID); errors.Is(err, postgres.ErrNotFound) {
-				return fmt.Errorf("case %s not found; check the id with \"caseflow case list\"", caseID)
+				return care.NotFoundf("case %s not found; check the id with \"caseflow case list\"", caseID)
 			} else if err != nil {
 				return err
 			}

@@ -25,18 +25,18 @@ func readJSONFile(path string, v any) error {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return fmt.Errorf("--file: %w", rootCause(err))
+		return care.Errorf(care.KindInvalid, "--file: %w", rootCause(err))
 	}
 	if !utf8.Valid(data) {
-		return fmt.Errorf("%s: not UTF-8 text; save the file as UTF-8 JSON", path)
+		return care.Errorf(care.KindInvalid, "%s: not UTF-8 text; save the file as UTF-8 JSON", path)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %s", path, describeJSONError(data, dec.InputOffset(), err))
+		return care.Errorf(care.KindInvalid, "%s: %s", path, describeJSONError(data, dec.InputOffset(), err))
 	}
 	if dec.More() {
-		return fmt.Errorf("%s: unexpected data after the JSON object; the file must hold one object", path)
+		return care.Errorf(care.KindInvalid, "%s: unexpected data after the JSON object; the file must hold one object", path)
 	}
 	return nil
 }

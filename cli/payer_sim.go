@@ -12,15 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/payer"
 )
 
-func (a *app) payerSimCommand() *cobra.Command {
-	var addr, config string
-	cmd := &cobra.Command{
-		Use:   "payer-sim",
-		Short: "Run the insurer prior-authorization simulator (an HTTP server on loopback)",
-		Long: `Run a simulated insurer (payer) that answers prior-authorization requests the
+const payerSimHelp = `Run a simulated insurer (payer) that answers prior-authorization requests the
 way caseflow's payer client expects (a simplified Da Vinci PAS API):
   POST /Claim/$submit          submit a request
   GET  /ClaimResponse/{id}     inquire about a pended request
@@ -33,7 +29,14 @@ Without --config every request is approved.
 The worker finds it at CASEFLOW_PAYER_URL (default ` + payer.DefaultURL + `).
 State lives in memory and is lost when the simulator stops. Logs go to stderr
 and name service codes and request ids, never patients. Ctrl-C (or SIGTERM)
-stops it cleanly.`,
+stops it cleanly.`
+
+func (a *app) payerSimCommand() *cobra.Command {
+	var addr, config string
+	cmd := &cobra.Command{
+		Use:   "payer-sim",
+		Short: "Run the insurer prior-authorization simulator (an HTTP server on loopback)",
+		Long:  payerSimHelp,
 		Example: `  caseflow payer-sim --config demo/payer.json
   caseflow payer-sim --addr 127.0.0.1:0 --config payer.json --output json   # prints {"url": ...} once listening`,
 		Args: cobra.NoArgs,
@@ -43,22 +46,22 @@ stops it cleanly.`,
 			if config != "" {
 				data, err := os.ReadFile(config)
 				if errors.Is(err, os.ErrNotExist) {
-					return fmt.Errorf("--config: %s does not exist; pass a simulator config such as demo/payer.json, or leave --config out to approve everything", config)
+					return care.Errorf(care.KindInvalid, "--config: %s does not exist; pass a simulator config such as demo/payer.json, or leave --config out to approve everything", config)
 				}
 				if err != nil {
-					return fmt.Errorf("--config: %v", err)
+					return care.Errorf(care.KindInvalid, "--config: %v", err)
 				}
 				if cfg, err = payer.ParseSimConfig(data); err != nil {
-					return fmt.Errorf("--config %s: %v; see demo/payer.json for the format", config, err)
+					return care.Errorf(care.KindInvalid, "--config %s: %v; see demo/payer.json for the format", config, err)
 				}
 			}
 			sim, err := payer.NewSimulator(cfg, logger)
 			if err != nil {
-				return fmt.Errorf("--config %s: %v", config, err)
+				return care.Errorf(care.KindInvalid, "--config %s: %v", config, err)
 			}
 			l, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("--addr: cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:8091 (and set CASEFLOW_PAYER_URL to match)", addr, rootCause(err))
+				return care.Errorf(care.KindInvalid, "--addr: cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:8091 (and set CASEFLOW_PAYER_URL to match)", addr, rootCause(err))
 			}
 			url := "http://" + l.Addr().String()
 			if !isLoopback(l.Addr()) {
@@ -84,19 +87,7 @@ stops it cleanly.`,
 				fmt.Fprintf(a.out, "payer simulator listening on %s (config: %s); Ctrl-C stops it\nthe worker uses it when CASEFLOW_PAYER_URL=%s (the default is %s)\n", url, source, url, payer.DefaultURL)
 			}
 
-			select {
-			case err := <-served:
-				return fmt.Errorf("payer simulator: %v", err)
-			case <-cmd.Context().Done():
-			}
-			logger.Info("payer simulator stopping")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				return fmt.Errorf("payer simulator: stop: %v", err)
-			}
-			logger.Info("payer simulator stopped")
-			return nil
+			return serveUntilDone(cmd.Context(), "payer simulator", srv, served, logger)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "address to listen on (keep it on loopback: the simulator has no authentication)")

@@ -70,7 +70,12 @@ reminders, prior-authorization deadlines, post-discharge clocks, the business-da
 calendar. New cases pin the version in force when they open; running cases keep
 theirs.`,
 	}
-	load := &cobra.Command{
+	cmd.AddCommand(a.policyLoadCommand(), a.policyListCommand())
+	return cmd
+}
+
+func (a *app) policyLoadCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "load <file or directory>...",
 		Short: "Load policy files into the database",
 		Long: `Validate and load policy files. Loading a version that is already loaded with
@@ -100,7 +105,7 @@ Nothing is loaded if any file is invalid.`,
 			for _, p := range policies {
 				isNew, err := store.SavePolicy(ctx, p)
 				if errors.Is(err, postgres.ErrPolicyConflict) {
-					return fmt.Errorf("%v: give the changed policy a new version and effective_from", err)
+					return care.Conflictf("%v: give the changed policy a new version and effective_from", err)
 				}
 				if err != nil {
 					return err
@@ -120,7 +125,10 @@ Nothing is loaded if any file is invalid.`,
 			return nil
 		},
 	}
-	list := &cobra.Command{
+}
+
+func (a *app) policyListCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "List loaded policy versions",
 		Example: `  caseflow policy list --output json`,
@@ -142,8 +150,6 @@ Nothing is loaded if any file is invalid.`,
 			})
 		},
 	}
-	cmd.AddCommand(load, list)
-	return cmd
 }
 
 // readPolicies reads and validates every policy file named (directories:
@@ -153,7 +159,7 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, rootCause(err))
+			return nil, care.Errorf(care.KindInvalid, "%s: %w", p, rootCause(err))
 		}
 		if !info.IsDir() {
 			files = append(files, p)
@@ -161,7 +167,7 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 		}
 		matches, _ := filepath.Glob(filepath.Join(p, "*.json"))
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: no *.json policy files", p)
+			return nil, care.Errorf(care.KindInvalid, "%s: no *.json policy files", p)
 		}
 		files = append(files, matches...)
 	}
@@ -177,7 +183,7 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 		}
 		key := fmt.Sprintf("%s v%d", p.Program, p.Version)
 		if prev, dup := seen[key]; dup {
-			return nil, fmt.Errorf("%s: %s is also in %s", f, key, prev)
+			return nil, care.Errorf(care.KindInvalid, "%s: %s is also in %s", f, key, prev)
 		}
 		seen[key] = f
 		out = append(out, p)

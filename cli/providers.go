@@ -63,7 +63,7 @@ A slot series names its "service" when the provider offers more than one.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("providers file %s does not exist; pass the path of a providers JSON file, e.g. demo/providers.json", path)
+				return care.Errorf(care.KindInvalid, "providers file %s does not exist; pass the path of a providers JSON file, e.g. demo/providers.json", path)
 			}
 			var f postgres.ProviderFile
 			if err := readJSONFile(path, &f); err != nil {
@@ -73,7 +73,7 @@ A slot series names its "service" when the provider offers more than one.`,
 			defer cancel()
 			// Check the file before reaching for the database.
 			if _, err := f.Expand(time.Now()); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				return care.Errorf(care.KindInvalid, "%s: %w", path, err)
 			}
 			store, err := a.db(ctx)
 			if err != nil {
@@ -140,64 +140,17 @@ booked slots too.`,
   caseflow providers slots --service physiotherapy --output json | jq '.[0]'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if service == "" {
-				return care.Invalidf("--service", "is required: the service code, e.g. --service physiotherapy (see caseflow providers list)")
-			}
-			if err := care.ValidateOpaqueID("--service", service); err != nil {
-				return err
-			}
-			now := time.Now()
-			start, err := parseWhen("--from", from, now)
+			q, err := slotQuery(service, from, to, all, limit)
 			if err != nil {
 				return err
 			}
-			end, err := parseWhen("--to", to, start.AddDate(0, 0, 14))
-			if err != nil {
-				return err
-			}
-			if !end.After(start) {
-				return care.Invalidf("--to", "must be after --from (%s)", start.Format(time.RFC3339))
-			}
-			if limit < 1 || limit > 10000 {
-				return care.Invalidf("--limit", "must be from 1 to 10000, got %d", limit)
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
-			defer cancel()
-			store, err := a.db(ctx)
-			if err != nil {
-				return err
-			}
-			slots, err := store.Slots(ctx, postgres.SlotQuery{ServiceCode: service, From: start, To: end, IncludeBooked: all, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				if slots == nil {
-					slots = []postgres.SlotListing{}
+			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				slots, err := store.Slots(ctx, q)
+				if err != nil {
+					return err
 				}
-				return a.printJSON(slots)
-			}
-			if len(slots) == 0 {
-				fmt.Fprintf(a.out, "no %sslots for %s between %s and %s; see caseflow providers list, or load more with caseflow providers load\n",
-					map[bool]string{false: "free ", true: ""}[all], service, formatTime(start), formatTime(end))
-				return nil
-			}
-			w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "STARTS\tENDS\tPROVIDER\tNAME\tSLOT\tSTATUS")
-			for _, s := range slots {
-				status := "free"
-				if !s.Free {
-					status = "booked"
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", formatTime(s.StartsAt), s.EndsAt.Local().Format("15:04"), s.ProviderID, s.ProviderName, s.ID, status)
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			if len(slots) == limit {
-				fmt.Fprintf(a.out, "(first %d; use --limit or --to for more)\n", limit)
-			}
-			return nil
+				return printRows(a, slots, func() error { return a.printSlots(slots, q) })
+			})
 		},
 	}
 	fl := cmd.Flags()
@@ -207,6 +160,56 @@ booked slots too.`,
 	fl.BoolVar(&all, "all", false, "list booked slots too")
 	fl.IntVar(&limit, "limit", 100, "at most this many slots")
 	return cmd
+}
+
+// slotQuery checks the flags of "providers slots".
+func slotQuery(service, from, to string, all bool, limit int) (postgres.SlotQuery, error) {
+	if service == "" {
+		return postgres.SlotQuery{}, care.Invalidf("--service", "is required: the service code, e.g. --service physiotherapy (see caseflow providers list)")
+	}
+	if err := care.ValidateOpaqueID("--service", service); err != nil {
+		return postgres.SlotQuery{}, err
+	}
+	start, err := parseWhen("--from", from, time.Now())
+	if err != nil {
+		return postgres.SlotQuery{}, err
+	}
+	end, err := parseWhen("--to", to, start.AddDate(0, 0, 14))
+	if err != nil {
+		return postgres.SlotQuery{}, err
+	}
+	if !end.After(start) {
+		return postgres.SlotQuery{}, care.Invalidf("--to", "must be after --from (%s)", start.Format(time.RFC3339))
+	}
+	if limit < 1 || limit > 10000 {
+		return postgres.SlotQuery{}, care.Invalidf("--limit", "must be from 1 to 10000, got %d", limit)
+	}
+	return postgres.SlotQuery{ServiceCode: service, From: start, To: end, IncludeBooked: all, Limit: limit}, nil
+}
+
+// printSlots prints the slots q found as a table.
+func (a *app) printSlots(slots []postgres.SlotListing, q postgres.SlotQuery) error {
+	if len(slots) == 0 {
+		fmt.Fprintf(a.out, "no %sslots for %s between %s and %s; see caseflow providers list, or load more with caseflow providers load\n",
+			map[bool]string{false: "free ", true: ""}[q.IncludeBooked], q.ServiceCode, formatTime(q.From), formatTime(q.To))
+		return nil
+	}
+	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "STARTS\tENDS\tPROVIDER\tNAME\tSLOT\tSTATUS")
+	for _, s := range slots {
+		status := "free"
+		if !s.Free {
+			status = "booked"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", formatTime(s.StartsAt), s.EndsAt.Local().Format("15:04"), s.ProviderID, s.ProviderName, s.ID, status)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(slots) == q.Limit {
+		fmt.Fprintf(a.out, "(first %d; use --limit or --to for more)\n", q.Limit)
+	}
+	return nil
 }
 
 // parseWhen reads a time flag given as a date (local midnight) or RFC 3339,

@@ -6,7 +6,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/connect"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
@@ -43,7 +43,9 @@ type app struct {
 }
 
 // Execute runs the caseflow command line with args and returns the process
-// exit code. Errors are printed as one line on stderr, never a stack trace.
+// exit status, by the kind of the error (see exitHelp). Errors are printed as
+// one line on stderr, never a stack trace; with --output json also as a JSON
+// object on stdout.
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{out: stdout, errOut: stderr}
 	root := a.rootCommand()
@@ -53,10 +55,12 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	a.close()
 	if err != nil {
-		fmt.Fprintln(stderr, "caseflow: "+oneLine(err))
-		return 1
+		if out := outputIn(args); out != "" {
+			a.output = out // cobra may have stopped before it parsed --output
+		}
+		return a.report(err, stderr)
 	}
-	return 0
+	return exitOK
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -72,7 +76,9 @@ Temporal is reached through the standard Temporal environment configuration
 (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the config file);
 PostgreSQL through DATABASE_URL (default ` + postgres.DefaultURL + `).
 Payloads are encrypted with the keys in CASEFLOW_CODEC_KEYS or
-CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).`,
+CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
+
+` + exitHelp,
 		Example: `  caseflow case open --patient-ref MRN-0042 --program complex-case --model clinical --manager cm-ana --source referral
   caseflow case list --phase assessment
   caseflow case show c-1a2b3c4d5e6f7a8b --output json`,
@@ -93,6 +99,10 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).`,
 	root.AddCommand(a.providersCommand())
 	root.AddCommand(a.payerSimCommand())
 	root.AddCommand(a.codecServerCommand())
+	root.SetFlagErrorFunc(badFlag)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	strictCommands(root)
 	return root
 }
 
@@ -116,6 +126,15 @@ func (a *app) client(ctx context.Context) (client.Client, error) {
 	}
 	a.temporal = c
 	return c, nil
+}
+
+// cases is the case client, over the Temporal client.
+func (a *app) cases(ctx context.Context) (*caseclient.Client, error) {
+	tc, err := a.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return caseclient.New(tc, a.taskQueue), nil
 }
 
 // db opens the store once.

@@ -14,13 +14,15 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/codec"
 )
 
 // Temporal connects to Temporal from the standard environment configuration
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE, the config file),
 // encrypting payloads with the keyring from codec.LoadKeyring. It fails
-// within a few seconds when Temporal cannot be reached, saying how to fix it.
+// within a few seconds when Temporal cannot be reached, saying how to fix it,
+// with an error of kind care.KindUnavailable.
 func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
@@ -43,7 +45,7 @@ func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
 		if ns == "" {
 			ns = client.DefaultNamespace
 		}
-		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %v; start it with \"make run\" or set TEMPORAL_ADDRESS", opts.HostPort, ns, RootCause(err))
+		return nil, care.Unavailablef("cannot reach Temporal at %s (namespace %s): %v; start it with \"make run\" or set TEMPORAL_ADDRESS", opts.HostPort, ns, RootCause(err))
 	}
 	return c, nil
 }

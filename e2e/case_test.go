@@ -155,29 +155,30 @@ func TestBadInputGetsOneLineErrorsAndWritesNothing(t *testing.T) {
 		env  []string
 		args []string
 		want string
+		code int // the exit status of its kind
 	}{
-		{"unknown case", nil, []string{"case", "show", "c-doesnotexist"}, `case c-doesnotexist not found; check the id with "caseflow case list"`},
-		{"unknown case action", nil, []string{"case", "screen", "c-doesnotexist", "--eligible"}, "case c-doesnotexist not found"},
-		{"wrong phase", nil, []string{"case", "assess", id, "--file", "demo/river/assessment.json"}, "assess is not allowed while the case is in screening: screen the client first"},
-		{"malformed json", nil, []string{"case", "assess", id, "--file", write("bad.json", "{\n  \"age\": 34,\n  \"housing\": \n")}, "malformed JSON"},
-		{"unknown json field", nil, []string{"case", "plan", id, "--file", write("plan.json", "{\n\"goals\": [],\n\"servces\": []}")}, `line 3: unknown field "servces"`},
-		{"json wrong type", nil, []string{"case", "assess", id, "--file", write("type.json", `{"age": "old"}`)}, `field "age" must be a int`},
-		{"missing file", nil, []string{"case", "plan", id, "--file", filepath.Join(dir, "nope.json")}, "--file: no such file or directory"},
-		{"missing plan file flag", nil, []string{"case", "plan", id}, "--file: is required"},
-		{"missing required flag", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--model", "clinical", "--manager", "cm-ana"}, "--program"},
-		{"missing patient", nil, []string{"case", "open", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana"}, "--patient-ref: is required"},
-		{"unknown model", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "hands-off", "--manager", "cm-ana"}, `--model: unknown value "hands-off"; use one of brokerage, clinical, strengths-based, intensive`},
-		{"PHI as manager id", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "clinical", "--manager", "Ana Lopez"}, `--manager: "Ana Lopez" is not an opaque id`},
-		{"bad birth date", nil, append(open, "--birth-date", "02/04/1991"), "--birth-date: must be a date YYYY-MM-DD"},
-		{"case id made of the patient", nil, append(open, "--name", "Zebulon Quixote", "--case-id", "zebulon-2"), "--case-id: must not contain the patient's name, reference or birth date"},
-		{"unknown closure reason", nil, []string{"case", "close", id, "--reason", "bored"}, `--reason: unknown value "bored"`},
-		{"unknown risk filter", nil, []string{"case", "list", "--risk", "extreme"}, `--risk: unknown value "extreme"`},
-		{"bad output", nil, []string{"case", "list", "--output", "yaml"}, `--output: unknown value "yaml"`},
-		{"bad scores", nil, []string{"case", "evaluate", id, "--scores", "happiness=5"}, `--scores: unknown outcome domain "happiness"`},
-		{"no case id", nil, []string{"case", "show"}, "expected one case id"},
-		{"unreachable temporal", []string{"TEMPORAL_ADDRESS=127.0.0.1:1"}, open, `cannot reach Temporal at 127.0.0.1:1`},
-		{"unreachable database", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/caseflow?sslmode=disable"}, open, "cannot reach the database"},
-		{"no key", []string{"CASEFLOW_CODEC_KEYS=", "CASEFLOW_CODEC_KEY_FILE=" + filepath.Join(dir, "missing.keys")}, open, "CASEFLOW_CODEC_KEY_FILE"},
+		{"unknown case", nil, []string{"case", "show", "c-doesnotexist"}, `case c-doesnotexist not found; check the id with "caseflow case list"`, 3},
+		{"unknown case action", nil, []string{"case", "screen", "c-doesnotexist", "--eligible"}, "case c-doesnotexist not found", 3},
+		{"wrong phase", nil, []string{"case", "assess", id, "--file", "demo/river/assessment.json"}, "assess is not allowed while the case is in screening: screen the client first", 4},
+		{"malformed json", nil, []string{"case", "assess", id, "--file", write("bad.json", "{\n  \"age\": 34,\n  \"housing\": \n")}, "malformed JSON", 2},
+		{"unknown json field", nil, []string{"case", "plan", id, "--file", write("plan.json", "{\n\"goals\": [],\n\"servces\": []}")}, `line 3: unknown field "servces"`, 2},
+		{"json wrong type", nil, []string{"case", "assess", id, "--file", write("type.json", `{"age": "old"}`)}, `field "age" must be a int`, 2},
+		{"missing file", nil, []string{"case", "plan", id, "--file", filepath.Join(dir, "nope.json")}, "--file: no such file or directory", 2},
+		{"missing plan file flag", nil, []string{"case", "plan", id}, "--file: is required", 2},
+		{"missing required flag", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--model", "clinical", "--manager", "cm-ana"}, "--program", 2},
+		{"missing patient", nil, []string{"case", "open", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana"}, "--patient-ref: is required", 2},
+		{"unknown model", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "hands-off", "--manager", "cm-ana"}, `--model: unknown value "hands-off"; use one of brokerage, clinical, strengths-based, intensive`, 2},
+		{"PHI as manager id", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--program", "complex-case", "--model", "clinical", "--manager", "Ana Lopez"}, `--manager: "Ana Lopez" is not an opaque id`, 2},
+		{"bad birth date", nil, append(open, "--birth-date", "02/04/1991"), "--birth-date: must be a date YYYY-MM-DD", 2},
+		{"case id made of the patient", nil, append(open, "--name", "Zebulon Quixote", "--case-id", "zebulon-2"), "--case-id: must not contain the patient's name, reference or birth date", 2},
+		{"unknown closure reason", nil, []string{"case", "close", id, "--reason", "bored"}, `--reason: unknown value "bored"`, 2},
+		{"unknown risk filter", nil, []string{"case", "list", "--risk", "extreme"}, `--risk: unknown value "extreme"`, 2},
+		{"bad output", nil, []string{"case", "list", "--output", "yaml"}, `--output: unknown value "yaml"`, 2},
+		{"bad scores", nil, []string{"case", "evaluate", id, "--scores", "happiness=5"}, `--scores: unknown outcome domain "happiness"`, 2},
+		{"no case id", nil, []string{"case", "show"}, "expected one case id", 2},
+		{"unreachable temporal", []string{"TEMPORAL_ADDRESS=127.0.0.1:1"}, open, `cannot reach Temporal at 127.0.0.1:1`, 5},
+		{"unreachable database", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/caseflow?sslmode=disable"}, open, "cannot reach the database", 5},
+		{"no key", []string{"CASEFLOW_CODEC_KEYS=", "CASEFLOW_CODEC_KEY_FILE=" + filepath.Join(dir, "missing.keys")}, open, "CASEFLOW_CODEC_KEY_FILE", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,8 +192,12 @@ func TestBadInputGetsOneLineErrorsAndWritesNothing(t *testing.T) {
 					args = append(args[:len(args):len(args)], "--output", output)
 				}
 				r := e.cliEnv(tc.env, args...)
-				require.Equal(t, 1, r.code, "stdout: %s stderr: %s", r.stdout, r.stderr)
-				require.Empty(t, r.stdout, "nothing on stdout for an error")
+				require.Equal(t, tc.code, r.code, "stdout: %s stderr: %s", r.stdout, r.stderr)
+				if output == "json" {
+					requireErrorObject(t, r, tc.code)
+				} else {
+					require.Empty(t, r.stdout, "nothing on stdout for an error")
+				}
 				require.Contains(t, r.stderr, tc.want)
 				require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 				require.NotContains(t, r.stderr, "goroutine")
@@ -212,7 +217,7 @@ func TestBadInputGetsOneLineErrorsAndWritesNothing(t *testing.T) {
 	// A closed case refuses further actions with a clear message.
 	e.ok("case", "close", id, "--reason", "consent-withdrawn")
 	r := e.cli("case", "contact", id, "--with", "client")
-	require.Equal(t, 1, r.code)
+	require.Equal(t, 4, r.code, "not allowed: %s", r.stderr)
 	require.Contains(t, r.stderr, "is closed")
 }
 

@@ -178,11 +178,11 @@ func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {
 	p.FollowUp.Cadence.High = care.Duration(48 * time.Hour)
 	write("complex-case-v2.json", p)
 	r := e.cli("policy", "load", dir)
-	require.Equal(t, 1, r.code)
+	require.Equal(t, 4, r.code, "a conflict: %s", r.stderr)
 	require.Contains(t, r.stderr, "complex-case v2: policy version already loaded with a different body: give the changed policy a new version")
 	// An unknown program is refused before anything is written.
 	r = e.cli("case", "open", "--patient-ref", "MRN-NOPE", "--program", "dermatology", "--model", "clinical", "--manager", "cm-ana")
-	require.Equal(t, 1, r.code)
+	require.Equal(t, 2, r.code, "invalid: %s", r.stderr)
 	require.Contains(t, r.stderr, `--program: "dermatology" has no policy in force; known programs: chronic-care, complex-case, demo, transitional-care`)
 	require.Equal(t, 0, e.count(`SELECT count(*) FROM patients WHERE external_ref = 'MRN-NOPE'`))
 }

@@ -19,7 +19,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/caseflow/caseflow/cli"
+	"github.com/caseflow/caseflow/intake"
 )
 
 const candidateHeader = "patient_ref,program,source,model,manager,priority,name,birth_date\n"
@@ -34,15 +34,15 @@ func writeFile(t *testing.T, name, body string) string {
 
 // importJSON runs "case import" with --output json and returns the summary,
 // the exit code and stderr. stdout must hold one JSON value and nothing else.
-func (e *env) importJSON(args ...string) (cli.ImportSummary, int, string) {
+func (e *env) importJSON(args ...string) (intake.Summary, int, string) {
 	e.t.Helper()
 	r := e.cli(append(append([]string{"case", "import"}, args...), "--output", "json")...)
 	return decodeSummary(e.t, r.stdout, r.stderr), r.code, r.stderr
 }
 
-func decodeSummary(t *testing.T, stdout, stderr string) cli.ImportSummary {
+func decodeSummary(t *testing.T, stdout, stderr string) intake.Summary {
 	t.Helper()
-	var sum cli.ImportSummary
+	var sum intake.Summary
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
 	require.NoError(t, dec.Decode(&sum), "stdout is not the JSON summary: %q\nstderr: %s", stdout, stderr)
@@ -89,7 +89,7 @@ func (e *env) waitWorkflows(n int) []string {
 	return e.workflowRuns()
 }
 
-func caseIDs(sum cli.ImportSummary, status string) []string {
+func caseIDs(sum intake.Summary, status string) []string {
 	var ids []string
 	for _, c := range sum.Cases {
 		if c.Status == status {
@@ -213,8 +213,8 @@ func TestImportReportsEachBadRowAndOpensTheGoodOnes(t *testing.T) {
 	require.Equal(t, 0, sum.Opened)
 	require.Equal(t, 3, sum.AlreadyExisted)
 	require.Equal(t, 6, sum.InvalidRows)
-	require.Equal(t, []cli.DuplicateRow{{Line: 6, SameAs: 2}}, sum.Duplicates)
-	require.Contains(t, sum.Invalid, cli.RowProblem{Line: 3, Field: "source", Problem: `unknown value "fax"; use one of referral, adt, claims`})
+	require.Equal(t, []intake.DuplicateRow{{Line: 6, SameAs: 2}}, sum.Duplicates)
+	require.Contains(t, sum.Invalid, intake.RowProblem{Line: 3, Field: "source", Problem: `unknown value "fax"; use one of referral, adt, claims`})
 	var lines []int
 	for _, p := range sum.Invalid {
 		lines = append(lines, p.Line)
@@ -256,7 +256,7 @@ func TestImportRowsOfAProgramWithoutAPolicyAreInvalid(t *testing.T) {
 		"MRN-2,complex-cse,referral,clinical,cm-ana,,,\n"+
 		"MRN-3,chronic-care,claims,brokerage,cm-ana,,,\n"+
 		"MRN-4,complex-cse,adt,clinical,cm-ana,,,\n")
-	want := []cli.RowProblem{{Line: 3, Field: "program"}, {Line: 5, Field: "program"}}
+	want := []intake.RowProblem{{Line: 3, Field: "program"}, {Line: 5, Field: "program"}}
 
 	// Checked before anything is started: --strict starts nothing.
 	sum, code, stderr := e.importJSON(file, "--strict")
@@ -453,7 +453,7 @@ func TestImportJSONLines(t *testing.T) {
 	require.Equal(t, "jsonl", sum.Format)
 	require.Equal(t, 5, sum.Rows)
 	require.Equal(t, 3, sum.Opened)
-	require.Equal(t, []cli.RowProblem{
+	require.Equal(t, []intake.RowProblem{
 		{Line: 5, Field: "patient_ref", Problem: "must be a JSON string, not a number"},
 		{Line: 6, Field: "source", Problem: `unknown value "mail"; use one of referral, adt, claims`},
 	}, sum.Invalid)

@@ -54,7 +54,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot reach the database at %s: %v; check DATABASE_URL and that PostgreSQL is running, then run \"caseflow migrate\"", redact(dsn), err)
+		return nil, care.Unavailablef("cannot reach the database at %s: %v; check DATABASE_URL and that PostgreSQL is running, then run \"caseflow migrate\"", redact(dsn), err)
 	}
 	current, latest, err := schema.Version(ctx, db.DB)
 	if err != nil {

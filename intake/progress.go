@@ -1,4 +1,4 @@
-package cli
+package intake
 
 import (
 	"fmt"
@@ -9,19 +9,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/caseflow/caseflow/care"
 )
 
-// Progress display modes of "case import".
+// Progress display modes (Options.Progress).
 const (
-	progressAuto  = "auto"  // bar on a terminal, lines otherwise
+	ProgressAuto  = "auto"  // bar on a terminal, lines otherwise
 	progressBar   = "bar"   // one line redrawn in place
 	progressLines = "lines" // a plain line every few seconds, for logs
 	progressNone  = "none"
 )
 
-var progressModes = []string{progressAuto, progressBar, progressLines, progressNone}
+var progressModes = []string{ProgressAuto, progressBar, progressLines, progressNone}
 
 // progress reports how far a batch of case openings has got, on stderr. It
 // never writes to stdout, which belongs to the result.
@@ -44,7 +42,7 @@ type progress struct {
 // newProgress resolves mode "auto" against w: a bar when w is a terminal
 // (a character device, and TERM is not "dumb"), plain lines otherwise.
 func newProgress(w io.Writer, mode string, total int) *progress {
-	if mode == progressAuto {
+	if mode == ProgressAuto {
 		mode = progressLines
 		if isTerminal(w) {
 			mode = progressBar
@@ -216,9 +214,4 @@ func (l *limiter) wait(done <-chan struct{}) bool {
 	case <-done:
 		return false
 	}
-}
-
-func checkProgressMode(mode string) error {
-	_, err := care.ParseEnum("--progress", mode, progressModes)
-	return err
 }

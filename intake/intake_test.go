@@ -1,0 +1,147 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// fakeOpener opens every case: program "no-policy" has no policy, patient
+// MRN-EXISTS was opened before, MRN-FAIL fails.
+type fakeOpener struct {
+	mu     sync.Mutex
+	opened []string
+}
+
+func (f *fakeOpener) CheckProgram(_ context.Context, program string) error {
+	if program == "no-policy" {
+		return care.Invalidf("--program", "%q has no policy in force", program)
+	}
+	return nil
+}
+
+func (f *fakeOpener) Open(_ context.Context, c ToOpen) (Opened, error) {
+	id := "c-" + strings.ToLower(c.PatientRef)
+	switch c.PatientRef {
+	case "MRN-EXISTS":
+		return Opened{CaseID: id, Existed: true}, nil
+	case "MRN-FAIL":
+		return Opened{CaseID: id}, errors.New("temporal said no")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opened = append(f.opened, c.PatientRef)
+	return Opened{CaseID: id}, nil
+}
+
+func write(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func options() Options {
+	return Options{Concurrency: 2, Progress: "none", Actor: "cm-ana", Timeout: time.Second}
+}
+
+func TestABatchOpensTheValidRowsAndSumsUp(t *testing.T) {
+	file := write(t, "c.csv", `patient_ref,program,source,model,manager,priority
+MRN-1,complex-case,referral,clinical,cm-ana,
+MRN-2,complex-case,fax,clinical,cm-ana,
+MRN-EXISTS,complex-case,claims,clinical,cm-ana,urgent
+MRN-3,no-policy,claims,clinical,cm-ana,
+MRN-1,complex-case,referral,clinical,cm-ana,
+MRN-FAIL,complex-case,adt,clinical,cm-ana,
+`)
+	b, err := Load(file, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Pending() {
+		t.Fatal("nothing pending")
+	}
+	op := &fakeOpener{}
+	if err := b.CheckPrograms(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(context.Background(), op)
+	sum := b.Summary
+	if sum.Rows != 6 || sum.Opened != 1 || sum.AlreadyExisted != 1 || sum.Failed != 1 || sum.InvalidRows != 2 || sum.DuplicateRows != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if len(sum.Failures) != 1 || sum.Failures[0].CaseID != "c-mrn-fail" {
+		t.Fatalf("failures %+v", sum.Failures)
+	}
+	if err := sum.Err(); err == nil || care.KindOf(err) != care.KindInternal {
+		t.Fatalf("Err() = %v, want an error of kind internal", err)
+	}
+}
+
+func TestStrictStartsNothingAndDryRunConnectsToNothing(t *testing.T) {
+	file := write(t, "c.jsonl", `{"patient_ref": "MRN-1", "program": "complex-case", "source": "referral", "model": "clinical", "manager": "cm-ana"}
+{"patient_ref": "MRN-2", "program": "complex-case", "source": "fax", "model": "clinical", "manager": "cm-ana"}
+`)
+	o := options()
+	o.Strict = true
+	b, err := Load(file, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Pending() || b.Summary.NotStarted != 1 || b.Summary.Err() == nil {
+		t.Fatalf("strict: pending %v, summary %+v", b.Pending(), b.Summary)
+	}
+	o = options()
+	o.DryRun = true
+	b, err = Load(file, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Pending() || b.Summary.ToOpen != 1 || b.Summary.NotStarted != 0 {
+		t.Fatalf("dry run: pending %v, summary %+v", b.Pending(), b.Summary)
+	}
+}
+
+func TestARefusedFileOrBadOptionIsInvalid(t *testing.T) {
+	for name, tc := range map[string]struct {
+		file string
+		opts func(*Options)
+		kind care.ErrorKind
+	}{
+		"bad concurrency": {write(t, "c.csv", "patient_ref,program,source,model,manager\n"), func(o *Options) { o.Concurrency = 0 }, care.KindInvalid},
+		"unknown format":  {write(t, "c.txt", "x"), func(*Options) {}, care.KindInvalid},
+		"no header":       {write(t, "c.csv", "MRN-1,complex-case,referral,clinical,cm-ana\n"), func(*Options) {}, care.KindInternal},
+	} {
+		o := options()
+		tc.opts(&o)
+		_, err := Load(tc.file, o)
+		if err == nil || care.KindOf(err) != tc.kind {
+			t.Errorf("%s: Load = %v (kind %s), want kind %s", name, err, care.KindOf(err), tc.kind)
+		}
+	}
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	_, problems := Check(Request{Model: "hands-off", Source: "fax", Manager: "Ana Lopez"}, "cm-ana")
+	var fields []string
+	for _, p := range problems {
+		var v *care.ValidationError
+		if !errors.As(p, &v) {
+			t.Fatalf("%v is not a validation error", p)
+		}
+		fields = append(fields, v.Field)
+	}
+	want := "patient-ref model source program manager"
+	if got := strings.Join(fields, " "); got != want {
+		t.Fatalf("fields %q, want %q", got, want)
+	}
+}
