@@ -161,7 +161,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 	e.ok("case", "appointment", id, ptAppt, "--attended")
 	e.ok("case", "appointment", id, finAppt, "--no-show")
 	r := e.cli("case", "appointment", id, finAppt, "--attended")
-	require.Equal(t, 2, r.code, "an appointment already recorded is refused as invalid: %s", r.stderr)
+	require.Equal(t, 3, r.code, "an appointment already recorded is no longer a booked one: not found: %s", r.stderr)
 	require.Contains(t, r.stderr, "is not a booked appointment of this case")
 	e.waitFor("financial counselling rebooked", 30*time.Second, func() bool {
 		a := e.service(id, "fin").Appointment
