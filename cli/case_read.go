@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -96,7 +95,7 @@ func (a *app) renderStatus(st workflows.Status) {
 				auth = "-"
 			}
 			if z := s.Authorization; z != nil {
-				auth = z.Status
+				auth = string(z.Status)
 				switch {
 				case z.Number != "":
 					auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
@@ -333,7 +332,7 @@ also carries its detail (the record staff entered).`,
 			if err != nil {
 				return err
 			}
-			if _, err := store.Case(ctx, caseID); errors.Is(err, postgres.ErrNotFound) {
+			if _, err := store.Case(ctx, caseID); errors.Is(err, care.ErrNotFound) {
 				return fmt.Errorf("case %s not found; check the id with \"caseflow case list\"", caseID)
 			} else if err != nil {
 				return err
