@@ -180,6 +180,11 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 		return e.count(`SELECT count(*) FROM appointments WHERE case_id = $1 AND status = 'booked'`, id) == 0
 	})
 	recordHistory(t, "coordination", rawHistory(t, care.WorkflowID(id)))
+	// The services' own histories: approved, denied, pended then approved,
+	// and no authorization needed with a no-show rebooked.
+	for _, svc := range []string{"pt", "ot", "np", "fin"} {
+		recordHistory(t, "coordination-service-"+svc, rawHistory(t, workflows.ServiceWorkflowID(id, svc, 1)))
+	}
 }
 
 // TestAKilledWorkerDoublesNothing kills the worker (SIGKILL) right after a
