@@ -36,6 +36,12 @@ const (
 	// ErrTypeInvalid (non-retryable): the input is invalid; the message
 	// names the field.
 	ErrTypeInvalid = "InvalidRequest"
+	// ErrTypeBadPolicy (non-retryable): the program policy cannot be
+	// applied (e.g. an unknown time zone).
+	ErrTypeBadPolicy = "BadPolicy"
+	// ErrTypeBadInput (non-retryable): a discharge date that is not
+	// YYYY-MM-DD reached PlanDischargeClocks.
+	ErrTypeBadInput = "BadInput"
 	// ErrTypeNotifyUnavailable (retryable): the notification gateway did not
 	// answer or answered 5xx.
 	ErrTypeNotifyUnavailable = "NotifyUnavailable"

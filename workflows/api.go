@@ -1,6 +1,8 @@
 // Package workflows holds the case workflow: one long-running, deterministic
 // Temporal workflow per patient case that carries it from screening to
-// closing. It does no I/O; every side effect is an activity.
+// closing, and the ServiceWorkflow children that coordinate its planned
+// services. It does no I/O; every side effect is an activity. This file is
+// their contract: names, inputs and results.
 package workflows
 
 import (
@@ -208,6 +210,10 @@ type CaseResult struct {
 	CaseID string             `json:"case_id"`
 	Reason care.ClosureReason `json:"reason"`
 }
+
+// The service workflow's contract: ServiceWorkflow coordinates one planned
+// service of a case as a child of the case workflow, and the two talk by
+// signals.
 
 // Signals between a case and the coordination of its services.
 const (
