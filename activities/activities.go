@@ -6,26 +6,89 @@ package activities
 
 import (
 	"context"
+	"time"
 
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/notify"
-	"github.com/caseflow/caseflow/payer"
-	"github.com/caseflow/caseflow/postgres"
 )
 
 // Activities holds the dependencies of caseflow's activities. Register a
-// value of it with the worker; workflows refer to its methods.
+// value of it with the worker; workflows refer to its methods. The worker
+// wires the real implementations (postgres.Store, payer.HTTPClient, a
+// notify channel); the activities know them only by the interfaces below,
+// so that the workflow package, which names the activities, links no
+// database driver or HTTP client.
 type Activities struct {
-	Store *postgres.Store
+	// Store is caseflow's database (postgres.Store).
+	Store Store
 	// Dispatcher delivers alerts to staff and automated calls to clients;
 	// nil logs them (the log channel).
 	Dispatcher Dispatcher
-	// Payer is the insurer's prior-authorization API; nil uses the HTTP
-	// client for CASEFLOW_PAYER_URL (default: the simulator on loopback).
-	Payer payer.Client
-	// Notifier delivers patient reminders; nil uses the webhook at
-	// CASEFLOW_NOTIFY_WEBHOOK_URL, or the log channel when it is unset.
-	Notifier notify.Channel
+	// Payer is the insurer's prior-authorization API (payer.HTTPClient). The
+	// coordination activities fail with a configuration error without it.
+	Payer Payer
+	// Notifier delivers patient reminders (a notify channel). The reminder
+	// activities fail with a configuration error without it.
+	Notifier Notifier
+}
+
+// Store is what the activities read and write. Records that do not exist
+// are errors wrapping care.ErrNotFound; the scheduling calls fail with
+// errors wrapping care.ErrNoSlot, care.ErrOccurrenceBooked or
+// care.ErrAppointmentStatusConflict, and with a *care.ValidationError for
+// bad input. Every write is idempotent on its business key.
+type Store interface {
+	// RecordStep writes one step of a case in one transaction.
+	RecordStep(ctx context.Context, st care.Step) error
+	// UndeliveredAlerts returns the case's alerts not delivered yet.
+	UndeliveredAlerts(ctx context.Context, caseID string) ([]care.Alert, error)
+	// MarkAlertDelivered records that an alert went out.
+	MarkAlertDelivered(ctx context.Context, alertID string) error
+	// SaveServices writes the coordination status of a case's services.
+	SaveServices(ctx context.Context, caseID string, services []care.ServiceState) error
+
+	// AppointmentByKey returns the appointment booked under key.
+	AppointmentByKey(ctx context.Context, key care.BookingKey) (care.Appointment, error)
+	// BookEarliest books the earliest free slot of serviceCode starting in
+	// [from, to) for key, or returns the appointment already booked under
+	// key.
+	BookEarliest(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time) (care.Appointment, error)
+	// SetAppointmentStatus moves an appointment to status, cancelling its
+	// pending reminders when it leaves booked.
+	SetAppointmentStatus(ctx context.Context, id string, status care.AppointmentStatus) (care.Appointment, error)
+
+	// ScheduleReminders writes one reminder per offset before the
+	// appointment's start and returns all its reminders.
+	ScheduleReminders(ctx context.Context, appointmentID string, offsets []time.Duration, channel string, now time.Time) ([]care.Reminder, error)
+	// ClaimReminder takes the reminder for sending until now+lease; false
+	// when there is nothing to send.
+	ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (care.ReminderClaim, bool, error)
+	// ReleaseReminder gives up a claim after a failed delivery.
+	ReleaseReminder(ctx context.Context, id, reason string) error
+	// MarkSent records that channel delivered the reminder at `at`.
+	MarkSent(ctx context.Context, id, channel string, at time.Time) error
+}
+
+// Payer is the insurer's prior-authorization API. A denial is a decision,
+// never an error. An error means no decision was obtained: it is a refusal
+// (the request is wrong; retrying will not fix it) when it has a Temporary
+// method that reports false, and an outage otherwise; a RemoteDiagnostics
+// method gives the payer's own explanation, which may quote patient data.
+type Payer interface {
+	// Submit sends a request; it is idempotent on its request key.
+	Submit(ctx context.Context, r care.AuthorizationRequest) (care.AuthorizationDecision, error)
+	// Inquire returns the current decision on a request submitted earlier.
+	Inquire(ctx context.Context, requestID string) (care.AuthorizationDecision, error)
+}
+
+// Notifier delivers notifications to patients. A failed delivery is a
+// refusal when its error has a Temporary method that reports false, and
+// temporary otherwise.
+type Notifier interface {
+	// Send delivers n; n.ReminderID is its idempotency key.
+	Send(ctx context.Context, n care.Notification) error
+	// Name is the channel's name as the reminder outbox records it ("log",
+	// "webhook").
+	Name() string
 }
 
 // RecordStep writes one step of a case (audit event, snapshot, tasks,

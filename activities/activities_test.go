@@ -10,8 +10,22 @@ import (
 	"github.com/caseflow/caseflow/activities"
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/internal/testdb"
+	"github.com/caseflow/caseflow/notify"
+	"github.com/caseflow/caseflow/payer"
 	"github.com/caseflow/caseflow/postgres"
 )
+
+// The real implementations satisfy the activities' interfaces.
+var (
+	_ activities.Store    = (*postgres.Store)(nil)
+	_ activities.Payer    = (*payer.HTTPClient)(nil)
+	_ activities.Notifier = (*notify.WebhookChannel)(nil)
+	_ activities.Notifier = (*notify.LogChannel)(nil)
+)
+
+// pg returns the PostgreSQL store behind a, for what the tests check
+// beyond the activities' interface.
+func pg(a *activities.Activities) *postgres.Store { return a.Store.(*postgres.Store) }
 
 // setup returns activities on a store of their own and the id of an open case.
 func setup(t *testing.T) (*activities.Activities, string) {
@@ -59,7 +73,7 @@ func TestCoordinateServices(t *testing.T) {
 		require.Equal(t, want[sv.ID], sv.Status, "status of %s", sv.ID)
 	}
 
-	rows, err := a.Store.Services(ctx, cid)
+	rows, err := pg(a).Services(ctx, cid)
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 	for _, sv := range rows {
@@ -74,11 +88,11 @@ func TestCoordinateServices(t *testing.T) {
 	again, err := a.CoordinateServices(ctx, cid, planServices)
 	require.NoError(t, err)
 	require.Equal(t, out, again)
-	rows2, err := a.Store.Services(ctx, cid)
+	rows2, err := pg(a).Services(ctx, cid)
 	require.NoError(t, err)
 	require.Equal(t, rows, rows2)
 	var n int
-	require.NoError(t, a.Store.DB().QueryRowContext(ctx, `SELECT count(*) FROM case_services WHERE case_id = $1`, cid).Scan(&n))
+	require.NoError(t, pg(a).DB().QueryRowContext(ctx, `SELECT count(*) FROM case_services WHERE case_id = $1`, cid).Scan(&n))
 	require.Equal(t, 3, n)
 }
 
@@ -88,7 +102,7 @@ func TestCoordinateServicesNoServices(t *testing.T) {
 	out, err := a.CoordinateServices(context.Background(), cid, nil)
 	require.NoError(t, err)
 	require.Empty(t, out)
-	rows, err := a.Store.Services(context.Background(), cid)
+	rows, err := pg(a).Services(context.Background(), cid)
 	require.NoError(t, err)
 	require.Empty(t, rows)
 }
@@ -105,7 +119,7 @@ func TestRecordEventActivity(t *testing.T) {
 	t.Parallel()
 	a, cid := setup(t)
 	ctx := context.Background()
-	snap, err := a.Store.Case(ctx, cid)
+	snap, err := pg(a).Case(ctx, cid)
 	require.NoError(t, err)
 
 	snap.Phase = care.PhaseAssessment
@@ -115,10 +129,10 @@ func TestRecordEventActivity(t *testing.T) {
 	require.NoError(t, recordStep(a, ctx, ev, snap))
 	require.NoError(t, recordStep(a, ctx, ev, snap), "a retried activity succeeds")
 
-	got, err := a.Store.Case(ctx, cid)
+	got, err := pg(a).Case(ctx, cid)
 	require.NoError(t, err)
 	require.Equal(t, care.PhaseAssessment, got.Phase)
-	evs, err := a.Store.Events(ctx, cid)
+	evs, err := pg(a).Events(ctx, cid)
 	require.NoError(t, err)
 	require.Len(t, evs, 2)
 }

@@ -71,11 +71,11 @@ func PlanDischargeClocks(p care.Policy, risk care.RiskLevel, date string, now ti
 	loc, err := time.LoadLocation(p.Timezone)
 	if err != nil {
 		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), "BadPolicy", err)
+			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), ErrTypeBadPolicy, err)
 	}
 	d, err := time.ParseInLocation(time.DateOnly, date, loc)
 	if err != nil {
-		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError("discharge date must be YYYY-MM-DD", "BadInput", err)
+		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError("discharge date must be YYYY-MM-DD", ErrTypeBadInput, err)
 	}
 	pd := p.PostDischarge
 	c := care.DischargeClocks{DischargedAt: now, VisitDays: 14}

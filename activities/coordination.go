@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/notify"
-	"github.com/caseflow/caseflow/payer"
-	"github.com/caseflow/caseflow/postgres"
 )
 
 // Application error types of the coordination activities, for workflows to
@@ -40,12 +36,22 @@ const (
 	// ErrTypeInvalid (non-retryable): the input is invalid; the message
 	// names the field.
 	ErrTypeInvalid = "InvalidRequest"
+	// ErrTypeBadPolicy (non-retryable): the program policy cannot be
+	// applied (e.g. an unknown time zone).
+	ErrTypeBadPolicy = "BadPolicy"
+	// ErrTypeBadInput (non-retryable): a discharge date that is not
+	// YYYY-MM-DD reached PlanDischargeClocks.
+	ErrTypeBadInput = "BadInput"
 	// ErrTypeNotifyUnavailable (retryable): the notification gateway did not
 	// answer or answered 5xx.
 	ErrTypeNotifyUnavailable = "NotifyUnavailable"
 	// ErrTypeNotifyRejected (non-retryable): the gateway refused the
 	// message (4xx). The reminder stays pending, with the error recorded.
 	ErrTypeNotifyRejected = "NotifyRejected"
+	// ErrTypeMisconfigured (non-retryable): the worker was started without
+	// a dependency the activity needs (Activities.Payer or
+	// Activities.Notifier).
+	ErrTypeMisconfigured = "Misconfigured"
 )
 
 // reminderLease is how long a SendReminder attempt holds a reminder. It is
@@ -54,55 +60,47 @@ const (
 // died or that Temporal has already given up on.
 const reminderLease = 45 * time.Second
 
-// Appointment is a booked appointment, as the coordination activities return
-// it.
-type Appointment = postgres.Appointment
-
-// Reminder is a row of the reminder outbox.
-type Reminder = postgres.Reminder
-
-// BookingRequest asks for the earliest free slot of a service in a window.
-// Key is the business key: a retry with the same key returns the same
-// appointment; a rebooking uses the next Attempt.
-type BookingRequest struct {
-	Key         postgres.BookingKey `json:"key"`
-	ServiceCode string              `json:"service_code"`
-	// The slot must start in [From, To). A From in the past counts from now.
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
-}
-
-// ReminderRequest asks for reminders at Offsets before an appointment's
-// start (whole minutes; e.g. 48h and 2h).
-type ReminderRequest struct {
-	AppointmentID string          `json:"appointment_id"`
-	Offsets       []time.Duration `json:"offsets"`
-}
-
-func (a *Activities) payerClient() payer.Client {
-	if a.Payer != nil {
-		return a.Payer
+func (a *Activities) payer() (Payer, error) {
+	if a.Payer == nil {
+		return nil, temporal.NewNonRetryableApplicationError(
+			"the worker has no payer client: set Activities.Payer (caseflow-worker uses CASEFLOW_PAYER_URL)", ErrTypeMisconfigured, nil)
 	}
-	return payer.FromEnv()
+	return a.Payer, nil
 }
 
-func (a *Activities) notifier() (notify.Channel, error) {
-	if a.Notifier != nil {
-		return a.Notifier, nil
+func (a *Activities) notifier() (Notifier, error) {
+	if a.Notifier == nil {
+		return nil, temporal.NewNonRetryableApplicationError(
+			"the worker has no reminder channel: set Activities.Notifier (caseflow-worker uses CASEFLOW_NOTIFY_WEBHOOK_URL, or logs reminders)", ErrTypeMisconfigured, nil)
 	}
-	return notify.FromEnv(slog.Default())
+	return a.Notifier, nil
+}
+
+// temporary reports whether a payer or notifier error is an outage (retry)
+// rather than a refusal: only an error that says so through a Temporary
+// method is a refusal; an unknown failure is never one.
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) {
+		return t.Temporary()
+	}
+	return true
 }
 
 // SubmitAuthorization submits a prior-authorization request to the payer and
 // returns its decision: approved, denied (a decision, not an error) or
 // pended (inquire later with the request id). Idempotent on r.RequestKey,
 // which the payer deduplicates. A payer outage is a retryable
-// "PayerUnavailable" error, never a denial; a request the payer refuses is a
-// non-retryable "PayerRejected" error.
-func (a *Activities) SubmitAuthorization(ctx context.Context, r payer.Request) (payer.Decision, error) {
-	d, err := a.payerClient().Submit(ctx, r)
+// ErrTypePayerUnavailable error, never a denial; a request the payer refuses
+// is a non-retryable ErrTypePayerRejected error.
+func (a *Activities) SubmitAuthorization(ctx context.Context, r care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+	p, err := a.payer()
 	if err != nil {
-		return payer.Decision{}, payerError(err)
+		return care.AuthorizationDecision{}, err
+	}
+	d, err := p.Submit(ctx, r)
+	if err != nil {
+		return care.AuthorizationDecision{}, payerError(err)
 	}
 	return d, nil
 }
@@ -110,10 +108,14 @@ func (a *Activities) SubmitAuthorization(ctx context.Context, r payer.Request) (
 // InquireAuthorization asks the payer for the current decision on a request
 // submitted earlier (pended until decided). It only reads, so it is
 // idempotent. Errors are classified as in SubmitAuthorization.
-func (a *Activities) InquireAuthorization(ctx context.Context, requestID string) (payer.Decision, error) {
-	d, err := a.payerClient().Inquire(ctx, requestID)
+func (a *Activities) InquireAuthorization(ctx context.Context, requestID string) (care.AuthorizationDecision, error) {
+	p, err := a.payer()
 	if err != nil {
-		return payer.Decision{}, payerError(err)
+		return care.AuthorizationDecision{}, err
+	}
+	d, err := p.Inquire(ctx, requestID)
+	if err != nil {
+		return care.AuthorizationDecision{}, payerError(err)
 	}
 	return d, nil
 }
@@ -123,11 +125,11 @@ func (a *Activities) InquireAuthorization(ctx context.Context, requestID string)
 // message, which worker logs show, is caseflow's.
 func payerError(err error) error {
 	var diagnostics string
-	var pe *payer.Error
-	if errors.As(err, &pe) {
-		diagnostics = pe.Diagnostics
+	var d interface{ RemoteDiagnostics() string }
+	if errors.As(err, &d) {
+		diagnostics = d.RemoteDiagnostics()
 	}
-	if payer.IsRetryable(err) {
+	if temporary(err) {
 		return temporal.NewApplicationError(err.Error(), ErrTypePayerUnavailable, diagnostics)
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePayerRejected, nil, diagnostics)
@@ -139,27 +141,27 @@ func payerError(err error) error {
 // already booked, even if the window has since passed, and takes no second
 // slot. No free slot is a non-retryable "NoSlot" error, so the workflow can
 // give staff a work item.
-func (a *Activities) BookAppointment(ctx context.Context, r BookingRequest) (Appointment, error) {
+func (a *Activities) BookAppointment(ctx context.Context, r care.BookingRequest) (care.Appointment, error) {
 	if ap, err := a.Store.AppointmentByKey(ctx, r.Key); err == nil {
 		if ap.ServiceCode != r.ServiceCode {
-			return Appointment{}, storeError(fmt.Errorf("booking %s was made for service %s, not %s: %w", r.Key, ap.ServiceCode, r.ServiceCode, postgres.ErrStatusConflict))
+			return care.Appointment{}, storeError(fmt.Errorf("booking %s was made for service %s, not %s: %w", r.Key, ap.ServiceCode, r.ServiceCode, care.ErrAppointmentStatusConflict))
 		}
 		return ap, nil
-	} else if !errors.Is(err, postgres.ErrNotFound) {
-		return Appointment{}, err
+	} else if !errors.Is(err, care.ErrNotFound) {
+		return care.Appointment{}, err
 	}
 	from := r.From
 	if now := time.Now(); from.Before(now) {
 		from = now
 	}
 	if !r.To.After(from) {
-		return Appointment{}, temporal.NewNonRetryableApplicationError(
+		return care.Appointment{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("book %s for %s: the booking window ended at %s", r.ServiceCode, r.Key, r.To.UTC().Format(time.RFC3339)),
-			ErrTypeNoSlot, postgres.ErrNoSlot)
+			ErrTypeNoSlot, care.ErrNoSlot)
 	}
 	ap, err := a.Store.BookEarliest(ctx, r.Key, r.ServiceCode, from, r.To)
 	if err != nil {
-		return Appointment{}, storeError(err)
+		return care.Appointment{}, storeError(err)
 	}
 	return ap, nil
 }
@@ -168,10 +170,10 @@ func (a *Activities) BookAppointment(ctx context.Context, r BookingRequest) (App
 // pending reminders, in one transaction. Idempotent: cancelling a cancelled
 // appointment returns it unchanged. An attended or missed appointment cannot
 // be cancelled (non-retryable "AppointmentStatusConflict").
-func (a *Activities) CancelAppointment(ctx context.Context, appointmentID string) (Appointment, error) {
-	ap, err := a.Store.SetAppointmentStatus(ctx, appointmentID, postgres.AppointmentCancelled)
+func (a *Activities) CancelAppointment(ctx context.Context, appointmentID string) (care.Appointment, error) {
+	ap, err := a.Store.SetAppointmentStatus(ctx, appointmentID, care.AppointmentCancelled)
 	if err != nil {
-		return Appointment{}, storeError(err)
+		return care.Appointment{}, storeError(err)
 	}
 	return ap, nil
 }
@@ -180,13 +182,13 @@ func (a *Activities) CancelAppointment(ctx context.Context, appointmentID string
 // "no-show". Pending reminders are cancelled. Idempotent: recording the same
 // status again changes nothing; attended and no-show may correct each other
 // unless the occurrence has been rebooked meanwhile.
-func (a *Activities) RecordAttendance(ctx context.Context, appointmentID string, status postgres.AppointmentStatus) (Appointment, error) {
-	if status != postgres.AppointmentAttended && status != postgres.AppointmentNoShow {
-		return Appointment{}, storeError(care.Invalidf("status", "attendance is attended or no-show, not %q", status))
+func (a *Activities) RecordAttendance(ctx context.Context, appointmentID string, status care.AppointmentStatus) (care.Appointment, error) {
+	if status != care.AppointmentAttended && status != care.AppointmentNoShow {
+		return care.Appointment{}, storeError(care.Invalidf("status", "attendance is attended or no-show, not %q", status))
 	}
 	ap, err := a.Store.SetAppointmentStatus(ctx, appointmentID, status)
 	if err != nil {
-		return Appointment{}, storeError(err)
+		return care.Appointment{}, storeError(err)
 	}
 	return ap, nil
 }
@@ -195,12 +197,12 @@ func (a *Activities) RecordAttendance(ctx context.Context, appointmentID string,
 // per offset, and returns all of them (pending ones are for the workflow to
 // send at their due time). Idempotent on (appointment, offset). Reminders
 // whose time has already passed are written as skipped and never sent.
-func (a *Activities) ScheduleReminders(ctx context.Context, r ReminderRequest) ([]Reminder, error) {
+func (a *Activities) ScheduleReminders(ctx context.Context, r care.ReminderRequest) ([]care.Reminder, error) {
 	ch, err := a.notifier()
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+		return nil, err
 	}
-	rs, err := a.Store.ScheduleReminders(ctx, r.AppointmentID, r.Offsets, notify.ChannelName(ch), time.Now())
+	rs, err := a.Store.ScheduleReminders(ctx, r.AppointmentID, r.Offsets, ch.Name(), time.Now())
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -218,7 +220,7 @@ func (a *Activities) ScheduleReminders(ctx context.Context, r ReminderRequest) (
 func (a *Activities) SendReminder(ctx context.Context, reminderID string) error {
 	ch, err := a.notifier()
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, err)
+		return err
 	}
 	c, ok, err := a.Store.ClaimReminder(ctx, reminderID, time.Now(), reminderLease)
 	if err != nil {
@@ -228,28 +230,18 @@ func (a *Activities) SendReminder(ctx context.Context, reminderID string) error 
 		return nil
 	}
 	r := c.Reminder
-	msg := notify.Message{ReminderID: r.ID, AppointmentID: r.AppointmentID, CaseID: c.CaseID,
-		PatientID: c.PatientID, Kind: notify.KindAppointmentReminder, DueAt: r.DueAt, StartsAt: c.StartsAt}
+	msg := care.Notification{ReminderID: r.ID, AppointmentID: r.AppointmentID, CaseID: c.CaseID,
+		PatientID: c.PatientID, Kind: care.NotificationAppointmentReminder, DueAt: r.DueAt, StartsAt: c.StartsAt}
 	if err := ch.Send(ctx, msg); err != nil {
 		// Let the next attempt go at once; it keeps the error for staff.
 		// (If the release fails too, the lease expires by itself.)
 		_ = a.Store.ReleaseReminder(context.WithoutCancel(ctx), reminderID, err.Error())
-		if notify.IsRetryable(err) {
+		if temporary(err) {
 			return temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeNotifyUnavailable, err)
 		}
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRejected, err)
 	}
-	return a.Store.MarkSent(ctx, reminderID, notify.ChannelName(ch), time.Now())
-}
-
-// CancelReminders cancels an appointment's pending reminders and returns how
-// many it cancelled. Idempotent: a second run cancels none.
-func (a *Activities) CancelReminders(ctx context.Context, appointmentID string) (int, error) {
-	n, err := a.Store.CancelReminders(ctx, appointmentID)
-	if err != nil {
-		return 0, storeError(err)
-	}
-	return n, nil
+	return a.Store.MarkSent(ctx, reminderID, ch.Name(), time.Now())
 }
 
 // storeError makes store errors that retrying cannot fix non-retryable, with
@@ -261,13 +253,13 @@ func storeError(err error) error {
 	switch {
 	case errors.As(err, &v):
 		typ = ErrTypeInvalid
-	case errors.Is(err, postgres.ErrNoSlot):
+	case errors.Is(err, care.ErrNoSlot):
 		typ = ErrTypeNoSlot
-	case errors.Is(err, postgres.ErrOccurrenceBooked):
+	case errors.Is(err, care.ErrOccurrenceBooked):
 		typ = ErrTypeOccurrenceBooked
-	case errors.Is(err, postgres.ErrStatusConflict):
+	case errors.Is(err, care.ErrAppointmentStatusConflict):
 		typ = ErrTypeStatusConflict
-	case errors.Is(err, postgres.ErrNotFound):
+	case errors.Is(err, care.ErrNotFound):
 		typ = ErrTypeNotFound
 	default:
 		return err

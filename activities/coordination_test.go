@@ -20,6 +20,7 @@ import (
 	"github.com/caseflow/caseflow/notify"
 	"github.com/caseflow/caseflow/payer"
 	"github.com/caseflow/caseflow/postgres"
+	"github.com/caseflow/caseflow/providers"
 )
 
 // gateway is a notification gateway over real HTTP that counts deliveries
@@ -36,7 +37,7 @@ func newGateway(t *testing.T, fail ...int) *gateway {
 	g := &gateway{hits: map[string]int{}, fail: fail}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.total.Add(1)
-		var m notify.Message
+		var m care.Notification
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m.ReminderID != r.Header.Get("Idempotency-Key") {
 			http.Error(w, "bad message", http.StatusBadRequest)
 			return
@@ -98,11 +99,13 @@ func soon(d time.Duration) time.Time { return time.Now().UTC().Truncate(time.Min
 // withSlots loads a provider of code with slots at the given starts.
 func withSlots(t *testing.T, a *activities.Activities, code string, starts ...time.Time) {
 	t.Helper()
-	spec := postgres.ProviderSpec{ID: "prv-" + code, Name: "Clinic", Services: []string{code}}
+	spec := providers.Provider{ID: "prv-" + code, Name: "Clinic", Services: []string{code}}
 	for _, st := range starts {
-		spec.Slots = append(spec.Slots, postgres.SlotSpec{StartsAt: &st, Duration: postgres.Duration(45 * time.Minute)})
+		spec.Slots = append(spec.Slots, providers.SlotSpec{StartsAt: &st, Duration: care.Duration(45 * time.Minute)})
 	}
-	_, err := a.Store.LoadProviders(context.Background(), postgres.ProviderFile{Providers: []postgres.ProviderSpec{spec}}, time.Now())
+	ps, slots, err := providers.File{Providers: []providers.Provider{spec}}.Expand(time.Now())
+	require.NoError(t, err)
+	_, err = pg(a).LoadProviders(context.Background(), ps, slots)
 	require.NoError(t, err)
 }
 
@@ -114,10 +117,10 @@ func appErr(t *testing.T, err error) *temporal.ApplicationError {
 	return ae
 }
 
-func authRequest(cid, service, code string) payer.Request {
+func authRequest(cid, service, code string) care.AuthorizationRequest {
 	start := soon(24 * time.Hour)
-	return payer.Request{RequestKey: payer.RequestKey(cid, service, 1), CaseID: cid, PatientID: "p-0a1b2c3d4e5f6a7b",
-		ServiceCode: code, Urgency: payer.Expedited, PeriodStart: start, PeriodEnd: start.AddDate(0, 2, 0)}
+	return care.AuthorizationRequest{RequestKey: care.AuthorizationRequestKey(cid, service, 1), CaseID: cid, PatientID: "p-0a1b2c3d4e5f6a7b",
+		ServiceCode: code, Urgency: care.UrgencyExpedited, PeriodStart: start, PeriodEnd: start.AddDate(0, 2, 0)}
 }
 
 func TestAuthorizationActivities(t *testing.T) {
@@ -133,7 +136,7 @@ func TestAuthorizationActivities(t *testing.T) {
 
 	d, err := a.SubmitAuthorization(ctx, authRequest(cid, "pt", "physiotherapy"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 	require.NotEmpty(t, d.AuthorizationNumber)
 	again, err := a.SubmitAuthorization(ctx, authRequest(cid, "pt", "physiotherapy"))
 	require.NoError(t, err)
@@ -141,21 +144,21 @@ func TestAuthorizationActivities(t *testing.T) {
 
 	d, err = a.SubmitAuthorization(ctx, authRequest(cid, "ot", "occupational-therapy"))
 	require.NoError(t, err, "a denial is a decision, not a failure")
-	require.Equal(t, payer.Denied, d.Status)
+	require.Equal(t, care.AuthorizationDenied, d.Status)
 	require.Equal(t, "not medically necessary", d.DenialReason)
 
 	d, err = a.SubmitAuthorization(ctx, authRequest(cid, "np", "neuropsychology"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, d.Status)
+	require.Equal(t, care.AuthorizationPended, d.Status)
 	got, err := a.InquireAuthorization(ctx, d.RequestID)
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, got.Status)
+	require.Equal(t, care.AuthorizationPended, got.Status)
 	mu.Lock()
 	now = now.Add(31 * time.Second)
 	mu.Unlock()
 	got, err = a.InquireAuthorization(ctx, d.RequestID)
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, got.Status)
+	require.Equal(t, care.AuthorizationApproved, got.Status)
 
 	// The payer refuses: 4xx is not retryable; the payer's message travels
 	// only in the failure details (encrypted), never in the logged message.
@@ -185,7 +188,7 @@ func TestAuthorizationOutagesAreRetryable(t *testing.T) {
 	}
 	d, err := a.SubmitAuthorization(ctx, authRequest(cid, "pt", "physiotherapy"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 
 	// The payer is not there at all.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -205,7 +208,7 @@ func TestBookAppointment(t *testing.T) {
 	ctx := context.Background()
 	withSlots(t, a, "physiotherapy", soon(-2*time.Hour), soon(3*time.Hour), soon(27*time.Hour))
 
-	req := activities.BookingRequest{Key: postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1},
+	req := care.BookingRequest{Key: care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1},
 		ServiceCode: "physiotherapy", From: soon(-24 * time.Hour), To: soon(7 * 24 * time.Hour)}
 	ap, err := a.BookAppointment(ctx, req)
 	require.NoError(t, err)
@@ -244,32 +247,32 @@ func TestBookAppointment(t *testing.T) {
 	require.Equal(t, activities.ErrTypeInvalid, appErr(t, err).Type())
 
 	// Attendance and cancellation.
-	got, err := a.RecordAttendance(ctx, ap.ID, postgres.AppointmentNoShow)
+	got, err := a.RecordAttendance(ctx, ap.ID, care.AppointmentNoShow)
 	require.NoError(t, err)
-	require.Equal(t, postgres.AppointmentNoShow, got.Status)
-	_, err = a.RecordAttendance(ctx, ap.ID, postgres.AppointmentCancelled)
+	require.Equal(t, care.AppointmentNoShow, got.Status)
+	_, err = a.RecordAttendance(ctx, ap.ID, care.AppointmentCancelled)
 	require.Equal(t, activities.ErrTypeInvalid, appErr(t, err).Type(), "cancelling is CancelAppointment")
 	_, err = a.CancelAppointment(ctx, ap.ID)
 	require.Equal(t, activities.ErrTypeStatusConflict, appErr(t, err).Type(), "a missed appointment cannot be cancelled")
 	c, err := a.CancelAppointment(ctx, ap2.ID)
 	require.NoError(t, err)
-	require.Equal(t, postgres.AppointmentCancelled, c.Status)
+	require.Equal(t, care.AppointmentCancelled, c.Status)
 	_, err = a.CancelAppointment(ctx, "ap-missing")
 	require.Equal(t, activities.ErrTypeNotFound, appErr(t, err).Type())
 }
 
 // reminders books an appointment at startsAt and schedules reminders at
 // offsets.
-func reminders(t *testing.T, a *activities.Activities, cid, service string, startsAt time.Time, offsets ...time.Duration) (activities.Appointment, map[int]activities.Reminder) {
+func reminders(t *testing.T, a *activities.Activities, cid, service string, startsAt time.Time, offsets ...time.Duration) (care.Appointment, map[int]care.Reminder) {
 	t.Helper()
 	ctx := context.Background()
 	withSlots(t, a, service, startsAt)
-	ap, err := a.BookAppointment(ctx, activities.BookingRequest{Key: postgres.BookingKey{CaseID: cid, ServiceID: service, Occurrence: 1, Attempt: 1},
+	ap, err := a.BookAppointment(ctx, care.BookingRequest{Key: care.BookingKey{CaseID: cid, ServiceID: service, Occurrence: 1, Attempt: 1},
 		ServiceCode: service, From: startsAt, To: startsAt.Add(time.Minute)})
 	require.NoError(t, err)
-	rs, err := a.ScheduleReminders(ctx, activities.ReminderRequest{AppointmentID: ap.ID, Offsets: offsets})
+	rs, err := a.ScheduleReminders(ctx, care.ReminderRequest{AppointmentID: ap.ID, Offsets: offsets})
 	require.NoError(t, err)
-	byOffset := map[int]activities.Reminder{}
+	byOffset := map[int]care.Reminder{}
 	for _, r := range rs {
 		byOffset[r.OffsetMinutes] = r
 	}
@@ -282,12 +285,12 @@ func TestSendReminderTwiceSendsOnce(t *testing.T) {
 	a, _, cid := coordination(t, `{}`, gw)
 	ctx := context.Background()
 	_, rs := reminders(t, a, cid, "physiotherapy", soon(3*time.Hour), 48*time.Hour, 2*time.Hour)
-	require.Equal(t, postgres.ReminderSkipped, rs[48*60].Status, "its time has passed")
-	require.Equal(t, postgres.ReminderPending, rs[120].Status)
+	require.Equal(t, care.ReminderSkipped, rs[48*60].Status, "its time has passed")
+	require.Equal(t, care.ReminderPending, rs[120].Status)
 	require.Equal(t, "webhook", rs[120].Channel)
 
 	// Scheduling again (a retried activity) adds nothing.
-	again, err := a.ScheduleReminders(ctx, activities.ReminderRequest{AppointmentID: rs[120].AppointmentID, Offsets: []time.Duration{48 * time.Hour, 2 * time.Hour}})
+	again, err := a.ScheduleReminders(ctx, care.ReminderRequest{AppointmentID: rs[120].AppointmentID, Offsets: []time.Duration{48 * time.Hour, 2 * time.Hour}})
 	require.NoError(t, err)
 	require.Len(t, again, 2)
 
@@ -297,9 +300,9 @@ func TestSendReminderTwiceSendsOnce(t *testing.T) {
 	require.NoError(t, a.SendReminder(ctx, rs[48*60].ID), "a skipped reminder is never sent")
 	require.Equal(t, 1, gw.delivered(id))
 	require.EqualValues(t, 1, gw.total.Load())
-	r, err := a.Store.Reminder(ctx, id)
+	r, err := pg(a).Reminder(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, postgres.ReminderSent, r.Status)
+	require.Equal(t, care.ReminderSent, r.Status)
 	require.Equal(t, 1, r.Attempts)
 }
 
@@ -338,7 +341,7 @@ func TestSendReminderAfterAWorkerDiedMidSend(t *testing.T) {
 
 	// A worker claimed the reminder and died. While its lease runs, a retry
 	// is told to wait (retryable)...
-	_, ok, err := a.Store.ClaimReminder(ctx, id, time.Now(), time.Minute)
+	_, ok, err := pg(a).ClaimReminder(ctx, id, time.Now(), time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	err = a.SendReminder(ctx, id)
@@ -347,14 +350,14 @@ func TestSendReminderAfterAWorkerDiedMidSend(t *testing.T) {
 
 	// ...and once the lease has expired, the retry delivers it, with the
 	// same idempotency key the dead worker would have used.
-	_, err = a.Store.DB().ExecContext(ctx, `UPDATE reminders SET claimed_until = now() - interval '1 second' WHERE reminder_id = $1`, id)
+	_, err = pg(a).DB().ExecContext(ctx, `UPDATE reminders SET claimed_until = now() - interval '1 second' WHERE reminder_id = $1`, id)
 	require.NoError(t, err)
 	require.NoError(t, a.SendReminder(ctx, id))
 	require.Equal(t, 1, gw.delivered(id))
-	r, err := a.Store.Reminder(ctx, id)
+	r, err := pg(a).Reminder(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, 2, r.Attempts)
-	require.Equal(t, postgres.ReminderSent, r.Status)
+	require.Equal(t, care.ReminderSent, r.Status)
 }
 
 func TestSendReminderGatewayOutageIsRetryable(t *testing.T) {
@@ -369,15 +372,15 @@ func TestSendReminderGatewayOutageIsRetryable(t *testing.T) {
 		ae := appErr(t, err)
 		require.False(t, ae.NonRetryable())
 		require.Equal(t, activities.ErrTypeNotifyUnavailable, ae.Type())
-		r, err := a.Store.Reminder(ctx, id)
+		r, err := pg(a).Reminder(ctx, id)
 		require.NoError(t, err)
-		require.Equal(t, postgres.ReminderPending, r.Status)
+		require.Equal(t, care.ReminderPending, r.Status)
 		require.Contains(t, r.LastError, "HTTP 5")
 	}
 	require.NoError(t, a.SendReminder(ctx, id), "the retry goes at once: the failed attempt released its claim")
 	require.NoError(t, a.SendReminder(ctx, id))
 	require.Equal(t, 1, gw.delivered(id))
-	r, err := a.Store.Reminder(ctx, id)
+	r, err := pg(a).Reminder(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, 3, r.Attempts)
 	require.Empty(t, r.LastError)
@@ -407,33 +410,48 @@ func TestCancellingStopsPendingReminders(t *testing.T) {
 	require.NoError(t, err)
 	for _, r := range rs {
 		require.NoError(t, a.SendReminder(ctx, r.ID))
+		got, err := pg(a).Reminder(ctx, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, care.ReminderCancelled, got.Status)
 	}
-	n, err := a.CancelReminders(ctx, ap.ID)
-	require.NoError(t, err)
-	require.Zero(t, n, "nothing left pending")
 
-	// CancelReminders on its own (e.g. before a rebooking).
+	// So does recording the attendance (here a no-show, before a rebooking).
 	ap2, rs2 := reminders(t, a, cid, "neuropsychology", soon(6*time.Hour), 4*time.Hour, time.Hour)
-	n, err = a.CancelReminders(ctx, ap2.ID)
+	_, err = a.RecordAttendance(ctx, ap2.ID, care.AppointmentNoShow)
 	require.NoError(t, err)
-	require.Equal(t, 2, n)
 	for _, r := range rs2 {
 		require.NoError(t, a.SendReminder(ctx, r.ID))
-		got, err := a.Store.Reminder(ctx, r.ID)
+		got, err := pg(a).Reminder(ctx, r.ID)
 		require.NoError(t, err)
-		require.Equal(t, postgres.ReminderCancelled, got.Status)
+		require.Equal(t, care.ReminderCancelled, got.Status)
 	}
 	require.Zero(t, gw.total.Load(), "no cancelled reminder went out")
 }
 
-func TestRemindersGoToTheLogChannelByDefault(t *testing.T) {
-	t.Setenv("CASEFLOW_NOTIFY_WEBHOOK_URL", "")
+func TestRemindersGoToTheLogChannel(t *testing.T) {
+	t.Parallel()
 	a, _, cid := coordination(t, `{}`, nil)
+	a.Notifier = notify.NewLogChannel(nil)
 	_, rs := reminders(t, a, cid, "physiotherapy", soon(3*time.Hour), time.Hour)
 	require.Equal(t, "log", rs[60].Channel)
 	require.NoError(t, a.SendReminder(context.Background(), rs[60].ID))
-	r, err := a.Store.Reminder(context.Background(), rs[60].ID)
+	r, err := pg(a).Reminder(context.Background(), rs[60].ID)
 	require.NoError(t, err)
-	require.Equal(t, postgres.ReminderSent, r.Status)
+	require.Equal(t, care.ReminderSent, r.Status)
 	require.Equal(t, "log", r.Channel)
+}
+
+func TestAMissingDependencyIsAConfigurationError(t *testing.T) {
+	t.Parallel()
+	a := &activities.Activities{}
+	ctx := context.Background()
+	_, err := a.SubmitAuthorization(ctx, authRequest("c-5c1d0e8f2a7b9c3d", "pt", "physiotherapy"))
+	ae := appErr(t, err)
+	require.Equal(t, activities.ErrTypeMisconfigured, ae.Type())
+	require.True(t, ae.NonRetryable())
+	_, err = a.InquireAuthorization(ctx, "r-1")
+	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, err).Type())
+	_, err = a.ScheduleReminders(ctx, care.ReminderRequest{AppointmentID: "ap-1", Offsets: []time.Duration{time.Hour}})
+	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, err).Type())
+	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, a.SendReminder(ctx, "ap-1.60m")).Type())
 }

@@ -77,13 +77,13 @@ type ServiceState struct {
 // ClaimResponse): pended, approved with a number and a valid period, or
 // denied with a reason.
 type AuthorizationState struct {
-	RequestID   string    `json:"request_id"`
-	Status      string    `json:"status"` // approved, denied, pended
-	Number      string    `json:"number,omitempty"`
-	ValidFrom   time.Time `json:"valid_from,omitzero"`
-	ValidTo     time.Time `json:"valid_to,omitzero"`
-	Reason      string    `json:"reason,omitempty"`
-	SubmittedAt time.Time `json:"submitted_at"`
+	RequestID   string              `json:"request_id"`
+	Status      AuthorizationStatus `json:"status"`
+	Number      string              `json:"number,omitempty"`
+	ValidFrom   time.Time           `json:"valid_from,omitzero"`
+	ValidTo     time.Time           `json:"valid_to,omitzero"`
+	Reason      string              `json:"reason,omitempty"`
+	SubmittedAt time.Time           `json:"submitted_at"`
 	// DeadlineAt is when the payer must decide (72 h expedited, 7 days standard).
 	DeadlineAt time.Time `json:"deadline_at"`
 	Expedited  bool      `json:"expedited,omitempty"`
@@ -92,12 +92,12 @@ type AuthorizationState struct {
 
 // AppointmentRef is the current appointment of a service (FHIR Appointment).
 type AppointmentRef struct {
-	ID         string    `json:"id"`
-	Occurrence int       `json:"occurrence"`
-	Attempt    int       `json:"attempt"`
-	ProviderID string    `json:"provider_id"`
-	StartsAt   time.Time `json:"starts_at"`
-	Status     string    `json:"status"` // booked, attended, no-show, cancelled
+	ID         string            `json:"id"`
+	Occurrence int               `json:"occurrence"`
+	Attempt    int               `json:"attempt"`
+	ProviderID string            `json:"provider_id"`
+	StartsAt   time.Time         `json:"starts_at"`
+	Status     AppointmentStatus `json:"status"`
 }
 
 // ServiceUpdate is what a service's coordination reports to its case: its new
@@ -119,19 +119,17 @@ type ServiceUpdate struct {
 // Attendance is what staff record about an appointment.
 type Attendance struct {
 	AppointmentID string `json:"appointment_id"`
-	Status        string `json:"status"` // attended, no-show, cancelled
-	Notes         string `json:"notes,omitempty"`
+	// Status is one of AttendanceStatuses: attended, no-show, cancelled.
+	Status AppointmentStatus `json:"status"`
+	Notes  string            `json:"notes,omitempty"`
 }
-
-// AttendanceStatuses lists what staff may record about an appointment.
-var AttendanceStatuses = []string{"attended", "no-show", "cancelled"}
 
 // Validate checks an attendance record.
 func (a Attendance) Validate() error {
 	if a.AppointmentID == "" {
 		return Invalidf("appointment", "is required: the appointment id (see caseflow case show)")
 	}
-	_, err := ParseEnum("status", a.Status, AttendanceStatuses)
+	_, err := ParseEnum("status", string(a.Status), AttendanceStatuses)
 	return err
 }
 

@@ -189,8 +189,8 @@ services in "case show"). Record what happened:
 			n := 0
 			for _, f := range []struct {
 				set    bool
-				status string
-			}{{attended, "attended"}, {noShow, "no-show"}, {cancel, "cancelled"}} {
+				status care.AppointmentStatus
+			}{{attended, care.AppointmentAttended}, {noShow, care.AppointmentNoShow}, {cancel, care.AppointmentCancelled}} {
 				if f.set {
 					n++
 					at.Status = f.status

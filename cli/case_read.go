@@ -16,7 +16,6 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
-	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -112,13 +111,13 @@ func (a *app) renderServices(w *tabwriter.Writer, services []care.ServiceState) 
 			auth = "-"
 		}
 		if z := s.Authorization; z != nil {
-			auth = z.Status
+			auth = string(z.Status)
 			switch {
 			case z.Number != "":
 				auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
 			case z.Reason != "":
 				auth += ": " + z.Reason
-			case z.Status == "pended":
+			case z.Status == care.AuthorizationPended:
 				auth += ", decision due " + formatTime(z.DeadlineAt)
 				if z.Escalated {
 					auth += " (escalated)"
@@ -345,7 +344,7 @@ also carries its detail (the record staff entered).`,
 			if err != nil {
 				return err
 			}
-			if _, err := store.Case(ctx, caseID); errors.Is(err, postgres.ErrNotFound) {
+			if _, err := store.Case(ctx, caseID); errors.Is(err, care.ErrNotFound) {
 				return care.NotFoundf("case %s not found; check the id with \"caseflow case list\"", caseID)
 			} else if err != nil {
 				return err

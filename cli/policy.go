@@ -33,7 +33,7 @@ func (a *app) policy(ctx context.Context, store *postgres.Store, program string)
 		}
 		a.policies[program] = p
 	}
-	if errors.Is(err, postgres.ErrNotFound) {
+	if errors.Is(err, care.ErrNotFound) {
 		var known []string
 		if list, lerr := store.Policies(ctx); lerr == nil {
 			for _, l := range list {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/postgres"
+	"github.com/caseflow/caseflow/providers"
 )
 
 func (a *app) providersCommand() *cobra.Command {
@@ -65,21 +66,22 @@ A slot series names its "service" when the provider offers more than one.`,
 			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 				return care.Errorf(care.KindInvalid, "providers file %s does not exist; pass the path of a providers JSON file, e.g. demo/providers.json", path)
 			}
-			var f postgres.ProviderFile
+			var f providers.File
 			if err := readJSONFile(path, &f); err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
 			// Check the file before reaching for the database.
-			if _, err := f.Expand(time.Now()); err != nil {
+			ps, slots, err := f.Expand(time.Now())
+			if err != nil {
 				return care.Errorf(care.KindInvalid, "%s: %w", path, err)
 			}
 			store, err := a.db(ctx)
 			if err != nil {
 				return err
 			}
-			res, err := store.LoadProviders(ctx, f, time.Now())
+			res, err := store.LoadProviders(ctx, ps, slots)
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}

@@ -124,7 +124,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 		return e.service(id, "pt").Status == care.ServiceBooked && e.service(id, "fin").Status == care.ServiceBooked
 	})
 	pt := e.service(id, "pt")
-	require.Equal(t, "approved", pt.Authorization.Status)
+	require.Equal(t, care.AuthorizationApproved, pt.Authorization.Status)
 	require.True(t, pt.Authorization.Expedited, "acute care: expedited request")
 	require.NotEmpty(t, pt.Authorization.Number)
 	require.Nil(t, e.service(id, "fin").Authorization, "financial counselling needs no authorization")
@@ -137,7 +137,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 	e.waitFor("neuropsychology pended, then approved and booked", 90*time.Second, func() bool {
 		return e.service(id, "np").Status == care.ServiceBooked
 	})
-	require.Equal(t, "approved", e.service(id, "np").Authorization.Status)
+	require.Equal(t, care.AuthorizationApproved, e.service(id, "np").Authorization.Status)
 	history := e.ok("case", "history", id)
 	require.Contains(t, history, "np: authorization pended")
 	require.Contains(t, history, "ot: authorization denied")
@@ -165,7 +165,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 	require.Contains(t, r.stderr, "is not a booked appointment of this case")
 	e.waitFor("financial counselling rebooked", 30*time.Second, func() bool {
 		a := e.service(id, "fin").Appointment
-		return a != nil && a.Attempt == 2 && a.Status == "booked"
+		return a != nil && a.Attempt == 2 && a.Status == care.AppointmentBooked
 	})
 	require.Equal(t, 1, e.service(id, "pt").Attended)
 	show := e.ok("case", "show", id)
@@ -180,6 +180,11 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 		return e.count(`SELECT count(*) FROM appointments WHERE case_id = $1 AND status = 'booked'`, id) == 0
 	})
 	recordHistory(t, "coordination", rawHistory(t, care.WorkflowID(id)))
+	// The services' own histories: approved, denied, pended then approved,
+	// and no authorization needed with a no-show rebooked.
+	for _, svc := range []string{"pt", "ot", "np", "fin"} {
+		recordHistory(t, "coordination-service-"+svc, rawHistory(t, workflows.ServiceWorkflowID(id, svc, 1)))
+	}
 }
 
 // TestAKilledWorkerDoublesNothing kills the worker (SIGKILL) right after a

@@ -14,12 +14,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/httperr"
 	"github.com/caseflow/caseflow/notify"
 )
 
-var msg = notify.Message{
+var msg = care.Notification{
 	ReminderID: "ap-0123456789abcdef.120m", AppointmentID: "ap-0123456789abcdef",
-	CaseID: "c-5c1d0e8f2a7b9c3d", PatientID: "p-0a1b2c3d4e5f6a7b", Kind: notify.KindAppointmentReminder,
+	CaseID: "c-5c1d0e8f2a7b9c3d", PatientID: "p-0a1b2c3d4e5f6a7b", Kind: care.NotificationAppointmentReminder,
 	DueAt: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC), StartsAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 }
 
@@ -48,7 +50,7 @@ func TestWebhookPostsTheMessageWithItsIdempotencyKey(t *testing.T) {
 		"patient_id": msg.PatientID, "kind": "appointment-reminder",
 		"due_at": "2026-12-01T07:00:00Z", "starts_at": "2026-12-01T09:00:00Z",
 	}, got.body, "opaque ids and times, nothing else")
-	require.Equal(t, "webhook", notify.ChannelName(ch))
+	require.Equal(t, "webhook", ch.Name())
 }
 
 func TestWebhookRetryability(t *testing.T) {
@@ -91,11 +93,11 @@ func TestWebhookRetryability(t *testing.T) {
 	for _, tc := range cases {
 		err := tc.ch.Send(context.Background(), msg)
 		require.Error(t, err, tc.name)
-		require.Equal(t, tc.retryable, notify.IsRetryable(err), "%s: %v", tc.name, err)
+		require.Equal(t, tc.retryable, httperr.IsRetryable(err), "%s: %v", tc.name, err)
 		require.ErrorContains(t, err, tc.contains, tc.name)
 		require.NotContains(t, err.Error(), "River Quinn", "the gateway's reply never reaches the message: logs are not encrypted")
 	}
-	require.False(t, notify.IsRetryable(nil))
+	require.False(t, httperr.IsRetryable(nil))
 }
 
 func TestLogChannelWritesOpaqueIDsOnly(t *testing.T) {
@@ -109,14 +111,14 @@ func TestLogChannelWritesOpaqueIDsOnly(t *testing.T) {
 	require.Equal(t, msg.ReminderID, rec["reminder_id"])
 	require.Equal(t, msg.PatientID, rec["patient_id"])
 	require.Equal(t, "2026-12-01T09:00:00Z", rec["starts_at"])
-	require.Equal(t, "log", notify.ChannelName(ch))
+	require.Equal(t, "log", ch.Name())
 }
 
 func TestFromEnv(t *testing.T) {
 	t.Setenv("CASEFLOW_NOTIFY_WEBHOOK_URL", "")
 	ch, err := notify.FromEnv(nil)
 	require.NoError(t, err)
-	require.Equal(t, "log", notify.ChannelName(ch), "no URL: the log channel")
+	require.Equal(t, "log", ch.Name(), "no URL: the log channel")
 
 	var auth string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +129,7 @@ func TestFromEnv(t *testing.T) {
 	t.Setenv("CASEFLOW_NOTIFY_WEBHOOK_TOKEN", "tok")
 	ch, err = notify.FromEnv(nil)
 	require.NoError(t, err)
-	require.Equal(t, "webhook", notify.ChannelName(ch))
+	require.Equal(t, "webhook", ch.Name())
 	require.NoError(t, ch.Send(context.Background(), msg))
 	require.Equal(t, "Bearer tok", auth)
 

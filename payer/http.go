@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/httperr"
 )
 
 // The wire format is a simplified, flattened form of the Da Vinci PAS
@@ -51,7 +54,7 @@ type wireClaim struct {
 	Identifier    wireIdentifier `json:"identifier"`
 	Patient       string         `json:"patient"`
 	EpisodeOfCare string         `json:"episodeOfCare"`
-	Priority      Urgency        `json:"priority"`
+	Priority      care.Urgency   `json:"priority"`
 	Item          []wireItem     `json:"item"`
 }
 
@@ -59,15 +62,15 @@ type wireClaim struct {
 // "complete" for a decision and "queued" while pended; reviewAction is
 // approved, denied or pended.
 type wireClaimResponse struct {
-	ResourceType  string         `json:"resourceType"`
-	ID            string         `json:"id"`
-	Identifier    wireIdentifier `json:"identifier"`
-	Outcome       string         `json:"outcome"`
-	ReviewAction  Status         `json:"reviewAction"`
-	PreAuthRef    string         `json:"preAuthRef,omitempty"`
-	PreAuthPeriod *wirePeriod    `json:"preAuthPeriod,omitempty"`
-	Disposition   string         `json:"disposition,omitempty"`
-	Created       *time.Time     `json:"created,omitempty"`
+	ResourceType  string                   `json:"resourceType"`
+	ID            string                   `json:"id"`
+	Identifier    wireIdentifier           `json:"identifier"`
+	Outcome       string                   `json:"outcome"`
+	ReviewAction  care.AuthorizationStatus `json:"reviewAction"`
+	PreAuthRef    string                   `json:"preAuthRef,omitempty"`
+	PreAuthPeriod *wirePeriod              `json:"preAuthPeriod,omitempty"`
+	Disposition   string                   `json:"disposition,omitempty"`
+	Created       *time.Time               `json:"created,omitempty"`
 }
 
 type wireIssue struct {
@@ -82,7 +85,7 @@ type wireOutcome struct {
 	Issue        []wireIssue `json:"issue"`
 }
 
-func toClaim(r Request) wireClaim {
+func toClaim(r care.AuthorizationRequest) wireClaim {
 	return wireClaim{
 		ResourceType:  "Claim",
 		Use:           "preauthorization",
@@ -95,8 +98,8 @@ func toClaim(r Request) wireClaim {
 	}
 }
 
-func fromResponse(cr wireClaimResponse) (Decision, error) {
-	d := Decision{Status: cr.ReviewAction, RequestID: cr.ID}
+func fromResponse(cr wireClaimResponse) (care.AuthorizationDecision, error) {
+	d := care.AuthorizationDecision{Status: cr.ReviewAction, RequestID: cr.ID}
 	if cr.ResourceType != "ClaimResponse" {
 		return d, fmt.Errorf("expected a ClaimResponse, got resourceType %q", cr.ResourceType)
 	}
@@ -107,18 +110,18 @@ func fromResponse(cr wireClaimResponse) (Decision, error) {
 		d.DecidedAt = cr.Created.UTC()
 	}
 	switch cr.ReviewAction {
-	case Approved:
+	case care.AuthorizationApproved:
 		if cr.PreAuthRef == "" || cr.PreAuthPeriod == nil {
 			return d, errors.New("an approval without preAuthRef or preAuthPeriod")
 		}
 		d.AuthorizationNumber = cr.PreAuthRef
 		d.ValidFrom, d.ValidTo = cr.PreAuthPeriod.Start.UTC(), cr.PreAuthPeriod.End.UTC()
-	case Denied:
+	case care.AuthorizationDenied:
 		d.DenialReason = cr.Disposition
 		if d.DenialReason == "" {
 			d.DenialReason = "no reason given by the payer"
 		}
-	case Pended:
+	case care.AuthorizationPended:
 		d.DecidedAt = time.Time{}
 	default:
 		return d, fmt.Errorf("unknown reviewAction %q", cr.ReviewAction)
@@ -126,7 +129,8 @@ func fromResponse(cr wireClaimResponse) (Decision, error) {
 	return d, nil
 }
 
-// HTTPClient is the Client for a payer's HTTP endpoint.
+// HTTPClient submits prior-authorization requests to a payer's HTTP
+// endpoint and inquires about pended ones.
 type HTTPClient struct {
 	base string
 	hc   *http.Client
@@ -135,71 +139,72 @@ type HTTPClient struct {
 // NewHTTPClient returns a client for the payer at baseURL (e.g.
 // https://payer.example/fhir). With a nil httpClient it uses one with a
 // 30-second timeout.
-func NewHTTPClient(baseURL string, httpClient *http.Client) Client {
+func NewHTTPClient(baseURL string, httpClient *http.Client) *HTTPClient {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &HTTPClient{base: strings.TrimRight(baseURL, "/"), hc: httpClient}
 }
 
-// Submit posts the request to {base}/Claim/$submit. The request key is sent
-// both as the Claim identifier and as the Idempotency-Key header.
-func (c *HTTPClient) Submit(ctx context.Context, r Request) (Decision, error) {
+// Submit posts the request to {base}/Claim/$submit. It is idempotent on
+// the request key, which is sent both as the Claim identifier and as the
+// Idempotency-Key header.
+func (c *HTTPClient) Submit(ctx context.Context, r care.AuthorizationRequest) (care.AuthorizationDecision, error) {
 	if err := r.Validate(); err != nil {
-		return Decision{}, &Error{Op: "submit", Message: "invalid request: " + err.Error(), Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: "submit", Message: "invalid request: " + err.Error(), Err: err}
 	}
 	body, err := json.Marshal(toClaim(r))
 	if err != nil {
-		return Decision{}, &Error{Op: "submit", Message: err.Error(), Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: "submit", Message: err.Error(), Err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+submitPath, bytes.NewReader(body))
 	if err != nil {
-		return Decision{}, &Error{Op: "submit", Message: fmt.Sprintf("bad payer URL %q: %v; check CASEFLOW_PAYER_URL", c.base, err), Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: "submit", Message: fmt.Sprintf("bad payer URL %q: %v; check CASEFLOW_PAYER_URL", c.base, err), Err: err}
 	}
 	req.Header.Set("Content-Type", "application/fhir+json")
 	req.Header.Set("Idempotency-Key", r.RequestKey)
 	return c.do(req, "submit")
 }
 
-// Inquire gets {base}/ClaimResponse/{requestID}.
-func (c *HTTPClient) Inquire(ctx context.Context, requestID string) (Decision, error) {
+// Inquire gets {base}/ClaimResponse/{requestID}: the current decision on a
+// request submitted earlier.
+func (c *HTTPClient) Inquire(ctx context.Context, requestID string) (care.AuthorizationDecision, error) {
 	if strings.TrimSpace(requestID) == "" {
-		return Decision{}, &Error{Op: "inquire", Message: "invalid request: the request id is empty"}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: "inquire", Message: "invalid request: the request id is empty"}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+inquirePath+url.PathEscape(requestID), nil)
 	if err != nil {
-		return Decision{}, &Error{Op: "inquire", Message: fmt.Sprintf("bad payer URL %q: %v; check CASEFLOW_PAYER_URL", c.base, err), Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: "inquire", Message: fmt.Sprintf("bad payer URL %q: %v; check CASEFLOW_PAYER_URL", c.base, err), Err: err}
 	}
 	return c.do(req, "inquire")
 }
 
-func (c *HTTPClient) do(req *http.Request, op string) (Decision, error) {
+func (c *HTTPClient) do(req *http.Request, op string) (care.AuthorizationDecision, error) {
 	req.Header.Set("Accept", "application/fhir+json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		// Connection refused, DNS, TLS, timeouts, a cancelled context: no
 		// answer, so no decision.
-		return Decision{}, &Error{Op: op, Message: "no answer from " + c.base + ": " + transportReason(err), Retryable: true, Err: err}
+		return care.AuthorizationDecision{}, httperr.NoAnswer("payer", op, c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "answer cut off: " + transportReason(err), Retryable: true, Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "answer cut off: " + httperr.TransportReason(err), Retryable: true, Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Only the status: the payer's diagnostics could quote the patient,
 		// and activity errors end up in worker logs, which are not encrypted.
-		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "the payer answered " + resp.Status,
-			Diagnostics: outcomeMessage(data, resp.Status), Retryable: retryableStatus(resp.StatusCode)}
+		return care.AuthorizationDecision{}, httperr.Answered("payer", op, "the payer", resp, outcomeMessage(data, resp.Status))
 	}
 	var cr wireClaimResponse
 	if err := json.Unmarshal(data, &cr); err != nil {
-		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "unreadable answer: " + err.Error(), Retryable: true, Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "unreadable answer: " + err.Error(), Retryable: true, Err: err}
 	}
 	d, err := fromResponse(cr)
 	if err != nil {
 		// A malformed answer is not a decision: treat it as an outage.
-		return Decision{}, &Error{Op: op, StatusCode: resp.StatusCode, Message: "unusable answer: " + err.Error(), Retryable: true, Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "unusable answer: " + err.Error(), Retryable: true, Err: err}
 	}
 	return d, nil
 }
@@ -216,31 +221,8 @@ func outcomeMessage(data []byte, status string) string {
 			}
 		}
 		if len(msgs) > 0 {
-			return clip(strings.Join(msgs, "; "))
+			return httperr.Clip(strings.Join(msgs, "; "))
 		}
 	}
 	return status
-}
-
-func transportReason(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timed out"
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "timed out"
-		}
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
-// clip keeps a remote message to one short line.
-func clip(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }

@@ -2,7 +2,6 @@ package payer_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,19 +15,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/httperr"
 	"github.com/caseflow/caseflow/payer"
 )
 
 var periodStart = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
-func request(key, code string) payer.Request {
-	return payer.Request{RequestKey: key, CaseID: "c-5c1d0e8f2a7b9c3d", PatientID: "p-0a1b2c3d4e5f6a7b",
-		ServiceCode: code, Urgency: payer.Standard, PeriodStart: periodStart, PeriodEnd: periodStart.AddDate(0, 3, 0)}
+func request(key, code string) care.AuthorizationRequest {
+	return care.AuthorizationRequest{RequestKey: key, CaseID: "c-5c1d0e8f2a7b9c3d", PatientID: "p-0a1b2c3d4e5f6a7b",
+		ServiceCode: code, Urgency: care.UrgencyStandard, PeriodStart: periodStart, PeriodEnd: periodStart.AddDate(0, 3, 0)}
 }
 
 // simulator serves a simulator with cfg over real HTTP and returns a client
 // for it, the simulator and a counter of the requests it received.
-func simulator(t *testing.T, cfg string) (payer.Client, *payer.Simulator, *atomic.Int64) {
+func simulator(t *testing.T, cfg string) (*payer.HTTPClient, *payer.Simulator, *atomic.Int64) {
 	t.Helper()
 	c, err := payer.ParseSimConfig([]byte(cfg))
 	require.NoError(t, err)
@@ -43,10 +44,10 @@ func simulator(t *testing.T, cfg string) (payer.Client, *payer.Simulator, *atomi
 	return payer.NewHTTPClient(srv.URL, srv.Client()), sim, &hits
 }
 
-// payerErr asserts err is a *payer.Error and returns it.
-func payerErr(t *testing.T, err error) *payer.Error {
+// payerErr asserts err is a *httperr.Error and returns it.
+func payerErr(t *testing.T, err error) *httperr.Error {
 	t.Helper()
-	var pe *payer.Error
+	var pe *httperr.Error
 	require.ErrorAs(t, err, &pe)
 	return pe
 }
@@ -60,7 +61,7 @@ func TestSimulatorApproves(t *testing.T) {
 
 	d, err := cl.Submit(ctx, request("c-1:pt:1", "physiotherapy"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 	require.NotEmpty(t, d.RequestID)
 	require.Regexp(t, `^AUTH-[0-9A-F]{10}$`, d.AuthorizationNumber)
 	require.True(t, d.ValidFrom.Equal(periodStart), "valid from the requested start")
@@ -70,7 +71,7 @@ func TestSimulatorApproves(t *testing.T) {
 
 	d, err = cl.Submit(ctx, request("c-1:np:1", "neuropsychology"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 	require.True(t, d.ValidTo.Equal(periodStart.AddDate(0, 0, 30)), "valid_days sets the period: %s", d.ValidTo)
 
 	// An inquiry about a decided request returns the same decision.
@@ -84,7 +85,7 @@ func TestSimulatorDenialIsADecisionNotAnError(t *testing.T) {
 	cl, _, _ := simulator(t, `{"services": {"occupational-therapy": {"behaviour": "deny", "reason": "not covered by the member's plan"}}}`)
 	d, err := cl.Submit(context.Background(), request("c-1:ot:1", "occupational-therapy"))
 	require.NoError(t, err, "a denial is a decision")
-	require.Equal(t, payer.Denied, d.Status)
+	require.Equal(t, care.AuthorizationDenied, d.Status)
 	require.Equal(t, "not covered by the member's plan", d.DenialReason)
 	require.Empty(t, d.AuthorizationNumber)
 	require.True(t, d.ValidFrom.IsZero())
@@ -96,14 +97,14 @@ func TestSimulatorDefaultBehaviourForUnknownCodes(t *testing.T) {
 		"services": {"physiotherapy": {"behaviour": "approve"}}}`)
 	d, err := cl.Submit(context.Background(), request("c-1:x:1", "acupuncture"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Denied, d.Status)
+	require.Equal(t, care.AuthorizationDenied, d.Status)
 	require.Equal(t, "service not recognised", d.DenialReason)
 
 	// With no default at all, unknown codes are approved.
 	cl, _, _ = simulator(t, `{}`)
 	d, err = cl.Submit(context.Background(), request("c-1:x:1", "acupuncture"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 }
 
 func TestSimulatorPendThenDecide(t *testing.T) {
@@ -120,22 +121,22 @@ func TestSimulatorPendThenDecide(t *testing.T) {
 
 	np, err := cl.Submit(ctx, request("c-1:np:1", "neuropsychology"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, np.Status)
+	require.Equal(t, care.AuthorizationPended, np.Status)
 	require.NotEmpty(t, np.RequestID)
 	require.True(t, np.DecidedAt.IsZero(), "a pended decision has no decision time")
 	hn, err := cl.Submit(ctx, request("c-1:hn:1", "home-nursing"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, hn.Status)
+	require.Equal(t, care.AuthorizationPended, hn.Status)
 
 	advance(29 * time.Second)
 	d, err := cl.Inquire(ctx, np.RequestID)
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, d.Status, "still pended before the delay")
+	require.Equal(t, care.AuthorizationPended, d.Status, "still pended before the delay")
 
 	advance(time.Second)
 	d, err = cl.Inquire(ctx, np.RequestID)
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 	require.Equal(t, np.RequestID, d.RequestID)
 	require.True(t, d.DecidedAt.Equal(submitted.Add(30*time.Second)), "decided when the delay ran out: %s", d.DecidedAt)
 	// Resubmitting the same key now returns the decision, not a new request.
@@ -145,11 +146,11 @@ func TestSimulatorPendThenDecide(t *testing.T) {
 
 	d, err = cl.Inquire(ctx, hn.RequestID)
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, d.Status)
+	require.Equal(t, care.AuthorizationPended, d.Status)
 	advance(72 * time.Hour)
 	d, err = cl.Inquire(ctx, hn.RequestID)
 	require.NoError(t, err)
-	require.Equal(t, payer.Denied, d.Status)
+	require.Equal(t, care.AuthorizationDenied, d.Status)
 	require.Equal(t, "insufficient documentation", d.DenialReason)
 }
 
@@ -159,10 +160,10 @@ func TestSimulatorPendsInRealTime(t *testing.T) {
 	ctx := context.Background()
 	d, err := cl.Submit(ctx, request("c-1:np:1", "neuropsychology"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Pended, d.Status)
+	require.Equal(t, care.AuthorizationPended, d.Status)
 	require.Eventually(t, func() bool {
 		got, err := cl.Inquire(ctx, d.RequestID)
-		return err == nil && got.Status == payer.Approved
+		return err == nil && got.Status == care.AuthorizationApproved
 	}, 5*time.Second, 50*time.Millisecond)
 }
 
@@ -194,11 +195,11 @@ func TestSimulatorSubmitIsIdempotent(t *testing.T) {
 
 	// The same key for a different request is refused, not silently merged.
 	changed := request("c-1:pt:1", "physiotherapy")
-	changed.Urgency = payer.Expedited
+	changed.Urgency = care.UrgencyExpedited
 	_, err = cl.Submit(ctx, changed)
 	pe := payerErr(t, err)
 	require.Equal(t, http.StatusConflict, pe.StatusCode)
-	require.False(t, payer.IsRetryable(err))
+	require.False(t, httperr.IsRetryable(err))
 	require.Contains(t, pe.Diagnostics, "already used for a different request")
 	require.NotContains(t, err.Error(), "already used", "the payer's words stay out of the message")
 }
@@ -211,12 +212,12 @@ func TestSimulatorFailsForFirstRequests(t *testing.T) {
 	for i := range 2 {
 		_, err := cl.Submit(ctx, request("c-1:pt:1", "physiotherapy"))
 		require.Error(t, err, "request %d", i+1)
-		require.True(t, payer.IsRetryable(err), "an outage is retryable: %v", err)
+		require.True(t, httperr.IsRetryable(err), "an outage is retryable: %v", err)
 		require.Equal(t, 502, payerErr(t, err).StatusCode)
 	}
 	d, err := cl.Submit(ctx, request("c-1:pt:1", "physiotherapy"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Denied, d.Status, "after the outage the configured decision comes")
+	require.Equal(t, care.AuthorizationDenied, d.Status, "after the outage the configured decision comes")
 	require.EqualValues(t, 3, hits.Load())
 }
 
@@ -225,11 +226,11 @@ func TestSimulatorFailsForADuration(t *testing.T) {
 	cl, _, _ := simulator(t, `{"services": {"physiotherapy": {"behaviour": "fail", "for": "400ms"}}}`)
 	ctx := context.Background()
 	_, err := cl.Submit(ctx, request("c-1:pt:1", "physiotherapy"))
-	require.True(t, payer.IsRetryable(err))
+	require.True(t, httperr.IsRetryable(err))
 	require.Equal(t, http.StatusServiceUnavailable, payerErr(t, err).StatusCode, "503 by default")
 	require.Eventually(t, func() bool {
 		d, err := cl.Submit(ctx, request("c-1:pt:1", "physiotherapy"))
-		return err == nil && d.Status == payer.Approved
+		return err == nil && d.Status == care.AuthorizationApproved
 	}, 5*time.Second, 50*time.Millisecond)
 }
 
@@ -247,19 +248,19 @@ func TestSimulatorSlowAnswerTimesOutAsRetryable(t *testing.T) {
 	start := time.Now()
 	_, err = impatient.Submit(context.Background(), request("c-1:pt:1", "physiotherapy"))
 	require.Less(t, time.Since(start), time.Second)
-	require.True(t, payer.IsRetryable(err), "a timeout is an outage: %v", err)
+	require.True(t, httperr.IsRetryable(err), "a timeout is an outage: %v", err)
 	require.Contains(t, err.Error(), "timed out")
 
 	// A context deadline counts the same.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err = payer.NewHTTPClient(srv.URL, nil).Submit(ctx, request("c-1:pt:1", "physiotherapy"))
-	require.True(t, payer.IsRetryable(err), "%v", err)
+	require.True(t, httperr.IsRetryable(err), "%v", err)
 
 	// A patient client gets the decision.
 	d, err := payer.NewHTTPClient(srv.URL, nil).Submit(context.Background(), request("c-1:pt:1", "physiotherapy"))
 	require.NoError(t, err)
-	require.Equal(t, payer.Approved, d.Status)
+	require.Equal(t, care.AuthorizationApproved, d.Status)
 }
 
 func TestInquireUnknownRequestIsNotRetryable(t *testing.T) {
@@ -268,7 +269,7 @@ func TestInquireUnknownRequestIsNotRetryable(t *testing.T) {
 	_, err := cl.Inquire(context.Background(), "pa-unknown")
 	pe := payerErr(t, err)
 	require.Equal(t, http.StatusNotFound, pe.StatusCode)
-	require.False(t, payer.IsRetryable(err))
+	require.False(t, httperr.IsRetryable(err))
 	require.Contains(t, pe.Diagnostics, "no prior-authorization request")
 }
 
@@ -315,7 +316,7 @@ func TestClientRetryabilityClassification(t *testing.T) {
 			} {
 				err := call()
 				pe := payerErr(t, err)
-				require.Equal(t, tc.retryable, payer.IsRetryable(err), "%s: %v", op, err)
+				require.Equal(t, tc.retryable, httperr.IsRetryable(err), "%s: %v", op, err)
 				require.Equal(t, tc.status, pe.StatusCode, op)
 				require.Equal(t, op, pe.Op)
 				require.Contains(t, pe.Diagnostics+" "+pe.Message, tc.message, op)
@@ -337,24 +338,24 @@ func refusedURL(t *testing.T) string {
 func TestClientRefusesInvalidRequestsWithoutCallingThePayer(t *testing.T) {
 	t.Parallel()
 	cl, _, hits := simulator(t, `{}`)
-	bad := map[string]func(*payer.Request){
-		"no key":             func(r *payer.Request) { r.RequestKey = "" },
-		"key with spaces":    func(r *payer.Request) { r.RequestKey = "c 1" },
-		"name as patient id": func(r *payer.Request) { r.PatientID = "River Quinn" },
-		"no service":         func(r *payer.Request) { r.ServiceCode = "" },
-		"unknown urgency":    func(r *payer.Request) { r.Urgency = "urgent" },
-		"no period":          func(r *payer.Request) { r.PeriodStart = time.Time{} },
-		"period backwards":   func(r *payer.Request) { r.PeriodEnd = r.PeriodStart.Add(-time.Hour) },
+	bad := map[string]func(*care.AuthorizationRequest){
+		"no key":             func(r *care.AuthorizationRequest) { r.RequestKey = "" },
+		"key with spaces":    func(r *care.AuthorizationRequest) { r.RequestKey = "c 1" },
+		"name as patient id": func(r *care.AuthorizationRequest) { r.PatientID = "River Quinn" },
+		"no service":         func(r *care.AuthorizationRequest) { r.ServiceCode = "" },
+		"unknown urgency":    func(r *care.AuthorizationRequest) { r.Urgency = "urgent" },
+		"no period":          func(r *care.AuthorizationRequest) { r.PeriodStart = time.Time{} },
+		"period backwards":   func(r *care.AuthorizationRequest) { r.PeriodEnd = r.PeriodStart.Add(-time.Hour) },
 	}
 	for name, mutate := range bad {
 		r := request("c-1:pt:1", "physiotherapy")
 		mutate(&r)
 		_, err := cl.Submit(context.Background(), r)
 		require.Error(t, err, name)
-		require.False(t, payer.IsRetryable(err), name)
+		require.False(t, httperr.IsRetryable(err), name)
 	}
 	_, err := cl.Inquire(context.Background(), "")
-	require.False(t, payer.IsRetryable(err))
+	require.False(t, httperr.IsRetryable(err))
 	require.Zero(t, hits.Load(), "nothing was sent")
 }
 
@@ -388,7 +389,7 @@ func TestParseSimConfig(t *testing.T) {
 		`{"services": {"pt": {}}}`:                                                                                 "services.pt.behaviour: is required",
 		`{"services": {"pt": {"behaviour": "deny"}}}`:                                                              "services.pt.reason",
 		`{"services": {"pt": {"behaviour": "pend"}}}`:                                                              "services.pt.after",
-		`{"services": {"pt": {"behaviour": "pend", "after": "soon"}}}`:                                             `"soon" is not a duration`,
+		`{"services": {"pt": {"behaviour": "pend", "after": "soon"}}}`:                                             `bad duration "soon"`,
 		`{"services": {"pt": {"behaviour": "pend", "after": "1s", "then": {"behaviour": "pend", "after": "1s"}}}}`: "services.pt.then.behaviour",
 		`{"services": {"pt": {"behaviour": "fail"}}}`:                                                              "exactly one of",
 		`{"services": {"pt": {"behaviour": "fail", "failures": 1, "for": "1s"}}}`:                                  "exactly one of",
@@ -412,15 +413,7 @@ func TestParseSimConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, payer.BehaviourApprove, c.Services["physiotherapy"].Behaviour)
 	require.Equal(t, payer.BehaviourPend, c.Services["neuropsychology"].Behaviour)
-	require.Equal(t, payer.Duration(30*time.Second), c.Services["neuropsychology"].After)
+	require.Equal(t, care.Duration(30*time.Second), c.Services["neuropsychology"].After)
 	require.Equal(t, payer.BehaviourApprove, c.Services["neuropsychology"].Then.Behaviour)
 	require.Equal(t, payer.BehaviourDeny, c.Services["occupational-therapy"].Behaviour)
-}
-
-func TestIsRetryable(t *testing.T) {
-	t.Parallel()
-	require.False(t, payer.IsRetryable(nil))
-	require.True(t, payer.IsRetryable(errors.New("something unexpected")), "an unknown failure is not a decision")
-	require.True(t, payer.IsRetryable(fmt.Errorf("wrapped: %w", &payer.Error{Op: "submit", Retryable: true})))
-	require.False(t, payer.IsRetryable(fmt.Errorf("wrapped: %w", &payer.Error{Op: "submit", StatusCode: 400})))
 }

@@ -27,27 +27,6 @@ const (
 	BehaviourSlow    = "slow"    // wait "delay" before answering, then "then"
 )
 
-// Duration is a time.Duration written in JSON as a Go duration string
-// ("30s", "45m", "72h").
-type Duration time.Duration
-
-// UnmarshalJSON reads a duration string such as "30s".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration must be a string such as \"30s\" or \"72h\", got %s", b)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration; write e.g. \"30s\", \"45m\" or \"72h\"", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
 // Behaviour is how the simulator answers for a service code.
 type Behaviour struct {
 	// Behaviour is approve, deny, pend, fail or slow.
@@ -58,15 +37,15 @@ type Behaviour struct {
 	// deny: the specific reason given.
 	Reason string `json:"reason,omitempty"`
 	// pend: how long after submission the decision is made.
-	After Duration `json:"after,omitempty"`
+	After care.Duration `json:"after,omitempty"`
 	// fail: answer with Status (default 503) to the first Failures requests
 	// for the service code, or to every request during For from the first
 	// one; then behave as Then.
-	Failures int      `json:"failures,omitempty"`
-	For      Duration `json:"for,omitempty"`
-	Status   int      `json:"status,omitempty"`
+	Failures int           `json:"failures,omitempty"`
+	For      care.Duration `json:"for,omitempty"`
+	Status   int           `json:"status,omitempty"`
 	// slow: how long to wait before answering as Then.
-	Delay Duration `json:"delay,omitempty"`
+	Delay care.Duration `json:"delay,omitempty"`
 	// Then is the behaviour after a pend (approve or deny), a fail or a slow
 	// answer. It defaults to approve.
 	Then *Behaviour `json:"then,omitempty"`
@@ -182,11 +161,11 @@ type Simulator struct {
 }
 
 type simRecord struct {
-	req       Request
+	req       care.AuthorizationRequest
 	id        string
 	beh       Behaviour // approve, deny or pend
 	submitted time.Time
-	final     *Decision
+	final     *care.AuthorizationDecision
 }
 
 type failState struct {
@@ -330,7 +309,7 @@ func (s *Simulator) outage(w http.ResponseWriter, r *http.Request, code string, 
 				return b, false
 			}
 		case BehaviourSlow:
-			t := time.NewTimer(time.Duration(b.Delay))
+			t := time.NewTimer(b.Delay.D())
 			select {
 			case <-t.C:
 			case <-r.Context().Done():
@@ -359,28 +338,28 @@ func (s *Simulator) failing(key string, b Behaviour) bool {
 	if b.Failures > 0 {
 		return st.seen <= b.Failures
 	}
-	return now.Before(st.first.Add(time.Duration(b.For)))
+	return now.Before(st.first.Add(b.For.D()))
 }
 
 // decide returns the decision on rec at now. Called with s.mu held.
-func (s *Simulator) decide(rec *simRecord, now time.Time) Decision {
+func (s *Simulator) decide(rec *simRecord, now time.Time) care.AuthorizationDecision {
 	if rec.final != nil {
 		return *rec.final
 	}
 	b, at := rec.beh, rec.submitted
 	if b.Behaviour == BehaviourPend {
-		due := rec.submitted.Add(time.Duration(b.After))
+		due := rec.submitted.Add(b.After.D())
 		if now.Before(due) {
-			return Decision{Status: Pended, RequestID: rec.id}
+			return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: rec.id}
 		}
 		b, at = b.then(), due
 	}
-	d := Decision{RequestID: rec.id, DecidedAt: at}
+	d := care.AuthorizationDecision{RequestID: rec.id, DecidedAt: at}
 	switch b.Behaviour {
 	case BehaviourDeny:
-		d.Status, d.DenialReason = Denied, b.Reason
+		d.Status, d.DenialReason = care.AuthorizationDenied, b.Reason
 	default:
-		d.Status = Approved
+		d.Status = care.AuthorizationApproved
 		d.AuthorizationNumber = "AUTH-" + strings.ToUpper(hashKey("auth", rec.req.RequestKey)[:10])
 		d.ValidFrom, d.ValidTo = rec.req.PeriodStart.UTC(), rec.req.PeriodEnd.UTC()
 		if b.ValidDays > 0 {
@@ -391,31 +370,31 @@ func (s *Simulator) decide(rec *simRecord, now time.Time) Decision {
 	return d
 }
 
-func claimRequest(c wireClaim) (Request, error) {
+func claimRequest(c wireClaim) (care.AuthorizationRequest, error) {
 	if c.ResourceType != "Claim" {
-		return Request{}, fmt.Errorf("resourceType must be Claim, got %q", c.ResourceType)
+		return care.AuthorizationRequest{}, fmt.Errorf("resourceType must be Claim, got %q", c.ResourceType)
 	}
 	if c.Use != "preauthorization" {
-		return Request{}, fmt.Errorf("use must be preauthorization, got %q", c.Use)
+		return care.AuthorizationRequest{}, fmt.Errorf("use must be preauthorization, got %q", c.Use)
 	}
 	if len(c.Item) != 1 {
-		return Request{}, fmt.Errorf("the Claim must have exactly one item, got %d", len(c.Item))
+		return care.AuthorizationRequest{}, fmt.Errorf("the Claim must have exactly one item, got %d", len(c.Item))
 	}
 	patient, ok := strings.CutPrefix(c.Patient, "Patient/")
 	if !ok {
-		return Request{}, fmt.Errorf("patient must be a reference Patient/{id}, got %q", c.Patient)
+		return care.AuthorizationRequest{}, fmt.Errorf("patient must be a reference Patient/{id}, got %q", c.Patient)
 	}
 	episode, ok := strings.CutPrefix(c.EpisodeOfCare, "EpisodeOfCare/")
 	if !ok {
-		return Request{}, fmt.Errorf("episodeOfCare must be a reference EpisodeOfCare/{id}, got %q", c.EpisodeOfCare)
+		return care.AuthorizationRequest{}, fmt.Errorf("episodeOfCare must be a reference EpisodeOfCare/{id}, got %q", c.EpisodeOfCare)
 	}
-	r := Request{RequestKey: c.Identifier.Value, CaseID: episode, PatientID: patient,
+	r := care.AuthorizationRequest{RequestKey: c.Identifier.Value, CaseID: episode, PatientID: patient,
 		ServiceCode: c.Item[0].ProductOrService, Urgency: c.Priority,
 		PeriodStart: c.Item[0].ServicedPeriod.Start.UTC(), PeriodEnd: c.Item[0].ServicedPeriod.End.UTC()}
 	return r, r.Validate()
 }
 
-func sameRequest(a, b Request) bool {
+func sameRequest(a, b care.AuthorizationRequest) bool {
 	return a.RequestKey == b.RequestKey && a.CaseID == b.CaseID && a.PatientID == b.PatientID &&
 		a.ServiceCode == b.ServiceCode && a.Urgency == b.Urgency &&
 		a.PeriodStart.Equal(b.PeriodStart) && a.PeriodEnd.Equal(b.PeriodEnd)
@@ -430,7 +409,7 @@ func hashKey(kind, key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func writeResponse(w http.ResponseWriter, rec *simRecord, d Decision) {
+func writeResponse(w http.ResponseWriter, rec *simRecord, d care.AuthorizationDecision) {
 	cr := wireClaimResponse{
 		ResourceType: "ClaimResponse",
 		ID:           rec.id,
@@ -440,13 +419,13 @@ func writeResponse(w http.ResponseWriter, rec *simRecord, d Decision) {
 		PreAuthRef:   d.AuthorizationNumber,
 		Disposition:  d.DenialReason,
 	}
-	if d.Status == Pended {
+	if d.Status == care.AuthorizationPended {
 		cr.Outcome = "queued"
 	} else {
 		at := d.DecidedAt
 		cr.Created = &at
 	}
-	if d.Status == Approved {
+	if d.Status == care.AuthorizationApproved {
 		cr.PreAuthPeriod = &wirePeriod{Start: d.ValidFrom, End: d.ValidTo}
 	}
 	writeJSON(w, http.StatusOK, cr)

@@ -50,7 +50,7 @@ func (s *Store) PolicyFor(ctx context.Context, program string, at time.Time) (ca
 		SELECT body FROM policies WHERE program = $1 AND effective_from <= $2::date
 		ORDER BY version DESC LIMIT 1`, program, at.UTC().Format(time.DateOnly))
 	if errors.Is(err, sql.ErrNoRows) {
-		return care.Policy{}, ErrNotFound
+		return care.Policy{}, care.ErrNotFound
 	}
 	if err != nil {
 		return care.Policy{}, err

@@ -16,31 +16,7 @@ import (
 // reminder's lease; try again once it has expired.
 var ErrReminderBusy = errors.New("the reminder is being sent by another worker")
 
-// ReminderStatus is where a reminder stands in the outbox.
-type ReminderStatus string
-
-// Reminder statuses.
-const (
-	ReminderPending   ReminderStatus = "pending"   // to be sent at due_at
-	ReminderSent      ReminderStatus = "sent"      // a channel took it
-	ReminderCancelled ReminderStatus = "cancelled" // the appointment was cancelled, attended or missed first
-	ReminderSkipped   ReminderStatus = "skipped"   // its time, or the appointment's, had passed: never sent late
-)
-
-// Reminder is one row of the reminder outbox.
-type Reminder struct {
-	ID            string         `db:"reminder_id" json:"reminder_id"`
-	AppointmentID string         `db:"appointment_id" json:"appointment_id"`
-	OffsetMinutes int            `db:"offset_minutes" json:"offset_minutes"`
-	DueAt         time.Time      `db:"due_at" json:"due_at"`
-	Channel       string         `db:"channel" json:"channel"`
-	Status        ReminderStatus `db:"status" json:"status"`
-	Attempts      int            `db:"attempts" json:"attempts"`
-	SentAt        *time.Time     `db:"sent_at" json:"sent_at,omitempty"`
-	LastError     string         `db:"last_error" json:"last_error,omitempty"`
-}
-
-func (r *Reminder) utc() {
+func utcReminder(r *care.Reminder) {
 	r.DueAt = r.DueAt.UTC()
 	if r.SentAt != nil {
 		t := r.SentAt.UTC()
@@ -65,7 +41,7 @@ func ReminderID(appointmentID string, offsetMinutes int) string {
 // skipped, never sent late; if the appointment is no longer booked, the rows
 // are written as cancelled. Offsets must be whole minutes. The start time is
 // the appointment's own, so it cannot disagree with the booking.
-func (s *Store) ScheduleReminders(ctx context.Context, appointmentID string, offsets []time.Duration, channel string, now time.Time) ([]Reminder, error) {
+func (s *Store) ScheduleReminders(ctx context.Context, appointmentID string, offsets []time.Duration, channel string, now time.Time) ([]care.Reminder, error) {
 	minutes, err := sortedOffsets(offsets)
 	if err != nil {
 		return nil, err
@@ -81,26 +57,26 @@ func (s *Store) ScheduleReminders(ctx context.Context, appointmentID string, off
 	// FOR SHARE waits for a status change in flight, so a cancellation
 	// either comes first (rows written cancelled) or finds the rows pending.
 	var ap struct {
-		Status   AppointmentStatus `db:"status"`
-		StartsAt time.Time         `db:"starts_at"`
+		Status   care.AppointmentStatus `db:"status"`
+		StartsAt time.Time              `db:"starts_at"`
 	}
 	err = tx.GetContext(ctx, &ap, `
 		SELECT a.status, sl.starts_at FROM appointments a JOIN slots sl USING (slot_id)
 		WHERE a.appointment_id = $1 FOR SHARE OF a`, appointmentID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("appointment %s: %w", appointmentID, ErrNotFound)
+		return nil, fmt.Errorf("appointment %s: %w", appointmentID, care.ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
 	for _, m := range minutes {
 		due := ap.StartsAt.Add(-time.Duration(m) * time.Minute)
-		status := ReminderPending
+		status := care.ReminderPending
 		switch {
-		case ap.Status != AppointmentBooked:
-			status = ReminderCancelled
+		case ap.Status != care.AppointmentBooked:
+			status = care.ReminderCancelled
 		case !due.After(now):
-			status = ReminderSkipped
+			status = care.ReminderSkipped
 		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO reminders (reminder_id, appointment_id, offset_minutes, due_at, channel, status)
@@ -117,57 +93,48 @@ func (s *Store) ScheduleReminders(ctx context.Context, appointmentID string, off
 }
 
 // Reminder returns the reminder with id.
-func (s *Store) Reminder(ctx context.Context, id string) (Reminder, error) {
-	var r Reminder
+func (s *Store) Reminder(ctx context.Context, id string) (care.Reminder, error) {
+	var r care.Reminder
 	err := s.db.GetContext(ctx, &r, `SELECT `+reminderColumns+` FROM reminders r WHERE r.reminder_id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("reminder %s: %w", id, ErrNotFound)
+		return r, fmt.Errorf("reminder %s: %w", id, care.ErrNotFound)
 	}
-	r.utc()
+	utcReminder(&r)
 	return r, err
 }
 
 // Reminders returns the reminders of an appointment, earliest due first.
-func (s *Store) Reminders(ctx context.Context, appointmentID string) ([]Reminder, error) {
-	var out []Reminder
+func (s *Store) Reminders(ctx context.Context, appointmentID string) ([]care.Reminder, error) {
+	var out []care.Reminder
 	err := s.db.SelectContext(ctx, &out, `SELECT `+reminderColumns+` FROM reminders r
 		WHERE r.appointment_id = $1 ORDER BY r.due_at, r.reminder_id`, appointmentID)
 	for i := range out {
-		out[i].utc()
+		utcReminder(&out[i])
 	}
 	return out, err
 }
 
 // RemindersForCase returns the reminders of every appointment of a case,
 // earliest due first.
-func (s *Store) RemindersForCase(ctx context.Context, caseID string) ([]Reminder, error) {
-	var out []Reminder
+func (s *Store) RemindersForCase(ctx context.Context, caseID string) ([]care.Reminder, error) {
+	var out []care.Reminder
 	err := s.db.SelectContext(ctx, &out, `SELECT `+reminderColumns+` FROM reminders r
 		JOIN appointments a USING (appointment_id)
 		WHERE a.case_id = $1 ORDER BY r.due_at, r.reminder_id`, caseID)
 	for i := range out {
-		out[i].utc()
+		utcReminder(&out[i])
 	}
 	return out, err
-}
-
-// ReminderClaim is a reminder claimed for sending, with what its message
-// needs.
-type ReminderClaim struct {
-	Reminder  Reminder
-	CaseID    string
-	PatientID string // opaque
-	StartsAt  time.Time
 }
 
 // ClaimReminder takes the reminder for sending until now+lease. It reports
 // false, with no error, when there is nothing to send: the reminder is
 // already sent, cancelled or skipped, its appointment is no longer booked
 // (it becomes cancelled) or has started (it becomes skipped). It returns
-// ErrReminderBusy while another sender's lease runs, and ErrNotFound for an
+// ErrReminderBusy while another sender's lease runs, and care.ErrNotFound for an
 // unknown id. Each claim counts an attempt.
-func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (ReminderClaim, bool, error) {
-	var c ReminderClaim
+func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (care.ReminderClaim, bool, error) {
+	var c care.ReminderClaim
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return c, false, err
@@ -176,11 +143,11 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 	// Lock the appointment, then the reminder: the order
 	// SetAppointmentStatus takes them in.
 	var ap struct {
-		AppointmentID string            `db:"appointment_id"`
-		Status        AppointmentStatus `db:"status"`
-		CaseID        string            `db:"case_id"`
-		PatientID     string            `db:"patient_id"`
-		StartsAt      time.Time         `db:"starts_at"`
+		AppointmentID string                 `db:"appointment_id"`
+		Status        care.AppointmentStatus `db:"status"`
+		CaseID        string                 `db:"case_id"`
+		PatientID     string                 `db:"patient_id"`
+		StartsAt      time.Time              `db:"starts_at"`
 	}
 	err = tx.GetContext(ctx, &ap, `
 		SELECT a.appointment_id, a.status, a.case_id, c.patient_id, sl.starts_at
@@ -188,24 +155,24 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 			JOIN cases c ON c.case_id = a.case_id
 		WHERE r.reminder_id = $1 FOR SHARE OF a`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, false, fmt.Errorf("reminder %s: %w", id, ErrNotFound)
+		return c, false, fmt.Errorf("reminder %s: %w", id, care.ErrNotFound)
 	}
 	if err != nil {
 		return c, false, err
 	}
-	var r Reminder
+	var r care.Reminder
 	var claimedUntil sql.NullTime
 	row := tx.QueryRowxContext(ctx, `SELECT `+reminderColumns+`, r.claimed_until FROM reminders r WHERE r.reminder_id = $1 FOR UPDATE`, id)
 	if err := row.Scan(&r.ID, &r.AppointmentID, &r.OffsetMinutes, &r.DueAt, &r.Channel, &r.Status,
 		&r.Attempts, &r.SentAt, &r.LastError, &claimedUntil); err != nil {
 		return c, false, err
 	}
-	r.utc()
-	c = ReminderClaim{Reminder: r, CaseID: ap.CaseID, PatientID: ap.PatientID, StartsAt: ap.StartsAt.UTC()}
-	if r.Status != ReminderPending {
+	utcReminder(&r)
+	c = care.ReminderClaim{Reminder: r, CaseID: ap.CaseID, PatientID: ap.PatientID, StartsAt: ap.StartsAt.UTC()}
+	if r.Status != care.ReminderPending {
 		return c, false, nil
 	}
-	settle := func(st ReminderStatus) (ReminderClaim, bool, error) {
+	settle := func(st care.ReminderStatus) (care.ReminderClaim, bool, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET status = $2, claimed_until = NULL, updated_at = now()
 			WHERE reminder_id = $1`, id, st); err != nil {
 			return c, false, err
@@ -214,10 +181,10 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 		return c, false, tx.Commit()
 	}
 	switch {
-	case ap.Status != AppointmentBooked:
-		return settle(ReminderCancelled)
+	case ap.Status != care.AppointmentBooked:
+		return settle(care.ReminderCancelled)
 	case !ap.StartsAt.After(now):
-		return settle(ReminderSkipped)
+		return settle(care.ReminderSkipped)
 	case claimedUntil.Valid && claimedUntil.Time.After(now):
 		return c, false, fmt.Errorf("reminder %s until %s: %w", id, claimedUntil.Time.UTC().Format(time.RFC3339), ErrReminderBusy)
 	}
@@ -255,18 +222,6 @@ func (s *Store) MarkSent(ctx context.Context, id, channel string, at time.Time) 
 	}
 	_, err = s.Reminder(ctx, id)
 	return err
-}
-
-// CancelReminders cancels the appointment's pending reminders and returns
-// how many it cancelled.
-func (s *Store) CancelReminders(ctx context.Context, appointmentID string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE reminders SET status = 'cancelled', claimed_until = NULL, updated_at = now()
-		WHERE appointment_id = $1 AND status = 'pending'`, appointmentID)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }
 
 // sortedOffsets turns reminder offsets into unique whole minutes, largest

@@ -13,11 +13,11 @@ import (
 
 // bookedAt books an appointment for a new case at coordBase+hours and
 // returns it with the case's patient id.
-func bookedAt(t *testing.T, s *postgres.Store, ref string, hours float64) (postgres.Appointment, string) {
+func bookedAt(t *testing.T, s *postgres.Store, ref string, hours float64) (care.Appointment, string) {
 	t.Helper()
 	cid, pid := coordCase(t, s, ref)
 	loadJSON(t, s, `{"providers": [{"id": "prv-rem", "name": "R", "services": ["physiotherapy"], "slots": [`+slotAt("physiotherapy", hours)+`]}]}`, coordBase)
-	ap, err := s.BookEarliest(context.Background(), postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1},
+	ap, err := s.BookEarliest(context.Background(), care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1},
 		"physiotherapy", coordBase.Add(time.Duration(hours*float64(time.Hour))), coordBase.AddDate(0, 0, 30))
 	require.NoError(t, err)
 	return ap, pid
@@ -31,7 +31,7 @@ func TestScheduleRemindersOnePerOffsetAndNeverLate(t *testing.T) {
 	now := ap.StartsAt.Add(-3 * time.Hour) // the 48 h reminder's time has passed
 	offsets := []time.Duration{48 * time.Hour, 2 * time.Hour, 120 * time.Minute, 30 * time.Minute}
 
-	var first []postgres.Reminder
+	var first []care.Reminder
 	for i := range 3 {
 		got, err := s.ScheduleReminders(ctx, ap.ID, offsets, "log", now.Add(time.Duration(i)*time.Minute))
 		require.NoError(t, err)
@@ -43,13 +43,13 @@ func TestScheduleRemindersOnePerOffsetAndNeverLate(t *testing.T) {
 	require.Len(t, first, 3, "one row per distinct offset")
 	require.Equal(t, 3, rows(t, s, `SELECT count(*) FROM reminders WHERE appointment_id = $1`, ap.ID))
 
-	byOffset := map[int]postgres.Reminder{}
+	byOffset := map[int]care.Reminder{}
 	for _, r := range first {
 		byOffset[r.OffsetMinutes] = r
 	}
-	require.Equal(t, postgres.ReminderSkipped, byOffset[48*60].Status, "never sent for a time already past")
-	require.Equal(t, postgres.ReminderPending, byOffset[120].Status)
-	require.Equal(t, postgres.ReminderPending, byOffset[30].Status)
+	require.Equal(t, care.ReminderSkipped, byOffset[48*60].Status, "never sent for a time already past")
+	require.Equal(t, care.ReminderPending, byOffset[120].Status)
+	require.Equal(t, care.ReminderPending, byOffset[30].Status)
 	require.Equal(t, ap.StartsAt.Add(-2*time.Hour), byOffset[120].DueAt)
 	require.Equal(t, postgres.ReminderID(ap.ID, 120), byOffset[120].ID)
 	require.Equal(t, "log", byOffset[120].Channel)
@@ -62,7 +62,7 @@ func TestScheduleRemindersOnePerOffsetAndNeverLate(t *testing.T) {
 	_, err = s.ScheduleReminders(ctx, ap.ID, []time.Duration{-time.Hour}, "log", now)
 	require.ErrorAs(t, err, &v)
 	_, err = s.ScheduleReminders(ctx, "ap-missing", offsets, "log", now)
-	require.ErrorIs(t, err, postgres.ErrNotFound)
+	require.ErrorIs(t, err, care.ErrNotFound)
 
 	forCase, err := s.RemindersForCase(ctx, ap.CaseID)
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func TestClaimAndMarkSentSendOnce(t *testing.T) {
 	require.NoError(t, s.MarkSent(ctx, id, "log", sentAt.Add(time.Minute)), "marking twice is harmless")
 	r, err := s.Reminder(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, postgres.ReminderSent, r.Status)
+	require.Equal(t, care.ReminderSent, r.Status)
 	require.Equal(t, sentAt, *r.SentAt, "the first record stays")
 	require.Equal(t, "webhook", r.Channel)
 
@@ -114,9 +114,9 @@ func TestClaimAndMarkSentSendOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	require.ErrorIs(t, s.MarkSent(ctx, "ap-missing.5m", "log", sentAt), postgres.ErrNotFound)
+	require.ErrorIs(t, s.MarkSent(ctx, "ap-missing.5m", "log", sentAt), care.ErrNotFound)
 	_, _, err = s.ClaimReminder(ctx, "ap-missing.5m", now, lease)
-	require.ErrorIs(t, err, postgres.ErrNotFound)
+	require.ErrorIs(t, err, care.ErrNotFound)
 }
 
 func TestReleaseReminderLetsTheRetryGoAtOnce(t *testing.T) {
@@ -151,15 +151,14 @@ func TestRemindersOfCancelledOrStartedAppointmentsAreNotSent(t *testing.T) {
 	c, ok, err := s.ClaimReminder(ctx, rs[1].ID, ap.StartsAt, time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok)
-	require.Equal(t, postgres.ReminderSkipped, c.Reminder.Status)
+	require.Equal(t, care.ReminderSkipped, c.Reminder.Status)
 
-	// CancelReminders cancels what is pending, once.
-	n, err := s.CancelReminders(ctx, ap.ID)
+	// Recording the attendance cancels what is pending.
+	_, err = s.SetAppointmentStatus(ctx, ap.ID, care.AppointmentAttended)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	n, err = s.CancelReminders(ctx, ap.ID)
+	r, err := s.Reminder(ctx, rs[0].ID)
 	require.NoError(t, err)
-	require.Zero(t, n)
+	require.Equal(t, care.ReminderCancelled, r.Status)
 	_, ok, err = s.ClaimReminder(ctx, rs[0].ID, now, time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok, "a cancelled reminder is not sent")
@@ -169,13 +168,13 @@ func TestRemindersOfCancelledOrStartedAppointmentsAreNotSent(t *testing.T) {
 	ap2, _ := bookedAt(t, s, "mrn-rem-cancel-2", 2)
 	rs2, err := s.ScheduleReminders(ctx, ap2.ID, offsets, "log", now)
 	require.NoError(t, err)
-	require.Equal(t, postgres.ReminderPending, rs2[0].Status)
-	_, err = s.SetAppointmentStatus(ctx, ap2.ID, postgres.AppointmentCancelled)
+	require.Equal(t, care.ReminderPending, rs2[0].Status)
+	_, err = s.SetAppointmentStatus(ctx, ap2.ID, care.AppointmentCancelled)
 	require.NoError(t, err)
 	rs2, err = s.ScheduleReminders(ctx, ap2.ID, append(offsets, time.Hour), "log", now)
 	require.NoError(t, err)
 	require.Len(t, rs2, 3)
 	for _, r := range rs2 {
-		require.Equal(t, postgres.ReminderCancelled, r.Status, r.ID)
+		require.Equal(t, care.ReminderCancelled, r.Status, r.ID)
 	}
 }

@@ -2,14 +2,9 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -18,168 +13,9 @@ import (
 	"github.com/caseflow/caseflow/care"
 )
 
-// Scheduling errors.
-var (
-	// ErrNoSlot: no free slot for the service in the window asked for.
-	ErrNoSlot = errors.New("no free slot")
-	// ErrOccurrenceBooked: another attempt of the same occurrence is booked
-	// or attended; cancel it or mark it a no-show before rebooking.
-	ErrOccurrenceBooked = errors.New("the occurrence already has a live appointment")
-	// ErrStatusConflict: the appointment cannot move to the status asked
-	// for (e.g. a cancelled appointment cannot become attended).
-	ErrStatusConflict = errors.New("appointment status conflict")
-	// ErrSlotsBusy: every candidate slot stayed locked by concurrent
-	// bookings; try again.
-	ErrSlotsBusy = errors.New("slots are being booked concurrently; try again")
-)
-
-// Duration is a time.Duration written in JSON as a Go duration string
-// ("45m", "24h").
-type Duration time.Duration
-
-// UnmarshalJSON reads a duration string such as "45m".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("a duration must be a string such as \"45m\" or \"24h\", got %s", b)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration; write e.g. \"45m\", \"24h\" or \"168h\"", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// ProviderFile is the providers file "caseflow providers load" reads
-// (docs/coordination.md describes it; demo/providers.json is an example).
-type ProviderFile struct {
-	Providers []ProviderSpec `json:"providers"`
-}
-
-// ProviderSpec is one provider, the service codes it offers and its slots.
-type ProviderSpec struct {
-	ID       string     `json:"id"`
-	Name     string     `json:"name"`
-	Services []string   `json:"services"`
-	Slots    []SlotSpec `json:"slots,omitempty"`
-}
-
-// SlotSpec describes Count slots of Duration, Every apart, from a first
-// start that is either fixed (StartsAt) or relative to the load time
-// (StartOffset after the load time truncated to the hour, so loading the
-// same file twice within an hour adds nothing).
-type SlotSpec struct {
-	// Service is the service code; it may be left out when the provider
-	// offers exactly one.
-	Service     string     `json:"service,omitempty"`
-	StartsAt    *time.Time `json:"starts_at,omitempty"`
-	StartOffset *Duration  `json:"start_offset,omitempty"`
-	Duration    Duration   `json:"duration"`
-	Every       Duration   `json:"every,omitempty"`
-	// Count defaults to 1.
-	Count int `json:"count,omitempty"`
-}
-
-// maxSlotsPerSpec bounds a series, to catch a typo before it writes a
-// million rows.
-const maxSlotsPerSpec = 1000
-
-// Slot is a bookable slot (FHIR Slot).
-type Slot struct {
-	ID          string    `db:"slot_id" json:"slot_id"`
-	ProviderID  string    `db:"provider_id" json:"provider_id"`
-	ServiceCode string    `db:"service_code" json:"service_code"`
-	StartsAt    time.Time `db:"starts_at" json:"starts_at"`
-	EndsAt      time.Time `db:"ends_at" json:"ends_at"`
-}
-
-// SlotID derives a slot's id from its provider, service and start.
-func SlotID(providerID, serviceCode string, startsAt time.Time) string {
-	sum := sha256.Sum256([]byte("caseflow/slot\x00" + providerID + "\x00" + serviceCode + "\x00" + strconv.FormatInt(startsAt.UTC().UnixMicro(), 10)))
-	return "sl-" + hex.EncodeToString(sum[:8])
-}
-
-// Expand validates the file and returns its slots, with relative starts
-// resolved against now. Errors name the JSON field, e.g.
-// providers[1].slots[0].duration.
-func (f ProviderFile) Expand(now time.Time) ([]Slot, error) {
-	if len(f.Providers) == 0 {
-		return nil, care.Invalidf("providers", "the file lists no providers")
-	}
-	base := now.UTC().Truncate(time.Hour)
-	seenProvider := map[string]bool{}
-	var slots []Slot
-	for i, p := range f.Providers {
-		field := fmt.Sprintf("providers[%d]", i)
-		if err := care.ValidateOpaqueID(field+".id", p.ID); err != nil {
-			return nil, err
-		}
-		if seenProvider[p.ID] {
-			return nil, care.Invalidf(field+".id", "provider %s is listed twice", p.ID)
-		}
-		seenProvider[p.ID] = true
-		if strings.TrimSpace(p.Name) == "" {
-			return nil, care.Invalidf(field+".name", "is required: the clinic's or practitioner's name")
-		}
-		if len(p.Services) == 0 {
-			return nil, care.Invalidf(field+".services", "list at least one service code, e.g. [\"physiotherapy\"]")
-		}
-		offered := map[string]bool{}
-		for j, code := range p.Services {
-			if err := care.ValidateOpaqueID(fmt.Sprintf("%s.services[%d]", field, j), code); err != nil {
-				return nil, err
-			}
-			offered[code] = true
-		}
-		for j, sp := range p.Slots {
-			sf := fmt.Sprintf("%s.slots[%d]", field, j)
-			code := sp.Service
-			if code == "" {
-				if len(p.Services) != 1 {
-					return nil, care.Invalidf(sf+".service", "is required: the provider offers %d services", len(p.Services))
-				}
-				code = p.Services[0]
-			}
-			if !offered[code] {
-				return nil, care.Invalidf(sf+".service", "%q is not among the provider's services (%s)", code, strings.Join(p.Services, ", "))
-			}
-			var first time.Time
-			switch {
-			case sp.StartsAt != nil && sp.StartOffset != nil:
-				return nil, care.Invalidf(sf, "give either starts_at (a fixed time) or start_offset (relative to the load time), not both")
-			case sp.StartsAt != nil:
-				first = sp.StartsAt.UTC()
-			case sp.StartOffset != nil:
-				first = base.Add(time.Duration(*sp.StartOffset))
-			default:
-				return nil, care.Invalidf(sf, "needs starts_at (e.g. \"2026-12-01T09:00:00Z\") or start_offset (e.g. \"2h\")")
-			}
-			if sp.Duration <= 0 {
-				return nil, care.Invalidf(sf+".duration", "is required: how long a slot lasts, e.g. \"45m\"")
-			}
-			count := sp.Count
-			switch {
-			case count == 0:
-				count = 1
-			case count < 0 || count > maxSlotsPerSpec:
-				return nil, care.Invalidf(sf+".count", "must be from 1 to %d, got %d", maxSlotsPerSpec, count)
-			}
-			if count > 1 && sp.Every < sp.Duration {
-				return nil, care.Invalidf(sf+".every", "is required with a count above 1: the time from one slot's start to the next, at least the slot duration (%s) so slots do not overlap", time.Duration(sp.Duration))
-			}
-			for k := range count {
-				start := first.Add(time.Duration(k) * time.Duration(sp.Every))
-				slots = append(slots, Slot{ID: SlotID(p.ID, code, start), ProviderID: p.ID, ServiceCode: code,
-					StartsAt: start, EndsAt: start.Add(time.Duration(sp.Duration))})
-			}
-		}
-	}
-	return slots, nil
-}
+// ErrSlotsBusy is returned by BookEarliest when every candidate slot stayed
+// locked by concurrent bookings; try again.
+var ErrSlotsBusy = errors.New("slots are being booked concurrently; try again")
 
 // LoadResult says what LoadProviders wrote.
 type LoadResult struct {
@@ -189,22 +25,18 @@ type LoadResult struct {
 	SlotsExisting int `json:"slots_existing"`
 }
 
-// LoadProviders writes the providers of f, their services and their slots
-// (relative starts resolved against now), in one transaction. It adds and
-// renames; it never removes a provider, service or slot. A slot that
-// exists (same provider, service and start) is left as it is.
-func (s *Store) LoadProviders(ctx context.Context, f ProviderFile, now time.Time) (LoadResult, error) {
+// LoadProviders writes providers, their services and slots (as
+// providers.File.Expand returns them) in one transaction. It adds and
+// renames; it never removes a provider, service or slot. A slot that exists
+// (same id: same provider, service and start) is left as it is.
+func (s *Store) LoadProviders(ctx context.Context, ps []care.Provider, slots []care.Slot) (LoadResult, error) {
 	var res LoadResult
-	slots, err := f.Expand(now)
-	if err != nil {
-		return res, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return res, err
 	}
 	defer tx.Rollback()
-	for _, p := range f.Providers {
+	for _, p := range ps {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO providers (provider_id, name) VALUES ($1, $2)
 			ON CONFLICT (provider_id) DO UPDATE SET name = EXCLUDED.name, updated_at = now()
@@ -297,7 +129,7 @@ type SlotQuery struct {
 
 // SlotListing is a slot with its provider's name and whether it is free.
 type SlotListing struct {
-	Slot
+	care.Slot
 	ProviderName string `db:"provider_name" json:"provider_name"`
 	Free         bool   `db:"free" json:"free"`
 }
@@ -324,70 +156,7 @@ func (s *Store) Slots(ctx context.Context, q SlotQuery) ([]SlotListing, error) {
 	return out, err
 }
 
-// AppointmentStatus is where an appointment stands (FHIR Appointment.status:
-// booked, fulfilled, noshow, cancelled).
-type AppointmentStatus string
-
-// Appointment statuses.
-const (
-	AppointmentBooked    AppointmentStatus = "booked"
-	AppointmentAttended  AppointmentStatus = "attended"
-	AppointmentNoShow    AppointmentStatus = "no-show"
-	AppointmentCancelled AppointmentStatus = "cancelled"
-)
-
-// BookingKey is the business key of a booking. Occurrence counts the
-// sessions of a recurring service (1, 2, ...); Attempt counts the bookings
-// of one occurrence (a rebooking after a no-show or a cancellation is the
-// next attempt). A retried booking uses the same key and gets the same
-// appointment.
-type BookingKey struct {
-	CaseID     string `json:"case_id"`
-	ServiceID  string `json:"service_id"`
-	Occurrence int    `json:"occurrence"`
-	Attempt    int    `json:"attempt"`
-}
-
-// Validate checks the key; errors name the field.
-func (k BookingKey) Validate() error {
-	if err := care.ValidateOpaqueID("case_id", k.CaseID); err != nil {
-		return err
-	}
-	if strings.TrimSpace(k.ServiceID) == "" {
-		return care.Invalidf("service_id", "is required: the id of the service in the care plan")
-	}
-	if k.Occurrence < 1 {
-		return care.Invalidf("occurrence", "must be 1 or more, got %d", k.Occurrence)
-	}
-	if k.Attempt < 1 {
-		return care.Invalidf("attempt", "must be 1 or more, got %d", k.Attempt)
-	}
-	return nil
-}
-
-func (k BookingKey) String() string {
-	return fmt.Sprintf("%s/%s#%d.%d", k.CaseID, k.ServiceID, k.Occurrence, k.Attempt)
-}
-
-// Appointment is a booked slot for one occurrence of a planned service.
-type Appointment struct {
-	ID           string            `db:"appointment_id" json:"appointment_id"`
-	CaseID       string            `db:"case_id" json:"case_id"`
-	ServiceID    string            `db:"service_id" json:"service_id"`
-	Occurrence   int               `db:"occurrence" json:"occurrence"`
-	Attempt      int               `db:"attempt" json:"attempt"`
-	ServiceCode  string            `db:"service_code" json:"service_code"`
-	SlotID       string            `db:"slot_id" json:"slot_id"`
-	ProviderID   string            `db:"provider_id" json:"provider_id"`
-	ProviderName string            `db:"provider_name" json:"provider_name"`
-	StartsAt     time.Time         `db:"starts_at" json:"starts_at"`
-	EndsAt       time.Time         `db:"ends_at" json:"ends_at"`
-	Status       AppointmentStatus `db:"status" json:"status"`
-	BookedAt     time.Time         `db:"booked_at" json:"booked_at"`
-	StatusAt     time.Time         `db:"status_at" json:"status_at"`
-}
-
-func (a *Appointment) utc() {
+func utcAppointment(a *care.Appointment) {
 	a.StartsAt, a.EndsAt, a.BookedAt, a.StatusAt = a.StartsAt.UTC(), a.EndsAt.UTC(), a.BookedAt.UTC(), a.StatusAt.UTC()
 }
 
@@ -398,7 +167,7 @@ const appointmentColumns = `
 
 // BookEarliest books the earliest free slot of serviceCode starting in
 // [from, to) for key, or returns the appointment already booked under key
-// (a retry books nothing more). It returns an error wrapping ErrNoSlot when
+// (a retry books nothing more). It returns an error wrapping care.ErrNoSlot when
 // no slot is free in the window.
 //
 // Concurrent bookings are safe: each locks its candidate slot (FOR UPDATE
@@ -406,15 +175,15 @@ const appointmentColumns = `
 // the earliest), and the partial unique index appointments_slot_taken makes
 // a double booking impossible even if two transactions pick the same slot;
 // the loser retries with a fresh view.
-func (s *Store) BookEarliest(ctx context.Context, key BookingKey, serviceCode string, from, to time.Time) (Appointment, error) {
+func (s *Store) BookEarliest(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time) (care.Appointment, error) {
 	if err := key.Validate(); err != nil {
-		return Appointment{}, err
+		return care.Appointment{}, err
 	}
 	if err := care.ValidateOpaqueID("service_code", serviceCode); err != nil {
-		return Appointment{}, err
+		return care.Appointment{}, err
 	}
 	if !to.After(from) {
-		return Appointment{}, care.Invalidf("window", "the booking window must end after it starts (%s to %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return care.Appointment{}, care.Invalidf("window", "the booking window must end after it starts (%s to %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	backoff := 5 * time.Millisecond
 	for range 12 {
@@ -426,17 +195,17 @@ func (s *Store) BookEarliest(ctx context.Context, key BookingKey, serviceCode st
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Appointment{}, ctx.Err()
+			return care.Appointment{}, ctx.Err()
 		case <-t.C:
 		}
 		backoff = min(2*backoff, 200*time.Millisecond)
 	}
-	return Appointment{}, fmt.Errorf("book %s for %s: %w", serviceCode, key, ErrSlotsBusy)
+	return care.Appointment{}, fmt.Errorf("book %s for %s: %w", serviceCode, key, ErrSlotsBusy)
 }
 
 // bookOnce makes one booking attempt in its own transaction. retry is true
 // when a concurrent booking got in the way and a fresh attempt may succeed.
-func (s *Store) bookOnce(ctx context.Context, key BookingKey, serviceCode string, from, to time.Time) (ap Appointment, retry bool, err error) {
+func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time) (ap care.Appointment, retry bool, err error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return ap, false, err
@@ -446,10 +215,10 @@ func (s *Store) bookOnce(ctx context.Context, key BookingKey, serviceCode string
 	switch {
 	case err == nil:
 		if ap.ServiceCode != serviceCode {
-			return Appointment{}, false, fmt.Errorf("booking %s was made for service %s, not %s: %w", key, ap.ServiceCode, serviceCode, ErrStatusConflict)
+			return care.Appointment{}, false, fmt.Errorf("booking %s was made for service %s, not %s: %w", key, ap.ServiceCode, serviceCode, care.ErrAppointmentStatusConflict)
 		}
 		return ap, false, nil
-	case !errors.Is(err, ErrNotFound):
+	case !errors.Is(err, care.ErrNotFound):
 		return ap, false, err
 	}
 	var slotID string
@@ -479,10 +248,10 @@ func (s *Store) bookOnce(ctx context.Context, key BookingKey, serviceCode string
 		// booking, committed after our first look: that is a success.
 		if ap, err := appointmentByKey(ctx, tx, key); err == nil {
 			return ap, false, nil
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, care.ErrNotFound) {
 			return ap, false, err
 		}
-		return ap, false, fmt.Errorf("%w for %s from %s to %s", ErrNoSlot, serviceCode, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		return ap, false, fmt.Errorf("%w for %s from %s to %s", care.ErrNoSlot, serviceCode, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
 	if err != nil {
 		return ap, false, err
@@ -503,7 +272,7 @@ func (s *Store) bookOnce(ctx context.Context, key BookingKey, serviceCode string
 				// after our snapshot: look again.
 				return ap, true, nil
 			case "appointments_occurrence_live":
-				return ap, false, fmt.Errorf("book %s: %w (cancel it or record a no-show first)", key, ErrOccurrenceBooked)
+				return ap, false, fmt.Errorf("book %s: %w (cancel it or record a no-show first)", key, care.ErrOccurrenceBooked)
 			}
 		}
 		return ap, false, fmt.Errorf("book %s: %w", key, err)
@@ -515,78 +284,78 @@ func (s *Store) bookOnce(ctx context.Context, key BookingKey, serviceCode string
 	return ap, false, tx.Commit()
 }
 
-// AppointmentByKey returns the appointment booked under key, or ErrNotFound.
-func (s *Store) AppointmentByKey(ctx context.Context, key BookingKey) (Appointment, error) {
+// AppointmentByKey returns the appointment booked under key, or care.ErrNotFound.
+func (s *Store) AppointmentByKey(ctx context.Context, key care.BookingKey) (care.Appointment, error) {
 	return appointmentByKey(ctx, s.db, key)
 }
 
-func appointmentByKey(ctx context.Context, q sqlx.QueryerContext, key BookingKey) (Appointment, error) {
-	var ap Appointment
+func appointmentByKey(ctx context.Context, q sqlx.QueryerContext, key care.BookingKey) (care.Appointment, error) {
+	var ap care.Appointment
 	err := sqlx.GetContext(ctx, q, &ap, `SELECT `+appointmentColumns+`
 		WHERE a.case_id = $1 AND a.service_id = $2 AND a.occurrence = $3 AND a.attempt = $4`,
 		key.CaseID, key.ServiceID, key.Occurrence, key.Attempt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ap, ErrNotFound
+		return ap, care.ErrNotFound
 	}
-	ap.utc()
+	utcAppointment(&ap)
 	return ap, err
 }
 
-func appointment(ctx context.Context, q sqlx.QueryerContext, id string) (Appointment, error) {
-	var ap Appointment
+func appointment(ctx context.Context, q sqlx.QueryerContext, id string) (care.Appointment, error) {
+	var ap care.Appointment
 	err := sqlx.GetContext(ctx, q, &ap, `SELECT `+appointmentColumns+` WHERE a.appointment_id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ap, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+		return ap, fmt.Errorf("appointment %s: %w", id, care.ErrNotFound)
 	}
-	ap.utc()
+	utcAppointment(&ap)
 	return ap, err
 }
 
 // Appointment returns the appointment with id.
-func (s *Store) Appointment(ctx context.Context, id string) (Appointment, error) {
+func (s *Store) Appointment(ctx context.Context, id string) (care.Appointment, error) {
 	return appointment(ctx, s.db, id)
 }
 
 // AppointmentsForCase returns the appointments of a case by service,
 // occurrence and attempt.
-func (s *Store) AppointmentsForCase(ctx context.Context, caseID string) ([]Appointment, error) {
-	var out []Appointment
+func (s *Store) AppointmentsForCase(ctx context.Context, caseID string) ([]care.Appointment, error) {
+	var out []care.Appointment
 	err := s.db.SelectContext(ctx, &out, `SELECT `+appointmentColumns+`
 		WHERE a.case_id = $1 ORDER BY a.service_id, a.occurrence, a.attempt`, caseID)
 	for i := range out {
-		out[i].utc()
+		utcAppointment(&out[i])
 	}
 	return out, err
 }
 
 // allowedStatus lists the moves an appointment may make. Attended and no-show
 // may be corrected into each other; cancelled is final.
-var allowedStatus = map[AppointmentStatus][]AppointmentStatus{
-	AppointmentBooked:   {AppointmentAttended, AppointmentNoShow, AppointmentCancelled},
-	AppointmentAttended: {AppointmentNoShow},
-	AppointmentNoShow:   {AppointmentAttended},
+var allowedStatus = map[care.AppointmentStatus][]care.AppointmentStatus{
+	care.AppointmentBooked:   {care.AppointmentAttended, care.AppointmentNoShow, care.AppointmentCancelled},
+	care.AppointmentAttended: {care.AppointmentNoShow},
+	care.AppointmentNoShow:   {care.AppointmentAttended},
 }
 
 // SetAppointmentStatus moves an appointment to status and returns it. Setting
 // the status it already has changes nothing (a retry is harmless). Leaving
 // "booked" cancels the appointment's pending reminders in the same
 // transaction. Cancelling frees the slot for other bookings.
-func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status AppointmentStatus) (Appointment, error) {
-	if _, ok := allowedStatus[status]; !ok && status != AppointmentCancelled {
-		return Appointment{}, care.Invalidf("status", "unknown appointment status %q; use booked, attended, no-show or cancelled", status)
+func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status care.AppointmentStatus) (care.Appointment, error) {
+	if _, ok := allowedStatus[status]; !ok && status != care.AppointmentCancelled {
+		return care.Appointment{}, care.Invalidf("status", "unknown appointment status %q; use booked, attended, no-show or cancelled", status)
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return Appointment{}, err
+		return care.Appointment{}, err
 	}
 	defer tx.Rollback()
-	var cur AppointmentStatus
+	var cur care.AppointmentStatus
 	err = tx.GetContext(ctx, &cur, `SELECT status FROM appointments WHERE appointment_id = $1 FOR NO KEY UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Appointment{}, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+		return care.Appointment{}, fmt.Errorf("appointment %s: %w", id, care.ErrNotFound)
 	}
 	if err != nil {
-		return Appointment{}, err
+		return care.Appointment{}, err
 	}
 	if cur == status {
 		return appointment(ctx, tx, id)
@@ -596,18 +365,18 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status Appo
 		ok = ok || next == status
 	}
 	if !ok {
-		return Appointment{}, fmt.Errorf("%w: appointment %s is %s and cannot become %s", ErrStatusConflict, id, cur, status)
+		return care.Appointment{}, fmt.Errorf("%w: appointment %s is %s and cannot become %s", care.ErrAppointmentStatusConflict, id, cur, status)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE appointments SET status = $2, status_at = now() WHERE appointment_id = $1`, id, status); err != nil {
 		if IsUniqueViolation(err) {
-			return Appointment{}, fmt.Errorf("appointment %s cannot become %s: %w", id, status, ErrOccurrenceBooked)
+			return care.Appointment{}, fmt.Errorf("appointment %s cannot become %s: %w", id, status, care.ErrOccurrenceBooked)
 		}
-		return Appointment{}, err
+		return care.Appointment{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE reminders SET status = 'cancelled', claimed_until = NULL, updated_at = now()
 		WHERE appointment_id = $1 AND status = 'pending'`, id); err != nil {
-		return Appointment{}, err
+		return care.Appointment{}, err
 	}
 	ap, err := appointment(ctx, tx, id)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/internal/testdb"
 	"github.com/caseflow/caseflow/postgres"
+	"github.com/caseflow/caseflow/providers"
 )
 
 // coordBase is the start of the first slot in the scheduling tests.
@@ -46,9 +47,11 @@ func coordCase(t *testing.T, s *postgres.Store, ref string) (caseID, patientID s
 // loadJSON loads a providers file written as JSON.
 func loadJSON(t *testing.T, s *postgres.Store, doc string, now time.Time) postgres.LoadResult {
 	t.Helper()
-	var f postgres.ProviderFile
+	var f providers.File
 	require.NoError(t, json.Unmarshal([]byte(doc), &f))
-	res, err := s.LoadProviders(context.Background(), f, now)
+	ps, slots, err := f.Expand(now)
+	require.NoError(t, err)
+	res, err := s.LoadProviders(context.Background(), ps, slots)
 	require.NoError(t, err)
 	return res
 }
@@ -89,7 +92,7 @@ func TestLoadProviders(t *testing.T) {
 	require.Equal(t, 45*time.Minute, sl[0].EndsAt.Sub(sl[0].StartsAt))
 	require.Equal(t, "North Physiotherapy", sl[0].ProviderName)
 	require.True(t, sl[0].Free)
-	require.Equal(t, postgres.SlotID("prv-north", "physiotherapy", sl[0].StartsAt), sl[0].ID)
+	require.Equal(t, providers.SlotID("prv-north", "physiotherapy", sl[0].StartsAt), sl[0].ID)
 
 	np, err := s.Slots(ctx, postgres.SlotQuery{ServiceCode: "neuropsychology", From: now, To: now.AddDate(0, 1, 0)})
 	require.NoError(t, err)
@@ -111,35 +114,6 @@ func TestLoadProviders(t *testing.T) {
 	require.Equal(t, "North Physio Ltd", ps[1].Name)
 }
 
-func TestLoadProvidersRejectsBadFiles(t *testing.T) {
-	t.Parallel()
-	s := coordStore(t)
-	now := coordBase
-	bad := map[string]string{
-		`{"providers": []}`: "providers: the file lists no providers",
-		`{"providers": [{"id": "North Physio", "name": "x", "services": ["pt"]}]}`:                                                                                    "providers[0].id",
-		`{"providers": [{"id": "prv-a", "name": "", "services": ["pt"]}]}`:                                                                                            "providers[0].name",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": []}]}`:                                                                                               "providers[0].services",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"]}, {"id": "prv-a", "name": "B", "services": ["pt"]}]}`:                                         "listed twice",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt", "ot"], "slots": [{"start_offset": "1h", "duration": "1h"}]}]}`:                                "providers[0].slots[0].service: is required",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"], "slots": [{"service": "ot", "start_offset": "1h", "duration": "1h"}]}]}`:                     "not among the provider's services",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"], "slots": [{"duration": "1h"}]}]}`:                                                            "needs starts_at",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"], "slots": [{"start_offset": "1h", "starts_at": "2030-01-01T00:00:00Z", "duration": "1h"}]}]}`: "not both",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"], "slots": [{"start_offset": "1h"}]}]}`:                                                        "providers[0].slots[0].duration",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"], "slots": [{"start_offset": "1h", "duration": "1h", "count": 5}]}]}`:                          "providers[0].slots[0].every",
-		`{"providers": [{"id": "prv-a", "name": "A", "services": ["pt"], "slots": [{"start_offset": "1h", "duration": "1h", "every": "1h", "count": 5000}]}]}`:        "providers[0].slots[0].count",
-	}
-	for doc, want := range bad {
-		var f postgres.ProviderFile
-		require.NoError(t, json.Unmarshal([]byte(doc), &f), doc)
-		_, err := s.LoadProviders(context.Background(), f, now)
-		require.ErrorContains(t, err, want, doc)
-	}
-	var f postgres.ProviderFile
-	require.ErrorContains(t, json.Unmarshal([]byte(`{"providers": [{"slots": [{"duration": "soon"}]}]}`), &f), `"soon" is not a duration`)
-	require.Zero(t, rows(t, s, `SELECT count(*) FROM providers`), "nothing was written")
-}
-
 func TestBookEarliestPicksTheEarliestFreeSlotInTheWindow(t *testing.T) {
 	t.Parallel()
 	s := coordStore(t)
@@ -152,23 +126,23 @@ func TestBookEarliestPicksTheEarliestFreeSlotInTheWindow(t *testing.T) {
 		{"id": "prv-b", "name": "B", "services": ["physiotherapy"], "slots": [`+slotAt("physiotherapy", 2)+`]}]}`, coordBase)
 	from, to := coordBase.Add(30*time.Minute), coordBase.Add(10*time.Hour) // excludes the 0h and 10h slots
 
-	key := postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1}
+	key := care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1}
 	ap, err := s.BookEarliest(ctx, key, "physiotherapy", from, to)
 	require.NoError(t, err)
 	require.Equal(t, coordBase.Add(2*time.Hour), ap.StartsAt, "the earliest in the window, whichever provider")
 	require.Equal(t, "prv-b", ap.ProviderID)
 	require.Equal(t, "B", ap.ProviderName)
-	require.Equal(t, postgres.AppointmentBooked, ap.Status)
+	require.Equal(t, care.AppointmentBooked, ap.Status)
 	require.Equal(t, cid, ap.CaseID)
 	require.Equal(t, "physiotherapy", ap.ServiceCode)
 	require.Regexp(t, `^ap-[0-9a-f]{16}$`, ap.ID)
 
-	ap2, err := s.BookEarliest(ctx, postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 2, Attempt: 1}, "physiotherapy", from, to)
+	ap2, err := s.BookEarliest(ctx, care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 2, Attempt: 1}, "physiotherapy", from, to)
 	require.NoError(t, err)
 	require.Equal(t, coordBase.Add(3*time.Hour), ap2.StartsAt, "the next free one")
 
-	_, err = s.BookEarliest(ctx, postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 3, Attempt: 1}, "physiotherapy", from, to)
-	require.ErrorIs(t, err, postgres.ErrNoSlot, "the 10h slot is outside the window: it ends before 10h")
+	_, err = s.BookEarliest(ctx, care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 3, Attempt: 1}, "physiotherapy", from, to)
+	require.ErrorIs(t, err, care.ErrNoSlot, "the 10h slot is outside the window: it ends before 10h")
 	require.ErrorContains(t, err, "no free slot for physiotherapy from 2030-01-07T09:30:00Z to 2030-01-07T19:00:00Z")
 
 	got, err := s.Appointment(ctx, ap.ID)
@@ -176,7 +150,7 @@ func TestBookEarliestPicksTheEarliestFreeSlotInTheWindow(t *testing.T) {
 	require.Equal(t, ap, got)
 	all, err := s.AppointmentsForCase(ctx, cid)
 	require.NoError(t, err)
-	require.Equal(t, []postgres.Appointment{ap, ap2}, all)
+	require.Equal(t, []care.Appointment{ap, ap2}, all)
 
 	free, err := s.Slots(ctx, postgres.SlotQuery{ServiceCode: "physiotherapy", From: coordBase.Add(-time.Hour), To: coordBase.Add(24 * time.Hour)})
 	require.NoError(t, err)
@@ -187,7 +161,7 @@ func TestBookEarliestPicksTheEarliestFreeSlotInTheWindow(t *testing.T) {
 	require.False(t, withBooked[1].Free)
 
 	_, err = s.Appointment(ctx, "ap-missing")
-	require.ErrorIs(t, err, postgres.ErrNotFound)
+	require.ErrorIs(t, err, care.ErrNotFound)
 }
 
 func TestBookEarliestRetryReturnsTheSameAppointment(t *testing.T) {
@@ -197,7 +171,7 @@ func TestBookEarliestRetryReturnsTheSameAppointment(t *testing.T) {
 	cid, _ := coordCase(t, s, "mrn-retry")
 	loadJSON(t, s, `{"providers": [{"id": "prv-a", "name": "A", "services": ["physiotherapy"], "slots": [
 		`+slotAt("physiotherapy", 1)+`, `+slotAt("physiotherapy", 2)+`]}]}`, coordBase)
-	key := postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1}
+	key := care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1}
 	first, err := s.BookEarliest(ctx, key, "physiotherapy", coordBase, coordBase.Add(24*time.Hour))
 	require.NoError(t, err)
 	// A retry, even with another window, returns the booking already made.
@@ -210,7 +184,7 @@ func TestBookEarliestRetryReturnsTheSameAppointment(t *testing.T) {
 	require.Len(t, free, 1, "the retry took no second slot")
 
 	// Concurrent retries of the same key make one booking.
-	key2 := postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 2, Attempt: 1}
+	key2 := care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 2, Attempt: 1}
 	ids := make([]string, 8)
 	errs := make([]error, 8)
 	var wg sync.WaitGroup
@@ -232,24 +206,24 @@ func TestBookEarliestRetryReturnsTheSameAppointment(t *testing.T) {
 
 	// The same key for another service is a conflict, not a silent success.
 	_, err = s.BookEarliest(ctx, key, "neuropsychology", coordBase, coordBase.Add(24*time.Hour))
-	require.ErrorIs(t, err, postgres.ErrStatusConflict)
+	require.ErrorIs(t, err, care.ErrAppointmentStatusConflict)
 }
 
 func TestBookEarliestValidates(t *testing.T) {
 	t.Parallel()
 	s := coordStore(t)
 	ctx := context.Background()
-	good := postgres.BookingKey{CaseID: "c-1", ServiceID: "pt", Occurrence: 1, Attempt: 1}
+	good := care.BookingKey{CaseID: "c-1", ServiceID: "pt", Occurrence: 1, Attempt: 1}
 	for name, tc := range map[string]struct {
-		key      postgres.BookingKey
+		key      care.BookingKey
 		code     string
 		from, to time.Time
 		want     string
 	}{
-		"no case":        {postgres.BookingKey{ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "case_id"},
-		"no service":     {postgres.BookingKey{CaseID: "c-1", Occurrence: 1, Attempt: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "service_id"},
-		"occurrence 0":   {postgres.BookingKey{CaseID: "c-1", ServiceID: "pt", Attempt: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "occurrence"},
-		"attempt 0":      {postgres.BookingKey{CaseID: "c-1", ServiceID: "pt", Occurrence: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "attempt"},
+		"no case":        {care.BookingKey{ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "case_id"},
+		"no service":     {care.BookingKey{CaseID: "c-1", Occurrence: 1, Attempt: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "service_id"},
+		"occurrence 0":   {care.BookingKey{CaseID: "c-1", ServiceID: "pt", Attempt: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "occurrence"},
+		"attempt 0":      {care.BookingKey{CaseID: "c-1", ServiceID: "pt", Occurrence: 1}, "physiotherapy", coordBase, coordBase.Add(time.Hour), "attempt"},
 		"no code":        {good, "", coordBase, coordBase.Add(time.Hour), "service_code"},
 		"empty window":   {good, "physiotherapy", coordBase, coordBase, "window"},
 		"window reverse": {good, "physiotherapy", coordBase, coordBase.Add(-time.Hour), "window"},
@@ -274,11 +248,11 @@ func TestConcurrentBookingsOfTheOnlySlot(t *testing.T) {
 		code := fmt.Sprintf("svc-%02d", round)
 		loadJSON(t, s, fmt.Sprintf(`{"providers": [{"id": "prv-%02d", "name": "P", "services": [%q], "slots": [%s]}]}`,
 			round, code, slotAt(code, float64(round))), coordBase)
-		keys := []postgres.BookingKey{
+		keys := []care.BookingKey{
 			{CaseID: cidA, ServiceID: code, Occurrence: 1, Attempt: 1},
 			{CaseID: cidB, ServiceID: code, Occurrence: 1, Attempt: 1},
 		}
-		results := make([]postgres.Appointment, 2)
+		results := make([]care.Appointment, 2)
 		errs := make([]error, 2)
 		var ready, wg sync.WaitGroup
 		ready.Add(2)
@@ -300,7 +274,7 @@ func TestConcurrentBookingsOfTheOnlySlot(t *testing.T) {
 			case errs[i] == nil:
 				won++
 				require.Equal(t, keys[i].CaseID, results[i].CaseID)
-			case errors.Is(errs[i], postgres.ErrNoSlot):
+			case errors.Is(errs[i], care.ErrNoSlot):
 				noSlot++
 			default:
 				t.Fatalf("round %d: unexpected error: %v", round, errs[i])
@@ -322,7 +296,7 @@ func TestConcurrentBookingsSpreadOverTheSlots(t *testing.T) {
 	loadJSON(t, s, `{"providers": [{"id": "prv-a", "name": "A", "services": ["physiotherapy"],
 		"slots": [{"starts_at": "`+coordBase.Format(time.RFC3339)+`", "every": "1h", "count": 5, "duration": "45m"}]}]}`, coordBase)
 	const n = 12
-	results := make([]postgres.Appointment, n)
+	results := make([]care.Appointment, n)
 	errs := make([]error, n)
 	var ready, wg sync.WaitGroup
 	ready.Add(n)
@@ -331,7 +305,7 @@ func TestConcurrentBookingsSpreadOverTheSlots(t *testing.T) {
 		wg.Go(func() {
 			ready.Done()
 			<-start
-			results[i], errs[i] = s.BookEarliest(ctx, postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: i + 1, Attempt: 1},
+			results[i], errs[i] = s.BookEarliest(ctx, care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: i + 1, Attempt: 1},
 				"physiotherapy", coordBase, coordBase.AddDate(0, 0, 1))
 		})
 	}
@@ -341,7 +315,7 @@ func TestConcurrentBookingsSpreadOverTheSlots(t *testing.T) {
 	slots := map[string]bool{}
 	noSlot := 0
 	for i := range n {
-		if errors.Is(errs[i], postgres.ErrNoSlot) {
+		if errors.Is(errs[i], care.ErrNoSlot) {
 			noSlot++
 			continue
 		}
@@ -361,7 +335,7 @@ func TestDoubleBookingIsImpossibleInTheDatabase(t *testing.T) {
 	ctx := context.Background()
 	cid, _ := coordCase(t, s, "mrn-constraint")
 	loadJSON(t, s, `{"providers": [{"id": "prv-a", "name": "A", "services": ["physiotherapy"], "slots": [`+slotAt("physiotherapy", 1)+`]}]}`, coordBase)
-	slot := postgres.SlotID("prv-a", "physiotherapy", coordBase.Add(time.Hour))
+	slot := providers.SlotID("prv-a", "physiotherapy", coordBase.Add(time.Hour))
 	insert := func(id, service, status string) error {
 		_, err := s.DB().ExecContext(ctx, `INSERT INTO appointments (appointment_id, case_id, service_id, occurrence, attempt, slot_id, status)
 			VALUES ($1, $2, $3, 1, 1, $4, $5)`, id, cid, service, slot, status)
@@ -390,29 +364,29 @@ func TestCancellationFreesTheSlot(t *testing.T) {
 	window := func() (time.Time, time.Time) { return coordBase, coordBase.Add(24 * time.Hour) }
 
 	from, to := window()
-	a, err := s.BookEarliest(ctx, postgres.BookingKey{CaseID: cidA, ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", from, to)
+	a, err := s.BookEarliest(ctx, care.BookingKey{CaseID: cidA, ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", from, to)
 	require.NoError(t, err)
-	_, err = s.BookEarliest(ctx, postgres.BookingKey{CaseID: cidB, ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", from, to)
-	require.ErrorIs(t, err, postgres.ErrNoSlot)
+	_, err = s.BookEarliest(ctx, care.BookingKey{CaseID: cidB, ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", from, to)
+	require.ErrorIs(t, err, care.ErrNoSlot)
 
-	cancelled, err := s.SetAppointmentStatus(ctx, a.ID, postgres.AppointmentCancelled)
+	cancelled, err := s.SetAppointmentStatus(ctx, a.ID, care.AppointmentCancelled)
 	require.NoError(t, err)
-	require.Equal(t, postgres.AppointmentCancelled, cancelled.Status)
+	require.Equal(t, care.AppointmentCancelled, cancelled.Status)
 	require.False(t, cancelled.StatusAt.Before(cancelled.BookedAt))
-	again, err := s.SetAppointmentStatus(ctx, a.ID, postgres.AppointmentCancelled)
+	again, err := s.SetAppointmentStatus(ctx, a.ID, care.AppointmentCancelled)
 	require.NoError(t, err, "cancelling twice is harmless")
 	require.Equal(t, cancelled, again)
 
-	b, err := s.BookEarliest(ctx, postgres.BookingKey{CaseID: cidB, ServiceID: "pt", Occurrence: 1, Attempt: 2}, "physiotherapy", from, to)
+	b, err := s.BookEarliest(ctx, care.BookingKey{CaseID: cidB, ServiceID: "pt", Occurrence: 1, Attempt: 2}, "physiotherapy", from, to)
 	require.NoError(t, err, "the slot is free again")
 	require.Equal(t, a.SlotID, b.SlotID)
 
-	_, err = s.SetAppointmentStatus(ctx, a.ID, postgres.AppointmentAttended)
-	require.ErrorIs(t, err, postgres.ErrStatusConflict, "cancelled is final")
+	_, err = s.SetAppointmentStatus(ctx, a.ID, care.AppointmentAttended)
+	require.ErrorIs(t, err, care.ErrAppointmentStatusConflict, "cancelled is final")
 	_, err = s.SetAppointmentStatus(ctx, a.ID, "maybe")
 	require.ErrorContains(t, err, "unknown appointment status")
-	_, err = s.SetAppointmentStatus(ctx, "ap-missing", postgres.AppointmentAttended)
-	require.ErrorIs(t, err, postgres.ErrNotFound)
+	_, err = s.SetAppointmentStatus(ctx, "ap-missing", care.AppointmentAttended)
+	require.ErrorIs(t, err, care.ErrNotFound)
 }
 
 func TestRebookAfterNoShowIsANewAttempt(t *testing.T) {
@@ -423,33 +397,33 @@ func TestRebookAfterNoShowIsANewAttempt(t *testing.T) {
 	loadJSON(t, s, `{"providers": [{"id": "prv-a", "name": "A", "services": ["physiotherapy"],
 		"slots": [{"starts_at": "`+coordBase.Format(time.RFC3339)+`", "every": "24h", "count": 3, "duration": "45m"}]}]}`, coordBase)
 	from, to := coordBase, coordBase.AddDate(0, 0, 7)
-	first, err := s.BookEarliest(ctx, postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", from, to)
+	first, err := s.BookEarliest(ctx, care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 1}, "physiotherapy", from, to)
 	require.NoError(t, err)
 
 	// While attempt 1 is booked, the occurrence cannot be booked again.
-	_, err = s.BookEarliest(ctx, postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 2}, "physiotherapy", from, to)
-	require.ErrorIs(t, err, postgres.ErrOccurrenceBooked)
+	_, err = s.BookEarliest(ctx, care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 2}, "physiotherapy", from, to)
+	require.ErrorIs(t, err, care.ErrOccurrenceBooked)
 
-	missed, err := s.SetAppointmentStatus(ctx, first.ID, postgres.AppointmentNoShow)
+	missed, err := s.SetAppointmentStatus(ctx, first.ID, care.AppointmentNoShow)
 	require.NoError(t, err)
-	require.Equal(t, postgres.AppointmentNoShow, missed.Status)
-	second, err := s.BookEarliest(ctx, postgres.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 2}, "physiotherapy", from, to)
+	require.Equal(t, care.AppointmentNoShow, missed.Status)
+	second, err := s.BookEarliest(ctx, care.BookingKey{CaseID: cid, ServiceID: "pt", Occurrence: 1, Attempt: 2}, "physiotherapy", from, to)
 	require.NoError(t, err)
 	require.NotEqual(t, first.ID, second.ID, "a rebooking is a new row")
 	require.NotEqual(t, first.SlotID, second.SlotID, "a no-show keeps its slot")
 	require.Equal(t, 2, second.Attempt)
 
 	// Correcting the no-show to attended would make two live attempts.
-	_, err = s.SetAppointmentStatus(ctx, first.ID, postgres.AppointmentAttended)
-	require.ErrorIs(t, err, postgres.ErrOccurrenceBooked)
+	_, err = s.SetAppointmentStatus(ctx, first.ID, care.AppointmentAttended)
+	require.ErrorIs(t, err, care.ErrOccurrenceBooked)
 
-	attended, err := s.SetAppointmentStatus(ctx, second.ID, postgres.AppointmentAttended)
+	attended, err := s.SetAppointmentStatus(ctx, second.ID, care.AppointmentAttended)
 	require.NoError(t, err)
-	require.Equal(t, postgres.AppointmentAttended, attended.Status)
-	_, err = s.SetAppointmentStatus(ctx, second.ID, postgres.AppointmentCancelled)
-	require.ErrorIs(t, err, postgres.ErrStatusConflict, "an attended appointment cannot be cancelled")
-	_, err = s.SetAppointmentStatus(ctx, second.ID, postgres.AppointmentBooked)
-	require.ErrorIs(t, err, postgres.ErrStatusConflict)
+	require.Equal(t, care.AppointmentAttended, attended.Status)
+	_, err = s.SetAppointmentStatus(ctx, second.ID, care.AppointmentCancelled)
+	require.ErrorIs(t, err, care.ErrAppointmentStatusConflict, "an attended appointment cannot be cancelled")
+	_, err = s.SetAppointmentStatus(ctx, second.ID, care.AppointmentBooked)
+	require.ErrorIs(t, err, care.ErrAppointmentStatusConflict)
 
 	all, err := s.AppointmentsForCase(ctx, cid)
 	require.NoError(t, err)

@@ -35,9 +35,6 @@ func URLFromEnv() string {
 	return DefaultURL
 }
 
-// ErrNotFound is returned when a record does not exist.
-var ErrNotFound = errors.New("not found")
-
 // Store is the PostgreSQL store.
 type Store struct {
 	db *sqlx.DB
@@ -122,7 +119,7 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 	var p Patient
 	err := s.db.GetContext(ctx, &p, `SELECT patient_id, external_ref, name, birth_date FROM patients WHERE patient_id = $1`, patientID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, ErrNotFound
+		return p, care.ErrNotFound
 	}
 	return p, err
 }
@@ -203,7 +200,7 @@ func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) 
 			opened_at, closed_at, next_due_at, last_event_seq
 		FROM cases WHERE case_id = $1`, caseID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
+		return c, care.ErrNotFound
 	}
 	return c, err
 }

@@ -171,14 +171,14 @@ func TestPatientNotFound(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	_, err := s.Patient(context.Background(), "p-0000000000000000")
-	require.ErrorIs(t, err, postgres.ErrNotFound)
+	require.ErrorIs(t, err, care.ErrNotFound)
 }
 
 func TestCaseNotFound(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
 	_, err := s.Case(context.Background(), "c-unknown")
-	require.ErrorIs(t, err, postgres.ErrNotFound)
+	require.ErrorIs(t, err, care.ErrNotFound)
 
 	evs, err := s.Events(context.Background(), "c-unknown")
 	require.NoError(t, err)

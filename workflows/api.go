@@ -1,9 +1,12 @@
 // Package workflows holds the case workflow: one long-running, deterministic
 // Temporal workflow per patient case that carries it from screening to
-// closing. It does no I/O; every side effect is an activity.
+// closing, and the ServiceWorkflow children that coordinate its planned
+// services. It does no I/O; every side effect is an activity. This file is
+// their contract: names, inputs and results.
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -206,4 +209,46 @@ type Status struct {
 type CaseResult struct {
 	CaseID string             `json:"case_id"`
 	Reason care.ClosureReason `json:"reason"`
+}
+
+// The service workflow's contract: ServiceWorkflow coordinates one planned
+// service of a case as a child of the case workflow, and the two talk by
+// signals.
+
+// Signals between a case and the coordination of its services.
+const (
+	// SignalServiceUpdate carries a care.ServiceUpdate from a service's
+	// coordination to its case.
+	SignalServiceUpdate = "service-update"
+	// SignalAttendance carries a care.Attendance from the case to the
+	// service's coordination.
+	SignalAttendance = "attendance"
+)
+
+// ServiceInput starts (or continues) the coordination of one planned service.
+type ServiceInput struct {
+	CaseID         string       `json:"case_id"`
+	PatientID      string       `json:"patient_id"`
+	CaseWorkflowID string       `json:"case_workflow_id"`
+	PlanVersion    int          `json:"plan_version"`
+	Service        care.Service `json:"service"`
+	Policy         care.Policy  `json:"policy"`
+	// Expedited asks the payer for an expedited (72 h) decision.
+	Expedited bool `json:"expedited,omitempty"`
+	// Progress is set when the workflow continues as new.
+	Progress *ServiceProgress `json:"progress,omitempty"`
+}
+
+// ServiceProgress is where a service's coordination stands between runs.
+type ServiceProgress struct {
+	State      care.ServiceState `json:"state"`
+	Occurrence int               `json:"occurrence"`
+	Attempt    int               `json:"attempt"`
+	From       time.Time         `json:"from"`
+	AuthRound  int               `json:"auth_round"`
+}
+
+// ServiceWorkflowID is the workflow id of a service's coordination.
+func ServiceWorkflowID(caseID, serviceID string, planVersion int) string {
+	return fmt.Sprintf("%s-svc-%s-p%d", care.WorkflowID(caseID), serviceID, planVersion)
 }

@@ -122,7 +122,7 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 	now := workflow.Now(ctx)
 	s.Services[i] = u.State
 	w.services = append(w.services, u.State)
-	if a := u.State.Appointment; a != nil && a.Status == "attended" && w.task(u.State.ID) != nil {
+	if a := u.State.Appointment; a != nil && a.Status == care.AppointmentAttended && w.task(u.State.ID) != nil {
 		// The post-discharge visit booked for this clock was attended.
 		w.completeTasks(now, "visit attended ("+a.ID+")", care.TaskTCMVisit)
 		s.LastContactAt = now
@@ -149,7 +149,7 @@ func (w *caseWorkflow) serviceIndex(id string) int {
 // is appointmentID and still booked, or -1.
 func (w *caseWorkflow) bookedService(appointmentID string) int {
 	for i, sv := range w.state.Services {
-		if a := sv.Appointment; a != nil && a.ID == appointmentID && a.Status == "booked" {
+		if a := sv.Appointment; a != nil && a.ID == appointmentID && a.Status == care.AppointmentBooked {
 			return i
 		}
 	}
@@ -167,7 +167,7 @@ func (w *caseWorkflow) appointment(ctx workflow.Context, actor string, at care.A
 			return "", nil, fmt.Errorf("the coordination of service %s did not take the attendance: %w", sv.ID, err)
 		}
 		sv.Appointment.Status = at.Status
-		if at.Status == "attended" {
+		if at.Status == care.AppointmentAttended {
 			s.LastContactAt = workflow.Now(ctx)
 		}
 		return fmt.Sprintf("%s appointment %s: %s", sv.ID, at.AppointmentID, at.Status), at, nil

@@ -86,7 +86,7 @@ func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
 	if w.bookedService(at.AppointmentID) < 0 {
 		var booked []string
 		for _, sv := range w.state.Services {
-			if a := sv.Appointment; a != nil && a.Status == "booked" {
+			if a := sv.Appointment; a != nil && a.Status == care.AppointmentBooked {
 				booked = append(booked, a.ID+" ("+sv.ID+")")
 			}
 		}

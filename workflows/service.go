@@ -11,51 +11,7 @@ import (
 
 	"github.com/caseflow/caseflow/activities"
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/payer"
-	"github.com/caseflow/caseflow/postgres"
 )
-
-// Signals between a case and the coordination of its services.
-const (
-	// SignalServiceUpdate carries a care.ServiceUpdate from a service's
-	// coordination to its case.
-	SignalServiceUpdate = "service-update"
-	// SignalAttendance carries a care.Attendance from the case to the
-	// service's coordination.
-	SignalAttendance = "attendance"
-	// SignalPayerDecision tells a service's coordination that the payer has
-	// decided a pended authorization (a payer callback): it inquires at once
-	// instead of at its next poll.
-	SignalPayerDecision = "payer-decision"
-)
-
-// ServiceInput starts (or continues) the coordination of one planned service.
-type ServiceInput struct {
-	CaseID         string       `json:"case_id"`
-	PatientID      string       `json:"patient_id"`
-	CaseWorkflowID string       `json:"case_workflow_id"`
-	PlanVersion    int          `json:"plan_version"`
-	Service        care.Service `json:"service"`
-	Policy         care.Policy  `json:"policy"`
-	// Expedited asks the payer for an expedited (72 h) decision.
-	Expedited bool `json:"expedited,omitempty"`
-	// Progress is set when the workflow continues as new.
-	Progress *ServiceProgress `json:"progress,omitempty"`
-}
-
-// ServiceProgress is where a service's coordination stands between runs.
-type ServiceProgress struct {
-	State      care.ServiceState `json:"state"`
-	Occurrence int               `json:"occurrence"`
-	Attempt    int               `json:"attempt"`
-	From       time.Time         `json:"from"`
-	AuthRound  int               `json:"auth_round"`
-}
-
-// ServiceWorkflowID is the workflow id of a service's coordination.
-func ServiceWorkflowID(caseID, serviceID string, planVersion int) string {
-	return fmt.Sprintf("%s-svc-%s-p%d", care.WorkflowID(caseID), serviceID, planVersion)
-}
 
 // ServiceWorkflow coordinates one planned service of a case, occurrence by
 // occurrence: prior authorization when the insurer requires it (waiting out
@@ -66,9 +22,7 @@ func ServiceWorkflowID(caseID, serviceID string, planVersion int) string {
 // policy limit). It reports every step to its case with a signal.
 func ServiceWorkflow(ctx workflow.Context, in ServiceInput) error {
 	s := &serviceRun{in: in, attendance: workflow.GetSignalChannelWithOptions(ctx, SignalAttendance,
-		workflow.SignalChannelOptions{Description: "Attendance of an appointment, recorded by staff through the case"}),
-		decisions: workflow.GetSignalChannelWithOptions(ctx, SignalPayerDecision,
-			workflow.SignalChannelOptions{Description: "The payer decided a pended authorization: inquire now"})}
+		workflow.SignalChannelOptions{Description: "Attendance of an appointment, recorded by staff through the case"})}
 	if p := in.Progress; p != nil {
 		s.progress = *p
 	} else {
@@ -92,7 +46,6 @@ type serviceRun struct {
 	in         ServiceInput
 	progress   ServiceProgress
 	attendance workflow.ReceiveChannel
-	decisions  workflow.ReceiveChannel
 }
 
 func (s *serviceRun) state() *care.ServiceState { return &s.progress.State }
@@ -122,7 +75,7 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
-		if outcome == string(postgres.AppointmentAttended) {
+		if outcome == care.AppointmentAttended {
 			p.State.Attended++
 			p.Occurrence++
 			p.Attempt = 1
@@ -150,7 +103,7 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 // before the next booking window does (re-authorize before it lapses).
 func (s *serviceRun) needsAuthorization(now time.Time) bool {
 	a := s.state().Authorization
-	if a == nil || a.Status != string(payer.Approved) {
+	if a == nil || a.Status != care.AuthorizationApproved {
 		return true
 	}
 	windowEnd := maxTime(now, s.progress.From).Add(s.bookingWindow())
@@ -163,20 +116,20 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 	p, pol, svc := &s.progress, s.in.Policy.Authorization, s.in.Service
 	now := workflow.Now(ctx)
 	p.AuthRound++
-	urgency, within := payer.Standard, pol.Standard.D()
+	urgency, within := care.UrgencyStandard, pol.Standard.D()
 	if s.in.Expedited {
-		urgency, within = payer.Expedited, pol.Expedited.D()
+		urgency, within = care.UrgencyExpedited, pol.Expedited.D()
 	}
 	remaining := time.Duration(svc.Total()-p.Occurrence+1) * svc.Interval()
-	req := payer.Request{
-		RequestKey: payer.RequestKey(s.in.CaseID, svc.ID, p.AuthRound), CaseID: s.in.CaseID, PatientID: s.in.PatientID,
+	req := care.AuthorizationRequest{
+		RequestKey: care.AuthorizationRequestKey(s.in.CaseID, svc.ID, p.AuthRound), CaseID: s.in.CaseID, PatientID: s.in.PatientID,
 		ServiceCode: svc.Code, Urgency: urgency, PeriodStart: now, PeriodEnd: now.Add(remaining + s.bookingWindow()),
 	}
-	auth := &care.AuthorizationState{Status: string(payer.Pended), SubmittedAt: now, DeadlineAt: now.Add(within), Expedited: s.in.Expedited}
+	auth := &care.AuthorizationState{Status: care.AuthorizationPended, SubmittedAt: now, DeadlineAt: now.Add(within), Expedited: s.in.Expedited}
 	p.State.Authorization = auth
-	var d payer.Decision
+	var d care.AuthorizationDecision
 	if err := s.execute(ctx, "submit "+string(urgency)+" authorization for "+svc.Code, a.SubmitAuthorization, &d, req); err != nil {
-		if isApplicationError(err, "PayerRejected") {
+		if isApplicationError(err, activities.ErrTypePayerRejected) {
 			p.State.Status = care.ServiceNeedsStaff
 			why := ""
 			var appErr *temporal.ApplicationError
@@ -198,7 +151,7 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		poll = min(firstInquiry, poll)
 	}
 	maxPoll := pollInterval(within)
-	for d.Status == payer.Pended {
+	for d.Status == care.AuthorizationPended {
 		auth.RequestID = d.RequestID
 		if p.State.Status != care.ServiceAuthorizationPended {
 			p.State.Status = care.ServiceAuthorizationPended
@@ -208,7 +161,6 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		timerCtx, cancel := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, poll, workflow.TimerOptions{Summary: "inquire about the pended authorization"}), func(workflow.Future) { inquire = true })
-		sel.AddReceive(s.decisions, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); inquire = true })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
 		if !auth.Escalated {
 			sel.AddFuture(deadline, func(workflow.Future) {
@@ -230,8 +182,8 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 			return false, err
 		}
 	}
-	auth.RequestID, auth.Status = d.RequestID, string(d.Status)
-	if d.Status == payer.Denied {
+	auth.RequestID, auth.Status = d.RequestID, d.Status
+	if d.Status == care.AuthorizationDenied {
 		auth.Reason = d.DenialReason
 		p.State.Status = care.ServiceAuthorizationDenied
 		s.report(ctx, fmt.Sprintf("%s: authorization denied: %s", svc.ID, d.DenialReason),
@@ -250,7 +202,7 @@ const firstInquiry = 30 * time.Second
 
 // pollInterval is the longest wait between inquiries about a pended
 // authorization: a twentieth of the deadline, between 5 seconds and 6
-// hours. A payer callback (SignalPayerDecision) makes it inquire at once.
+// hours.
 func pollInterval(deadline time.Duration) time.Duration {
 	return min(max(deadline/20, 5*time.Second), 6*time.Hour)
 }
@@ -264,27 +216,27 @@ func (s *serviceRun) bookingWindow() time.Duration {
 
 // book books the earliest free slot in the booking window, waiting and
 // trying again while none is free.
-func (s *serviceRun) book(ctx workflow.Context) (activities.Appointment, error) {
+func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 	p, svc := &s.progress, s.in.Service
 	reported := false
 	for {
 		now := workflow.Now(ctx)
 		from := maxTime(now, p.From)
-		req := activities.BookingRequest{
-			Key:         postgres.BookingKey{CaseID: s.in.CaseID, ServiceID: svc.ID, Occurrence: p.Occurrence, Attempt: p.Attempt},
+		req := care.BookingRequest{
+			Key:         care.BookingKey{CaseID: s.in.CaseID, ServiceID: svc.ID, Occurrence: p.Occurrence, Attempt: p.Attempt},
 			ServiceCode: svc.Code, From: from, To: from.Add(s.bookingWindow()),
 		}
-		var appt activities.Appointment
+		var appt care.Appointment
 		err := s.execute(ctx, "book "+svc.Code+" slot", a.BookAppointment, &appt, req)
 		if err == nil {
 			p.State.Status = care.ServiceBooked
 			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
-				ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: string(appt.Status)}
+				ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: appt.Status}
 			s.report(ctx, fmt.Sprintf("%s: occurrence %d booked with %s for %s (%s)", svc.ID, p.Occurrence, appt.ProviderID,
 				appt.StartsAt.UTC().Format(time.RFC3339), appt.ID), "", "")
 			return appt, nil
 		}
-		if !isApplicationError(err, "NoSlot") {
+		if !isApplicationError(err, activities.ErrTypeNoSlot) {
 			return appt, err
 		}
 		if !reported {
@@ -306,23 +258,23 @@ func (s *serviceRun) book(ctx workflow.Context) (activities.Appointment, error) 
 // remindAndAttend sends the appointment's reminders at their due times until
 // staff record its attendance, and returns it: attended, no-show or
 // cancelled.
-func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt activities.Appointment) (string, error) {
+func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment) (care.AppointmentStatus, error) {
 	p, svc := &s.progress, s.in.Service
-	var reminders []activities.Reminder
+	var reminders []care.Reminder
 	if err := s.execute(ctx, "schedule "+svc.Code+" reminders", a.ScheduleReminders, &reminders,
-		activities.ReminderRequest{AppointmentID: appt.ID, Offsets: durations(s.in.Policy.Appointments.ReminderOffsets)}); err != nil {
+		care.ReminderRequest{AppointmentID: appt.ID, Offsets: durations(s.in.Policy.Appointments.ReminderOffsets)}); err != nil {
 		return "", err
 	}
-	var pending []activities.Reminder
+	var pending []care.Reminder
 	for _, r := range reminders {
-		if r.Status == postgres.ReminderPending {
+		if r.Status == care.ReminderPending {
 			pending = append(pending, r)
 		}
 	}
 	sort.Slice(pending, func(i, j int) bool { return pending[i].DueAt.Before(pending[j].DueAt) })
 	for {
 		var att *care.Attendance
-		var due *activities.Reminder
+		var due *care.Reminder
 		timerCtx, cancel := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
 		if len(pending) > 0 {
@@ -350,7 +302,7 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt activities.Appoi
 			case err == nil:
 				p.State.RemindersSent++
 				s.report(ctx, fmt.Sprintf("%s: %s reminder sent for %s", svc.ID, offset, appt.ID), "", "")
-			case isApplicationError(err, "NotifyRejected"):
+			case isApplicationError(err, activities.ErrTypeNotifyRejected):
 				s.report(ctx, fmt.Sprintf("%s: the notification gateway refused the %s reminder for %s", svc.ID, offset, appt.ID), "", "")
 			default:
 				return "", err
@@ -360,19 +312,19 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt activities.Appoi
 		if att.AppointmentID != appt.ID {
 			continue // about an appointment this run no longer holds
 		}
-		var after activities.Appointment
+		var after care.Appointment
 		var err error
-		if att.Status == string(postgres.AppointmentCancelled) {
+		if att.Status == care.AppointmentCancelled {
 			err = s.execute(ctx, "cancel "+svc.Code+" appointment", a.CancelAppointment, &after, appt.ID)
 		} else {
-			err = s.execute(ctx, "record "+svc.Code+" attendance", a.RecordAttendance, &after, appt.ID, postgres.AppointmentStatus(att.Status))
+			err = s.execute(ctx, "record "+svc.Code+" attendance", a.RecordAttendance, &after, appt.ID, att.Status)
 		}
 		if err != nil {
 			return "", err
 		}
 		p.State.Appointment.Status = att.Status
 		summary := fmt.Sprintf("%s: occurrence %d %s (%s)", svc.ID, p.Occurrence, att.Status, appt.ID)
-		if att.Status != string(postgres.AppointmentAttended) && p.Attempt <= s.in.Policy.Appointments.MaxRebookings {
+		if att.Status != care.AppointmentAttended && p.Attempt <= s.in.Policy.Appointments.MaxRebookings {
 			summary += "; rebooking"
 		}
 		s.report(ctx, summary, "", "")
@@ -386,12 +338,12 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt activities.Appoi
 func (s *serviceRun) cancelled(ctx workflow.Context) error {
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	p := &s.progress
-	if appt := p.State.Appointment; appt != nil && appt.Status == string(postgres.AppointmentBooked) {
-		var after activities.Appointment
+	if appt := p.State.Appointment; appt != nil && appt.Status == care.AppointmentBooked {
+		var after care.Appointment
 		if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment", a.CancelAppointment, &after, appt.ID); err != nil {
 			return err
 		}
-		appt.Status = string(postgres.AppointmentCancelled)
+		appt.Status = care.AppointmentCancelled
 	}
 	p.State.Status = care.ServiceCancelled
 	s.report(ctx, s.in.Service.ID+": coordination cancelled", "", "")

@@ -14,10 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/caseflow/caseflow/activities"
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/payer"
-	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -29,14 +26,14 @@ type serviceEnv struct {
 	env *testsuite.TestWorkflowEnvironment
 	in  workflows.ServiceInput
 	// payer behaviour
-	submit  func(n int, r payer.Request) (payer.Decision, error)
-	inquire func(n int, now time.Time) (payer.Decision, error)
+	submit  func(n int, r care.AuthorizationRequest) (care.AuthorizationDecision, error)
+	inquire func(n int, now time.Time) (care.AuthorizationDecision, error)
 	// observations
 	updates     []care.ServiceUpdate
 	updateAt    []time.Time
-	submits     []payer.Request
+	submits     []care.AuthorizationRequest
 	submitAt    []time.Time
-	bookings    []activities.BookingRequest
+	bookings    []care.BookingRequest
 	sent        map[string]time.Time
 	cancelled   []string
 	attendances []string
@@ -56,38 +53,38 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 	env.SetStartTime(serviceStart)
 	env.RegisterActivity(acts)
 	s.env = env
-	s.submit = func(int, payer.Request) (payer.Decision, error) {
-		return payer.Decision{Status: payer.Approved, RequestID: "r1", AuthorizationNumber: "AUTH-1", ValidFrom: serviceStart, ValidTo: serviceStart.Add(90 * day)}, nil
+	s.submit = func(int, care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+		return care.AuthorizationDecision{Status: care.AuthorizationApproved, RequestID: "r1", AuthorizationNumber: "AUTH-1", ValidFrom: serviceStart, ValidTo: serviceStart.Add(90 * day)}, nil
 	}
 	env.OnActivity(acts.SubmitAuthorization, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r payer.Request) (payer.Decision, error) {
+		func(_ context.Context, r care.AuthorizationRequest) (care.AuthorizationDecision, error) {
 			s.submits = append(s.submits, r)
 			s.submitAt = append(s.submitAt, env.Now().UTC())
 			return s.submit(len(s.submits), r)
 		})
 	inquiries := 0
 	env.OnActivity(acts.InquireAuthorization, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, id string) (payer.Decision, error) {
+		func(_ context.Context, id string) (care.AuthorizationDecision, error) {
 			inquiries++
 			return s.inquire(inquiries, env.Now())
 		})
 	env.OnActivity(acts.BookAppointment, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.BookingRequest) (activities.Appointment, error) {
+		func(_ context.Context, r care.BookingRequest) (care.Appointment, error) {
 			s.bookings = append(s.bookings, r)
 			starts := r.From.Add(3 * day)
-			return activities.Appointment{ID: fmt.Sprintf("ap-%s-%d-%d", r.Key.ServiceID, r.Key.Occurrence, r.Key.Attempt), CaseID: r.Key.CaseID,
+			return care.Appointment{ID: fmt.Sprintf("ap-%s-%d-%d", r.Key.ServiceID, r.Key.Occurrence, r.Key.Attempt), CaseID: r.Key.CaseID,
 				ServiceID: r.Key.ServiceID, Occurrence: r.Key.Occurrence, Attempt: r.Key.Attempt, ProviderID: "prov-1",
-				StartsAt: starts, EndsAt: starts.Add(45 * time.Minute), Status: postgres.AppointmentBooked}, nil
+				StartsAt: starts, EndsAt: starts.Add(45 * time.Minute), Status: care.AppointmentBooked}, nil
 		})
 	env.OnActivity(acts.ScheduleReminders, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, r activities.ReminderRequest) ([]activities.Reminder, error) {
+		func(_ context.Context, r care.ReminderRequest) ([]care.Reminder, error) {
 			starts := s.bookings[len(s.bookings)-1].From.Add(3 * day)
-			var out []activities.Reminder
+			var out []care.Reminder
 			for _, o := range r.Offsets {
-				rem := activities.Reminder{ID: fmt.Sprintf("%s.%dm", r.AppointmentID, int(o.Minutes())), AppointmentID: r.AppointmentID,
-					OffsetMinutes: int(o.Minutes()), DueAt: starts.Add(-o), Status: postgres.ReminderPending}
+				rem := care.Reminder{ID: fmt.Sprintf("%s.%dm", r.AppointmentID, int(o.Minutes())), AppointmentID: r.AppointmentID,
+					OffsetMinutes: int(o.Minutes()), DueAt: starts.Add(-o), Status: care.ReminderPending}
 				if !rem.DueAt.After(env.Now()) {
-					rem.Status = postgres.ReminderSkipped
+					rem.Status = care.ReminderSkipped
 				}
 				out = append(out, rem)
 			}
@@ -99,14 +96,14 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 			return nil
 		})
 	env.OnActivity(acts.RecordAttendance, mock.Anything, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, id string, st postgres.AppointmentStatus) (activities.Appointment, error) {
+		func(_ context.Context, id string, st care.AppointmentStatus) (care.Appointment, error) {
 			s.attendances = append(s.attendances, id+":"+string(st))
-			return activities.Appointment{ID: id, Status: st}, nil
+			return care.Appointment{ID: id, Status: st}, nil
 		})
 	env.OnActivity(acts.CancelAppointment, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, id string) (activities.Appointment, error) {
+		func(_ context.Context, id string) (care.Appointment, error) {
 			s.cancelled = append(s.cancelled, id)
-			return activities.Appointment{ID: id, Status: postgres.AppointmentCancelled}, nil
+			return care.Appointment{ID: id, Status: care.AppointmentCancelled}, nil
 		})
 	env.OnSignalExternalWorkflow(mock.Anything, "case-c-river", "", workflows.SignalServiceUpdate, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
@@ -118,7 +115,7 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 }
 
 // attend records the attendance of an appointment after d.
-func (s *serviceEnv) attend(d time.Duration, appointmentID, status string) {
+func (s *serviceEnv) attend(d time.Duration, appointmentID string, status care.AppointmentStatus) {
 	s.env.RegisterDelayedCallback(func() {
 		s.env.SignalWorkflow(workflows.SignalAttendance, care.Attendance{AppointmentID: appointmentID, Status: status})
 	}, d)
@@ -147,7 +144,7 @@ func TestServiceApprovedBookedRemindedAttended(t *testing.T) {
 	require.NoError(t, s.env.GetWorkflowError())
 
 	require.Len(t, s.submits, 1)
-	require.Equal(t, payer.Expedited, s.submits[0].Urgency)
+	require.Equal(t, care.UrgencyExpedited, s.submits[0].Urgency)
 	require.Equal(t, "c-river:pt:1", s.submits[0].RequestKey)
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	require.Equal(t, 1, s.last().State.Attended)
@@ -161,8 +158,8 @@ func TestServiceApprovedBookedRemindedAttended(t *testing.T) {
 
 func TestServiceDeniedBecomesAStaffWorkItem(t *testing.T) {
 	s := newServiceEnv(t, physio, false)
-	s.submit = func(int, payer.Request) (payer.Decision, error) {
-		return payer.Decision{Status: payer.Denied, RequestID: "r1", DenialReason: "not medically necessary"}, nil
+	s.submit = func(int, care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+		return care.AuthorizationDecision{Status: care.AuthorizationDenied, RequestID: "r1", DenialReason: "not medically necessary"}, nil
 	}
 	s.run()
 	require.NoError(t, s.env.GetWorkflowError())
@@ -175,14 +172,14 @@ func TestServiceDeniedBecomesAStaffWorkItem(t *testing.T) {
 
 func TestServicePendedThenApproved(t *testing.T) {
 	s := newServiceEnv(t, physio, false)
-	s.submit = func(int, payer.Request) (payer.Decision, error) {
-		return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+	s.submit = func(int, care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+		return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: "r1"}, nil
 	}
-	s.inquire = func(n int, now time.Time) (payer.Decision, error) {
+	s.inquire = func(n int, now time.Time) (care.AuthorizationDecision, error) {
 		if now.Before(serviceStart.Add(36 * time.Hour)) {
-			return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+			return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: "r1"}, nil
 		}
-		return payer.Decision{Status: payer.Approved, RequestID: "r1", AuthorizationNumber: "AUTH-9", ValidTo: serviceStart.Add(90 * day)}, nil
+		return care.AuthorizationDecision{Status: care.AuthorizationApproved, RequestID: "r1", AuthorizationNumber: "AUTH-9", ValidTo: serviceStart.Add(90 * day)}, nil
 	}
 	s.attend(10*day, "ap-pt-1-1", "attended")
 	s.run()
@@ -204,14 +201,14 @@ func TestPendedAuthorizationEscalatesAtItsDeadline(t *testing.T) {
 	}{{true, 72 * time.Hour}, {false, 7 * day}} {
 		t.Run(care.FormatDuration(tc.deadline), func(t *testing.T) {
 			s := newServiceEnv(t, physio, tc.expedited)
-			s.submit = func(int, payer.Request) (payer.Decision, error) {
-				return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+			s.submit = func(int, care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+				return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: "r1"}, nil
 			}
-			s.inquire = func(n int, now time.Time) (payer.Decision, error) {
+			s.inquire = func(n int, now time.Time) (care.AuthorizationDecision, error) {
 				if now.Before(serviceStart.Add(tc.deadline + 2*day)) {
-					return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+					return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: "r1"}, nil
 				}
-				return payer.Decision{Status: payer.Approved, RequestID: "r1", AuthorizationNumber: "AUTH-2", ValidTo: serviceStart.Add(90 * day)}, nil
+				return care.AuthorizationDecision{Status: care.AuthorizationApproved, RequestID: "r1", AuthorizationNumber: "AUTH-2", ValidTo: serviceStart.Add(90 * day)}, nil
 			}
 			s.attend(30*day, "ap-pt-1-1", "attended")
 			s.run()
@@ -235,11 +232,11 @@ func TestPendedAuthorizationEscalatesAtItsDeadline(t *testing.T) {
 
 func TestPayerOutageIsRetriedNeverADenial(t *testing.T) {
 	s := newServiceEnv(t, physio, true)
-	s.submit = func(n int, r payer.Request) (payer.Decision, error) {
+	s.submit = func(n int, r care.AuthorizationRequest) (care.AuthorizationDecision, error) {
 		if n <= 3 {
-			return payer.Decision{}, temporal.NewApplicationError("payer unavailable: 503", "PayerUnavailable")
+			return care.AuthorizationDecision{}, temporal.NewApplicationError("payer unavailable: 503", "PayerUnavailable")
 		}
-		return payer.Decision{Status: payer.Approved, RequestID: "r1", AuthorizationNumber: "AUTH-3", ValidTo: serviceStart.Add(90 * day)}, nil
+		return care.AuthorizationDecision{Status: care.AuthorizationApproved, RequestID: "r1", AuthorizationNumber: "AUTH-3", ValidTo: serviceStart.Add(90 * day)}, nil
 	}
 	s.attend(10*day, "ap-pt-1-1", "attended")
 	s.run()
@@ -258,8 +255,8 @@ func TestReauthorizationBeforeTheApprovalLapses(t *testing.T) {
 	weekly := physio
 	weekly.Frequency, weekly.Occurrences = "weekly", 4
 	s := newServiceEnv(t, weekly, true)
-	s.submit = func(n int, r payer.Request) (payer.Decision, error) {
-		return payer.Decision{Status: payer.Approved, RequestID: fmt.Sprintf("r%d", n), AuthorizationNumber: fmt.Sprintf("AUTH-%d", n),
+	s.submit = func(n int, r care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+		return care.AuthorizationDecision{Status: care.AuthorizationApproved, RequestID: fmt.Sprintf("r%d", n), AuthorizationNumber: fmt.Sprintf("AUTH-%d", n),
 			ValidFrom: r.PeriodStart, ValidTo: r.PeriodStart.Add(20 * day)}, nil
 	}
 	// Each occurrence is booked 3 days after its window opens; attend each a day later.
@@ -326,16 +323,16 @@ func TestServiceWithoutAuthorizationGoesStraightToBooking(t *testing.T) {
 
 func TestAPendedRequestDecidedQuicklyIsSeenWithinMinutes(t *testing.T) {
 	s := newServiceEnv(t, physio, true) // 72 h deadline: the longest wait between inquiries is 3.6 h
-	s.submit = func(int, payer.Request) (payer.Decision, error) {
-		return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+	s.submit = func(int, care.AuthorizationRequest) (care.AuthorizationDecision, error) {
+		return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: "r1"}, nil
 	}
 	var inquiredAt []time.Time
-	s.inquire = func(n int, now time.Time) (payer.Decision, error) {
+	s.inquire = func(n int, now time.Time) (care.AuthorizationDecision, error) {
 		inquiredAt = append(inquiredAt, now.UTC())
 		if now.Before(serviceStart.Add(time.Minute)) {
-			return payer.Decision{Status: payer.Pended, RequestID: "r1"}, nil
+			return care.AuthorizationDecision{Status: care.AuthorizationPended, RequestID: "r1"}, nil
 		}
-		return payer.Decision{Status: payer.Approved, RequestID: "r1", AuthorizationNumber: "AUTH-Q", ValidTo: serviceStart.Add(90 * day)}, nil
+		return care.AuthorizationDecision{Status: care.AuthorizationApproved, RequestID: "r1", AuthorizationNumber: "AUTH-Q", ValidTo: serviceStart.Add(90 * day)}, nil
 	}
 	s.attend(10*day, "ap-pt-1-1", "attended")
 	s.run()

@@ -65,7 +65,7 @@ func run(logger *slog.Logger) error {
 		Dispatcher: activities.LogDispatcher{Logger: logger},
 	}
 	w := worker.New(c, queue, acts)
-	logger.Info("caseflow-worker started", "task_queue", queue, "payer", payer.URLFromEnv(), "reminders", notify.ChannelName(notifier))
+	logger.Info("caseflow-worker started", "task_queue", queue, "payer", payer.URLFromEnv(), "reminders", notifier.Name())
 	// Run returns once the context is done and the worker has stopped,
 	// giving in-flight activities worker.StopTimeout to finish.
 	err = w.Run(ctxInterrupt(ctx))
