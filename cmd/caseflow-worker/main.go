@@ -2,7 +2,11 @@
 // connects to Temporal from the standard environment configuration, to
 // PostgreSQL from DATABASE_URL, to the insurer from CASEFLOW_PAYER_URL and to
 // the reminder gateway from CASEFLOW_NOTIFY_WEBHOOK_URL (unset: reminders are
-// logged), and stops cleanly on SIGINT or SIGTERM:
+// logged). It refuses to start when its payload keys cannot read the newest
+// case on its task queue (worker.CheckKeyring; CASEFLOW_SKIP_KEY_CHECK=1
+// skips the check), and a payload it cannot decrypt fails only the task at
+// hand (connect.Worker; docs/privacy.md, "Wrong or missing key"). It stops
+// cleanly on SIGINT or SIGTERM:
 // in-flight activities get worker.StopTimeout to finish, after which Temporal
 // retries them on another worker.
 package main
