@@ -106,6 +106,10 @@ func TestWrongKeyWorkerFailsNoWorkflow(t *testing.T) {
 		return strings.Contains(w.log.String(), `"key_id":"`+rightID+`"`)
 	})
 	time.Sleep(20 * time.Second) // the demo case's clocks and services keep falling due
+	// Queries are refused meanwhile, with Temporal's reason.
+	r := e.cli("case", "show", a)
+	require.Equal(t, 1, r.code, r.stdout)
+	require.Contains(t, r.stderr, "Workflow Task in failed state")
 	failed := func() int {
 		resp, err := plainConn.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
 			Query: fmt.Sprintf("TaskQueue = '%s' AND (ExecutionStatus = 'Failed' OR ExecutionStatus = 'TimedOut' OR ExecutionStatus = 'Terminated')", e.taskQueue),
@@ -120,6 +124,14 @@ func TestWrongKeyWorkerFailsNoWorkflow(t *testing.T) {
 		d, err := plainConn.DescribeWorkflowExecution(context.Background(), care.WorkflowID(id), "")
 		require.NoError(t, err)
 		require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_RUNNING, d.GetWorkflowExecutionInfo().GetStatus(), id)
+		// An activity attempt the wrong-key worker failed is retried, its
+		// failure in plain text.
+		for _, pa := range d.GetPendingActivities() {
+			if f := pa.GetLastFailure(); f != nil && strings.Contains(f.GetMessage(), "unknown key") {
+				assert.Nil(t, f.GetEncodedAttributes(), "%v", pa)
+				assert.Equal(t, codec.DecodeFailureType, f.GetApplicationFailureInfo().GetType())
+			}
+		}
 	}
 	require.Zero(t, failed(), "no workflow failed under the wrong-key worker")
 	w.stop(t)
