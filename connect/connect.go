@@ -23,7 +23,7 @@ import (
 // within a few seconds when Temporal cannot be reached, saying how to fix it.
 // A payload it cannot decrypt is an error (codec.Apply).
 func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
-	c, _, err := dial(ctx, logger, func(opts *client.Options, kr *codec.Keyring) { codec.Apply(opts, kr) })
+	c, _, err := dial(ctx, logger, codec.Apply)
 	return c, err
 }
 
