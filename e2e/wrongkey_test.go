@@ -31,6 +31,7 @@ import (
 // logs the missing key, writes nothing under its own key, and fails no
 // workflow. Once the right worker is back every case moves on.
 func TestWrongKeyWorkerFailsNoWorkflow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	waitPollers(t, plainConn, e.taskQueue)
 	rightID, _, _ := strings.Cut(testkeys.Spec, ":")
