@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
@@ -75,7 +76,8 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
-// Decode implements converter.PayloadCodec.Decode.
+// Decode implements converter.PayloadCodec.Decode. An encrypted payload it
+// cannot decrypt makes it return a *DecodeError.
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
@@ -84,33 +86,65 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			continue
 		}
 		if c == nil || c.kr.PrimaryID() == "" {
-			return payloads, errNoKeyring
+			return payloads, &DecodeError{Missing: true, msg: errNoKeyring.Error()}
 		}
 		id := string(p.GetMetadata()[MetadataKeyID])
 		if id == "" {
-			return payloads, fmt.Errorf("encrypted payload has no %q metadata: it was not written by this codec or was altered", MetadataKeyID)
+			return payloads, &DecodeError{msg: fmt.Sprintf("encrypted payload has no %q metadata: it was not written by this codec or was altered", MetadataKeyID)}
+		}
+		if !validID(id) || len(id) > maxIDLen {
+			// Not echoed: it is not an id this codec writes.
+			return payloads, &DecodeError{msg: fmt.Sprintf("encrypted payload names an invalid key id in %q: it was not written by this codec or was altered", MetadataKeyID)}
 		}
 		aead, ok := c.kr.aeads[id]
 		if !ok {
-			return payloads, fmt.Errorf("payload encrypted with unknown key %q: add it to the keyring (%s / key file)", id, EnvKeys)
+			return payloads, &DecodeError{KeyID: id, Missing: true, msg: fmt.Sprintf(
+				"payload encrypted with unknown key %q: this keyring has %s; add the key to %s or %s (docs/privacy.md)",
+				id, quoteIDs(c.kr.ids), EnvKeys, EnvKeyFile)}
 		}
 		data := p.GetData()
 		if len(data) < nonceSize+aead.Overhead() {
-			return payloads, fmt.Errorf("encrypted payload (key %q) is truncated: %d bytes is shorter than nonce and tag", id, len(data))
+			return payloads, &DecodeError{KeyID: id, msg: fmt.Sprintf("encrypted payload (key %q) is truncated: %d bytes is shorter than nonce and tag", id, len(data))}
 		}
 		plain, err := aead.Open(nil, data[:nonceSize], data[nonceSize:], nil)
 		if err != nil {
-			return payloads, fmt.Errorf("cannot decrypt payload with key %q: authentication failed; the key with this id differs from the one that encrypted it, or the payload was altered", id)
+			return payloads, &DecodeError{KeyID: id, msg: fmt.Sprintf("cannot decrypt payload with key %q: authentication failed; the key with this id differs from the one that encrypted it, or the payload was altered", id)}
 		}
 		var dec commonpb.Payload
 		if err := dec.Unmarshal(plain); err != nil {
 			clear(plain)
-			return payloads, fmt.Errorf("payload decrypted with key %q is not a valid Temporal payload: it was not written by this codec", id)
+			return payloads, &DecodeError{KeyID: id, msg: fmt.Sprintf("payload decrypted with key %q is not a valid Temporal payload: it was not written by this codec", id)}
 		}
 		clear(plain)
 		out[i] = &dec
 	}
 	return out, nil
+}
+
+// maxIDLen bounds the key ids Decode repeats in its errors.
+const maxIDLen = 64
+
+// DecodeError is why Codec.Decode could not decrypt an encrypted payload.
+// Its message names the key id and the reason, never payload data, so it may
+// be logged and stored in plain text.
+type DecodeError struct {
+	// KeyID is the key the payload names, "" when it names no valid id.
+	KeyID string
+	// Missing reports that the key is not in the keyring at all (rather than
+	// present under that id with different key material).
+	Missing bool
+	msg     string
+}
+
+func (e *DecodeError) Error() string { return e.msg }
+
+// quoteIDs lists ids for an error message: "a", "b".
+func quoteIDs(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = fmt.Sprintf("%q", id)
+	}
+	return strings.Join(q, ", ")
 }
 
 // DataConverter returns the default Temporal data converter wrapped with a
@@ -121,16 +155,20 @@ func DataConverter(kr *Keyring) converter.DataConverter {
 
 // FailureConverter returns a failure converter that serializes failures with
 // dc and moves failure messages and stack traces into encoded attributes, so
-// they are encrypted too rather than stored in plain text.
+// they are encrypted too rather than stored in plain text. The one exception
+// is a *DecodeError, which names a key id and never payload data: it is
+// written in plain text, so that workers and engineers without that key can
+// read why a task failed.
 func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
-	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+	return &failureConverter{FailureConverter: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 		DataConverter:          dc,
 		EncodeCommonAttributes: true,
-	})
+	})}
 }
 
 // Apply sets opts.DataConverter to DataConverter(kr) and opts.FailureConverter
-// to a matching FailureConverter, replacing any previous values.
+// to a matching FailureConverter, replacing any previous values. Clients use
+// it; a worker uses ApplyWorker.
 func Apply(opts *client.Options, kr *Keyring) {
 	dc := DataConverter(kr)
 	opts.DataConverter = dc

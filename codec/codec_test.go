@@ -146,7 +146,11 @@ func TestRotation(t *testing.T) {
 	// The old keyring cannot read payloads written with the new key.
 	_, err = NewCodec(a).Decode(fresh)
 	require.Error(t, err)
-	assert.Equal(t, `payload encrypted with unknown key "k2": add it to the keyring (CASEFLOW_CODEC_KEYS / key file)`, err.Error())
+	assert.Equal(t, `payload encrypted with unknown key "k2": this keyring has "k1"; add the key to CASEFLOW_CODEC_KEYS or CASEFLOW_CODEC_KEY_FILE (docs/privacy.md)`, err.Error())
+	var de *DecodeError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "k2", de.KeyID)
+	assert.True(t, de.Missing)
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -518,17 +522,89 @@ func TestServerCORS(t *testing.T) {
 	require.NoError(t, err)
 	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
 	require.NoError(t, err)
-	for from, want := range map[string]string{origin: origin, "https://evil.example": ""} {
-		req, err := http.NewRequest(http.MethodPost, srv.URL+"/decode", bytes.NewReader(body))
-		require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/decode", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, origin, resp.Header.Get("Access-Control-Allow-Origin"))
+}
+
+// postFrom posts enc to url with the given Origin header (none if empty)
+// and Authorization header (none if empty).
+func postFrom(t *testing.T, url, from, auth string, enc []*commonpb.Payload) (*http.Response, string) {
+	t.Helper()
+	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	if from != "" {
 		req.Header.Set("Origin", from)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusOK, resp.StatusCode)
-		assert.Equal(t, want, resp.Header.Get("Access-Control-Allow-Origin"), from)
 	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, string(out)
+}
+
+// TestServerRefusesOtherOrigins: a page from an origin that is not an
+// allowed UI origin gets 403 for every request, with the right token or
+// not, through the bearer header or the URL token, and learns nothing; a
+// request without Origin (the temporal CLI) needs only the token.
+func TestServerRefusesOtherOrigins(t *testing.T) {
+	kr := mustKeyring(t, "k1:"+testKey(1))
+	var logs bytes.Buffer
+	h, err := NewServer(kr, ServerOptions{
+		Token: urlToken, AllowedOrigins: []string{origin}, URLToken: true,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	enc, err := NewCodec(kr).Encode([]*commonpb.Payload{plainPayload(t, secret)})
+	require.NoError(t, err)
+
+	for _, from := range []string{"https://evil.example", "null", "http://localhost:8234", "http://localhost:8233.evil.example", "HTTP://LOCALHOST:8233"} {
+		for name, tc := range map[string]struct{ path, auth string }{
+			"bearer decode": {"/decode", "Bearer " + urlToken},
+			"bearer encode": {"/encode", "Bearer " + urlToken},
+			"url token":     {"/ui/" + urlToken + "/decode", ""},
+			"no token":      {"/decode", ""},
+		} {
+			resp, body := postFrom(t, srv.URL+tc.path, from, tc.auth, enc)
+			assert.Equal(t, http.StatusForbidden, resp.StatusCode, "%s from %s", name, from)
+			assert.JSONEq(t, `{"error":"origin not allowed"}`, body, name)
+			assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), name)
+			assert.NotContains(t, body, secret)
+		}
+		resp := preflight(t, srv.URL+"/ui/"+urlToken+"/decode", from)
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, "preflight from %s", from)
+		assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+
+	// The allowed origin and requests without Origin work with the token.
+	resp, body := postFrom(t, srv.URL+"/ui/"+urlToken+"/decode", origin, "", enc)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Contains(t, body, "payloads")
+	resp, body = postFrom(t, srv.URL+"/decode", "", "Bearer "+urlToken, enc)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	// Without Origin, the token is still required.
+	resp, _ = postFrom(t, srv.URL+"/decode", "", "", enc)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	log := logs.String()
+	assert.Contains(t, log, "origin=https://evil.example")
+	assert.Contains(t, log, "status=403")
+	assert.NotContains(t, log, urlToken)
+	assert.NotContains(t, log, secret)
 }
 
 func TestServerNoCORSWithoutAllowedOrigin(t *testing.T) {

@@ -12,7 +12,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	commonpb "go.temporal.io/api/common/v1"
 )
 
 const (
@@ -334,4 +337,37 @@ func cause(err error) error {
 		return u
 	}
 	return err
+}
+
+// Unreadable returns the ids of the keys that encrypted payloads and that k
+// cannot decrypt with: missing lists the ids k does not have, different the
+// ids k has with other key material (one payload per key id is tried).
+// Unencrypted payloads are ignored. Both lists are sorted.
+func (k *Keyring) Unreadable(payloads []*commonpb.Payload) (missing, different []string) {
+	c := NewCodec(k)
+	tried := map[string]bool{}
+	for _, p := range payloads {
+		if string(p.GetMetadata()[MetadataEncoding]) != EncodingEncrypted {
+			continue
+		}
+		id := string(p.GetMetadata()[MetadataKeyID])
+		if tried[id] {
+			continue
+		}
+		tried[id] = true
+		_, err := c.Decode([]*commonpb.Payload{p})
+		var de *DecodeError
+		switch {
+		case err == nil:
+		case errors.As(err, &de) && de.Missing && de.KeyID != "":
+			missing = append(missing, de.KeyID)
+		case errors.As(err, &de) && de.KeyID != "":
+			different = append(different, de.KeyID)
+		default: // names no valid key id: no keyring reads it
+			different = append(different, "(no valid key id)")
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(different)
+	return missing, different
 }

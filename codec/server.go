@@ -26,8 +26,10 @@ type ServerOptions struct {
 	Token string
 	// AllowedOrigin is a browser origin (for example the Temporal Web UI,
 	// "http://localhost:8233") allowed to call the server via CORS.
-	// AllowedOrigins adds more. With neither, CORS is off: all preflight
-	// requests are refused.
+	// AllowedOrigins adds more. A request with any other Origin header,
+	// preflight or not, is refused with 403; requests without an Origin
+	// header (the temporal CLI, scripts) need only the token. With neither
+	// option, every request that names an origin is refused.
 	AllowedOrigin  string
 	AllowedOrigins []string
 	// URLToken also accepts the token as the first path segment after
@@ -81,10 +83,11 @@ const MinTokenLength = 20
 // a prefix such as /{namespace}/decode) for use by the Temporal Web UI and
 // the temporal CLI (--codec-endpoint, --codec-auth "Bearer <token>").
 //
-// Requests other than CORS preflights must carry the bearer token from opts
-// (or, with opts.URLToken, POST /ui/<token>/decode); others get 401.
-// Preflight (OPTIONS) requests are answered only for the allowed origins and
-// get 403 otherwise. Each request is logged with its remote address, path
+// A request whose Origin header is not one of the allowed origins gets 403,
+// preflight or not. Requests other than CORS preflights must carry the
+// bearer token from opts (or, with opts.URLToken, POST /ui/<token>/decode);
+// others get 401. Preflight (OPTIONS) requests are answered only for the
+// allowed origins. Each request is logged with its remote address, path
 // (with any URL token redacted), X-Namespace header, how it authenticated,
 // payload count and status; never with payload contents.
 // NewServer returns an error if kr has no keys or opts.Token is empty (or,
@@ -155,8 +158,17 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
 
+	// A browser names the page's origin on every cross-origin request and on
+	// same-origin POSTs; a page from anywhere else is refused whether or not
+	// it carries the token, before the token is looked at. The temporal CLI
+	// and scripts send no Origin and are let through to the token check.
+	if origin != "" && !allowed {
+		writeJSONError(rec, http.StatusForbidden, "origin not allowed")
+		return
+	}
 	if r.Method == http.MethodOptions {
 		if !allowed {
+			// A preflight always names an origin.
 			writeJSONError(rec, http.StatusForbidden, "origin not allowed")
 			return
 		}

@@ -22,20 +22,33 @@ import (
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE, the config file),
 // encrypting payloads with the keyring from codec.LoadKeyring. It fails
 // within a few seconds when Temporal cannot be reached, saying how to fix it,
-// with an error of kind care.KindUnavailable.
+// with an error of kind care.KindUnavailable. A payload it cannot decrypt is an
+// error (codec.Apply).
 func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+	c, _, err := dial(ctx, logger, codec.Apply)
+	return c, err
+}
+
+// Worker connects like Temporal for a worker: a payload the worker cannot
+// decrypt fails the task, never the workflow (codec.ApplyWorker). It also
+// returns the keyring, for worker.CheckKeyring.
+func Worker(ctx context.Context, logger *slog.Logger) (client.Client, *codec.Keyring, error) {
+	return dial(ctx, logger, func(opts *client.Options, kr *codec.Keyring) { codec.ApplyWorker(opts, kr, logger) })
+}
+
+func dial(ctx context.Context, logger *slog.Logger, apply func(*client.Options, *codec.Keyring)) (client.Client, *codec.Keyring, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
-		return nil, fmt.Errorf("temporal configuration: %w", err)
+		return nil, nil, fmt.Errorf("temporal configuration: %w", err)
 	}
 	if opts.HostPort == "" {
 		opts.HostPort = client.DefaultHostPort
 	}
 	kr, err := codec.LoadKeyring()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	codec.Apply(&opts, kr)
+	apply(&opts, kr)
 	opts.Logger = sdklog.NewStructuredLogger(logger)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -45,9 +58,9 @@ func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
 		if ns == "" {
 			ns = client.DefaultNamespace
 		}
-		return nil, care.Unavailablef("cannot reach Temporal at %s (namespace %s): %v; start it with \"make run\" or set TEMPORAL_ADDRESS", opts.HostPort, ns, RootCause(err))
+		return nil, nil, care.Unavailablef("cannot reach Temporal at %s (namespace %s): %v; start it with \"make run\" or set TEMPORAL_ADDRESS", opts.HostPort, ns, RootCause(err))
 	}
-	return c, nil
+	return c, kr, nil
 }
 
 // RootCause strips the wrapping of gRPC and SDK errors down to the message

@@ -2,20 +2,30 @@
 // connects to Temporal from the standard environment configuration, to
 // PostgreSQL from DATABASE_URL, to the insurer from CASEFLOW_PAYER_URL and to
 // the reminder gateway from CASEFLOW_NOTIFY_WEBHOOK_URL (unset: reminders are
-// logged), and stops cleanly on SIGINT or SIGTERM:
+// logged). It refuses to start when its payload keys cannot read the newest
+// case on its task queue (worker.CheckKeyring; CASEFLOW_SKIP_KEY_CHECK=1
+// skips the check), and a payload it cannot decrypt fails only the task at
+// hand (connect.Worker; docs/privacy.md, "Wrong or missing key"). It stops
+// cleanly on SIGINT or SIGTERM:
 // in-flight activities get worker.StopTimeout to finish, after which Temporal
 // retries them on another worker.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/caseflow/caseflow/activities"
+	"github.com/caseflow/caseflow/codec"
 	"github.com/caseflow/caseflow/connect"
 	"github.com/caseflow/caseflow/notify"
 	"github.com/caseflow/caseflow/payer"
@@ -45,7 +55,7 @@ func run(logger *slog.Logger) error {
 		return stoppedOr(ctx, err)
 	}
 	defer store.Close()
-	c, err := connect.Temporal(ctx, logger)
+	c, kr, err := connect.Worker(ctx, logger)
 	if err != nil {
 		return stoppedOr(ctx, err)
 	}
@@ -53,6 +63,9 @@ func run(logger *slog.Logger) error {
 	queue := os.Getenv("CASEFLOW_TASK_QUEUE")
 	if queue == "" {
 		queue = workflows.TaskQueue
+	}
+	if err := checkKeyring(ctx, logger, c, queue, kr); err != nil {
+		return stoppedOr(ctx, err)
 	}
 	notifier, err := notify.FromEnv(logger)
 	if err != nil {
@@ -71,6 +84,36 @@ func run(logger *slog.Logger) error {
 	err = w.Run(ctxInterrupt(ctx))
 	logger.Info("caseflow-worker stopped cleanly")
 	return err
+}
+
+// checkKeyring refuses to start a worker whose keyring cannot read the
+// cases on its task queue (worker.CheckKeyring), unless
+// CASEFLOW_SKIP_KEY_CHECK=1. When the check itself cannot run, the worker
+// starts and says so: a payload it cannot decrypt still only fails a task.
+func checkKeyring(ctx context.Context, logger *slog.Logger, c client.Client, queue string, kr *codec.Keyring) error {
+	switch v := os.Getenv(worker.EnvSkipKeyCheck); v {
+	case "":
+	case "1":
+		logger.Warn("keyring check skipped ("+worker.EnvSkipKeyCheck+"=1): a payload this worker cannot decrypt fails its task until a worker with the key takes it",
+			"keys", strings.Join(kr.IDs(), ","))
+		return nil
+	default:
+		return fmt.Errorf("%s=%q: set it to 1 to skip the keyring check, or unset it", worker.EnvSkipKeyCheck, v)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := worker.CheckKeyring(cctx, c, queue, kr)
+	var kerr *worker.KeyringError
+	switch {
+	case err == nil:
+		logger.Info("keyring reads the cases on the task queue", "task_queue", queue, "keys", strings.Join(kr.IDs(), ","))
+		return nil
+	case errors.As(err, &kerr):
+		return err
+	default:
+		logger.Warn("cannot check the keyring against the cases on the task queue; starting anyway", "task_queue", queue, "error", connect.RootCause(err).Error())
+		return nil
+	}
 }
 
 // stoppedOr returns nil when the worker was asked to stop while it was still
