@@ -101,7 +101,9 @@ func toClaim(r care.AuthorizationRequest) wireClaim {
 func fromResponse(cr wireClaimResponse) (care.AuthorizationDecision, error) {
 	d := care.AuthorizationDecision{Status: cr.ReviewAction, RequestID: cr.ID}
 	if cr.ResourceType != "ClaimResponse" {
-		return d, fmt.Errorf("expected a ClaimResponse, got resourceType %q", cr.ResourceType)
+		// Never quote the answer: it is the payer's text and may name the
+		// patient; this error reaches worker logs, which are not encrypted.
+		return d, errors.New("the answer is not a ClaimResponse")
 	}
 	if cr.ID == "" {
 		return d, errors.New("the ClaimResponse has no id")
@@ -124,7 +126,7 @@ func fromResponse(cr wireClaimResponse) (care.AuthorizationDecision, error) {
 	case care.AuthorizationPended:
 		d.DecidedAt = time.Time{}
 	default:
-		return d, fmt.Errorf("unknown reviewAction %q", cr.ReviewAction)
+		return d, errors.New("the ClaimResponse has an unknown reviewAction")
 	}
 	return d, nil
 }
@@ -199,7 +201,7 @@ func (c *HTTPClient) do(req *http.Request, op string) (care.AuthorizationDecisio
 	}
 	var cr wireClaimResponse
 	if err := json.Unmarshal(data, &cr); err != nil {
-		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "unreadable answer: " + err.Error(), Retryable: true, Err: err}
+		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "unreadable answer: not a JSON ClaimResponse", Retryable: true}
 	}
 	d, err := fromResponse(cr)
 	if err != nil {

@@ -301,6 +301,7 @@ func TestClientRetryabilityClassification(t *testing.T) {
 		{"422", answer(422, outcome), false, 422, "member not found"},
 		{"200 that is not JSON", answer(200, "<html>proxy error</html>"), true, 200, "unreadable answer"},
 		{"200 that is not a decision", answer(200, `{"resourceType": "ClaimResponse", "id": "x", "reviewAction": "maybe"}`), true, 200, "unknown reviewAction"},
+		{"200 that is not a ClaimResponse", answer(200, `{"resourceType": "Patient River Quinn"}`), true, 200, "not a ClaimResponse"},
 		{"200 approval without a number", answer(200, `{"resourceType": "ClaimResponse", "id": "x", "reviewAction": "approved"}`), true, 200, "without preAuthRef"},
 		{"connection refused", refusedURL(t), true, 0, "no answer"},
 	}
@@ -321,6 +322,9 @@ func TestClientRetryabilityClassification(t *testing.T) {
 				require.Equal(t, op, pe.Op)
 				require.Contains(t, pe.Diagnostics+" "+pe.Message, tc.message, op)
 				require.NotContains(t, err.Error(), "member not found", "the payer's diagnostics never reach the message")
+				require.NotContains(t, err.Error(), "River", "the payer's answer text never reaches the message")
+				require.NotContains(t, err.Error(), "maybe", "the payer's answer text never reaches the message")
+				require.NotContains(t, err.Error(), "proxy error", "the payer's answer text never reaches the message")
 			}
 		})
 	}
