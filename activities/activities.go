@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/caseflow/caseflow/care"
 )
 
@@ -37,12 +39,16 @@ type Activities struct {
 // care.ErrAppointmentStatusConflict, and with a *care.ValidationError for
 // bad input. Every write is idempotent on its business key.
 type Store interface {
-	// RecordStep writes one step of a case in one transaction.
-	RecordStep(ctx context.Context, st care.Step) error
+	// RecordStep writes one step of a case, taken by workflow run runID,
+	// in one transaction.
+	RecordStep(ctx context.Context, st care.Step, runID string) error
 	// UndeliveredAlerts returns the case's alerts not delivered yet.
 	UndeliveredAlerts(ctx context.Context, caseID string) ([]care.Alert, error)
 	// MarkAlertDelivered records that an alert went out.
 	MarkAlertDelivered(ctx context.Context, alertID string) error
+	// AlertNotDelivered records a failed delivery attempt of an alert and
+	// why.
+	AlertNotDelivered(ctx context.Context, alertID, reason string) error
 	// SaveServices writes the coordination status of a case's services.
 	SaveServices(ctx context.Context, caseID string, services []care.ServiceState) error
 
@@ -93,11 +99,17 @@ type Notifier interface {
 
 // RecordStep writes one step of a case (audit event, snapshot, tasks,
 // alerts, outcomes, pause) in one transaction, then delivers the case's
-// alerts that have not gone out yet. Idempotent on (case, seq) and on each
-// task and alert id: a retry writes nothing twice, and an alert whose
-// delivery failed goes out on the retry.
+// alerts that have not gone out yet. Idempotent on (case, run, seq) and on
+// each task and alert id: a retry writes nothing twice, and an alert whose
+// delivery failed goes out on the retry (the outbox row records each failed
+// attempt). The run id lets the store tell a reset's re-run steps from
+// retries.
 func (a *Activities) RecordStep(ctx context.Context, st care.Step) error {
-	if err := a.Store.RecordStep(ctx, st); err != nil {
+	runID := ""
+	if activity.IsActivity(ctx) {
+		runID = activity.GetInfo(ctx).WorkflowExecution.RunID
+	}
+	if err := a.Store.RecordStep(ctx, st, runID); err != nil {
 		return err
 	}
 	if len(st.Alerts) == 0 {

@@ -37,7 +37,9 @@ func (a *Activities) dispatcher(ctx context.Context) Dispatcher {
 }
 
 // deliverAlerts sends the case's undelivered alerts and marks each one
-// delivered once its channel took it.
+// delivered once its channel took it. A failed attempt is counted on the
+// outbox row with its error, and fails the activity so that it is retried:
+// an alert or automated call is recorded as delivered only once it was.
 func (a *Activities) deliverAlerts(ctx context.Context, caseID string) error {
 	pending, err := a.Store.UndeliveredAlerts(ctx, caseID)
 	if err != nil {
@@ -46,6 +48,7 @@ func (a *Activities) deliverAlerts(ctx context.Context, caseID string) error {
 	d := a.dispatcher(ctx)
 	for _, al := range pending {
 		if err := d.Dispatch(ctx, al); err != nil {
+			_ = a.Store.AlertNotDelivered(context.WithoutCancel(ctx), al.ID, err.Error())
 			return fmt.Errorf("deliver alert %s: %w", al.ID, err)
 		}
 		if err := a.Store.MarkAlertDelivered(ctx, al.ID); err != nil {

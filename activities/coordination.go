@@ -209,27 +209,29 @@ func (a *Activities) ScheduleReminders(ctx context.Context, r care.ReminderReque
 	return rs, nil
 }
 
-// SendReminder delivers one reminder, at most once per outbox row: it claims
-// the row (nothing to do if it is already sent, cancelled or skipped, or if
-// the appointment is no longer booked or has started), sends the message
-// with the reminder id as its idempotency key, and marks the row sent. If a
-// worker dies between sending and marking, the retry sends the same
-// reminder id again once the claim's lease has expired, and the gateway
-// deduplicates it. A gateway outage is retryable; a refusal (4xx) is a
-// non-retryable "NotifyRejected" error and the row stays pending.
-func (a *Activities) SendReminder(ctx context.Context, reminderID string) error {
+// SendReminder delivers one reminder, at most once per outbox row, and
+// returns what happened to it: sent, skipped (its appointment has started,
+// or the case is paused) or cancelled (the appointment is no longer
+// booked), with the reason. It claims the row, sends the message with the
+// reminder id as its idempotency key, and marks the row sent. If a worker
+// dies between sending and marking, the retry sends the same reminder id
+// again once the claim's lease has expired, and the gateway deduplicates
+// it; a retry after the row was marked returns sent. A gateway outage is
+// retryable; a refusal (4xx) is a non-retryable "NotifyRejected" error and
+// the row stays pending.
+func (a *Activities) SendReminder(ctx context.Context, reminderID string) (care.ReminderOutcome, error) {
 	ch, err := a.notifier()
 	if err != nil {
-		return err
+		return care.ReminderOutcome{}, err
 	}
 	c, ok, err := a.Store.ClaimReminder(ctx, reminderID, time.Now(), reminderLease)
 	if err != nil {
-		return storeError(err)
-	}
-	if !ok {
-		return nil
+		return care.ReminderOutcome{}, storeError(err)
 	}
 	r := c.Reminder
+	if !ok {
+		return care.ReminderOutcome{ReminderID: r.ID, Status: r.Status, Reason: r.Reason}, nil
+	}
 	msg := care.Notification{ReminderID: r.ID, AppointmentID: r.AppointmentID, CaseID: c.CaseID,
 		PatientID: c.PatientID, Kind: care.NotificationAppointmentReminder, DueAt: r.DueAt, StartsAt: c.StartsAt}
 	if err := ch.Send(ctx, msg); err != nil {
@@ -237,11 +239,14 @@ func (a *Activities) SendReminder(ctx context.Context, reminderID string) error 
 		// (If the release fails too, the lease expires by itself.)
 		_ = a.Store.ReleaseReminder(context.WithoutCancel(ctx), reminderID, err.Error())
 		if temporary(err) {
-			return temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeNotifyUnavailable, err)
+			return care.ReminderOutcome{}, temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeNotifyUnavailable, err)
 		}
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRejected, err)
+		return care.ReminderOutcome{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRejected, err)
 	}
-	return a.Store.MarkSent(ctx, reminderID, ch.Name(), time.Now())
+	if err := a.Store.MarkSent(ctx, reminderID, ch.Name(), time.Now()); err != nil {
+		return care.ReminderOutcome{}, err
+	}
+	return care.ReminderOutcome{ReminderID: r.ID, Status: care.ReminderSent}, nil
 }
 
 // storeError makes store errors that retrying cannot fix non-retryable, with

@@ -295,9 +295,15 @@ func TestSendReminderTwiceSendsOnce(t *testing.T) {
 	require.Len(t, again, 2)
 
 	id := rs[120].ID
-	require.NoError(t, a.SendReminder(ctx, id))
-	require.NoError(t, a.SendReminder(ctx, id), "a retried send does nothing")
-	require.NoError(t, a.SendReminder(ctx, rs[48*60].ID), "a skipped reminder is never sent")
+	out, err := a.SendReminder(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, care.ReminderOutcome{ReminderID: id, Status: care.ReminderSent}, out)
+	out, err = a.SendReminder(ctx, id)
+	require.NoError(t, err, "a retried send does nothing")
+	require.True(t, out.Sent(), "a retry after the row was marked still says sent: it was")
+	out, err = a.SendReminder(ctx, rs[48*60].ID)
+	require.NoError(t, err, "a skipped reminder is never sent")
+	require.Equal(t, care.ReminderOutcome{ReminderID: rs[48*60].ID, Status: care.ReminderSkipped, Reason: care.ReasonTooLate}, out)
 	require.Equal(t, 1, gw.delivered(id))
 	require.EqualValues(t, 1, gw.total.Load())
 	r, err := pg(a).Reminder(ctx, id)
@@ -317,7 +323,7 @@ func TestSendReminderConcurrentRetriesSendOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range errs {
-		wg.Go(func() { <-start; errs[i] = a.SendReminder(ctx, id) })
+		wg.Go(func() { <-start; errs[i] = send(a, ctx, id) })
 	}
 	close(start)
 	wg.Wait()
@@ -327,7 +333,7 @@ func TestSendReminderConcurrentRetriesSendOnce(t *testing.T) {
 			require.ErrorIs(t, err, postgres.ErrReminderBusy)
 		}
 	}
-	require.NoError(t, a.SendReminder(ctx, id))
+	require.NoError(t, send(a, ctx, id))
 	require.Equal(t, 1, gw.delivered(id))
 }
 
@@ -344,7 +350,7 @@ func TestSendReminderAfterAWorkerDiedMidSend(t *testing.T) {
 	_, ok, err := pg(a).ClaimReminder(ctx, id, time.Now(), time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	err = a.SendReminder(ctx, id)
+	err = send(a, ctx, id)
 	require.ErrorIs(t, err, postgres.ErrReminderBusy)
 	require.Zero(t, gw.total.Load())
 
@@ -352,7 +358,7 @@ func TestSendReminderAfterAWorkerDiedMidSend(t *testing.T) {
 	// same idempotency key the dead worker would have used.
 	_, err = pg(a).DB().ExecContext(ctx, `UPDATE reminders SET claimed_until = now() - interval '1 second' WHERE reminder_id = $1`, id)
 	require.NoError(t, err)
-	require.NoError(t, a.SendReminder(ctx, id))
+	require.NoError(t, send(a, ctx, id))
 	require.Equal(t, 1, gw.delivered(id))
 	r, err := pg(a).Reminder(ctx, id)
 	require.NoError(t, err)
@@ -368,7 +374,7 @@ func TestSendReminderGatewayOutageIsRetryable(t *testing.T) {
 	_, rs := reminders(t, a, cid, "physiotherapy", soon(3*time.Hour), time.Hour)
 	id := rs[60].ID
 	for range 2 {
-		err := a.SendReminder(ctx, id)
+		err := send(a, ctx, id)
 		ae := appErr(t, err)
 		require.False(t, ae.NonRetryable())
 		require.Equal(t, activities.ErrTypeNotifyUnavailable, ae.Type())
@@ -377,8 +383,8 @@ func TestSendReminderGatewayOutageIsRetryable(t *testing.T) {
 		require.Equal(t, care.ReminderPending, r.Status)
 		require.Contains(t, r.LastError, "HTTP 5")
 	}
-	require.NoError(t, a.SendReminder(ctx, id), "the retry goes at once: the failed attempt released its claim")
-	require.NoError(t, a.SendReminder(ctx, id))
+	require.NoError(t, send(a, ctx, id), "the retry goes at once: the failed attempt released its claim")
+	require.NoError(t, send(a, ctx, id))
 	require.Equal(t, 1, gw.delivered(id))
 	r, err := pg(a).Reminder(ctx, id)
 	require.NoError(t, err)
@@ -391,7 +397,7 @@ func TestSendReminderGatewayRefusalIsNotRetried(t *testing.T) {
 	gw := newGateway(t, http.StatusUnprocessableEntity)
 	a, _, cid := coordination(t, `{}`, gw)
 	_, rs := reminders(t, a, cid, "physiotherapy", soon(3*time.Hour), time.Hour)
-	ae := appErr(t, a.SendReminder(context.Background(), rs[60].ID))
+	ae := appErr(t, send(a, context.Background(), rs[60].ID))
 	require.True(t, ae.NonRetryable())
 	require.Equal(t, activities.ErrTypeNotifyRejected, ae.Type())
 	require.Contains(t, ae.Error(), "422")
@@ -409,10 +415,13 @@ func TestCancellingStopsPendingReminders(t *testing.T) {
 	_, err := a.CancelAppointment(ctx, ap.ID)
 	require.NoError(t, err)
 	for _, r := range rs {
-		require.NoError(t, a.SendReminder(ctx, r.ID))
+		out, err := a.SendReminder(ctx, r.ID)
+		require.NoError(t, err)
+		require.Equal(t, care.ReminderOutcome{ReminderID: r.ID, Status: care.ReminderCancelled, Reason: "appointment-cancelled"}, out)
 		got, err := pg(a).Reminder(ctx, r.ID)
 		require.NoError(t, err)
 		require.Equal(t, care.ReminderCancelled, got.Status)
+		require.Equal(t, "appointment-cancelled", got.Reason)
 	}
 
 	// So does recording the attendance (here a no-show, before a rebooking).
@@ -420,7 +429,7 @@ func TestCancellingStopsPendingReminders(t *testing.T) {
 	_, err = a.RecordAttendance(ctx, ap2.ID, care.AppointmentNoShow)
 	require.NoError(t, err)
 	for _, r := range rs2 {
-		require.NoError(t, a.SendReminder(ctx, r.ID))
+		require.NoError(t, send(a, ctx, r.ID))
 		got, err := pg(a).Reminder(ctx, r.ID)
 		require.NoError(t, err)
 		require.Equal(t, care.ReminderCancelled, got.Status)
@@ -434,7 +443,7 @@ func TestRemindersGoToTheLogChannel(t *testing.T) {
 	a.Notifier = notify.NewLogChannel(nil)
 	_, rs := reminders(t, a, cid, "physiotherapy", soon(3*time.Hour), time.Hour)
 	require.Equal(t, "log", rs[60].Channel)
-	require.NoError(t, a.SendReminder(context.Background(), rs[60].ID))
+	require.NoError(t, send(a, context.Background(), rs[60].ID))
 	r, err := pg(a).Reminder(context.Background(), rs[60].ID)
 	require.NoError(t, err)
 	require.Equal(t, care.ReminderSent, r.Status)
@@ -453,5 +462,29 @@ func TestAMissingDependencyIsAConfigurationError(t *testing.T) {
 	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, err).Type())
 	_, err = a.ScheduleReminders(ctx, care.ReminderRequest{AppointmentID: "ap-1", Offsets: []time.Duration{time.Hour}})
 	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, err).Type())
-	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, a.SendReminder(ctx, "ap-1.60m")).Type())
+	require.Equal(t, activities.ErrTypeMisconfigured, appErr(t, send(a, ctx, "ap-1.60m")).Type())
+}
+
+// send runs SendReminder and keeps only its error.
+func send(a *activities.Activities, ctx context.Context, id string) error {
+	_, err := a.SendReminder(ctx, id)
+	return err
+}
+
+func TestSendReminderOfAPausedCaseIsSkipped(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(t)
+	a, _, cid := coordination(t, `{}`, gw)
+	ctx := context.Background()
+	_, rs := reminders(t, a, cid, "physiotherapy", soon(3*time.Hour), time.Hour)
+	_, err := pg(a).DB().ExecContext(ctx, `INSERT INTO case_pauses (case_id, paused_at, reason) VALUES ($1, now(), 're-admitted')`, cid)
+	require.NoError(t, err)
+	out, err := a.SendReminder(ctx, rs[60].ID)
+	require.NoError(t, err)
+	require.Equal(t, care.ReminderOutcome{ReminderID: rs[60].ID, Status: care.ReminderSkipped, Reason: care.ReasonPaused}, out)
+	require.Zero(t, gw.total.Load(), "nothing went out")
+	r, err := pg(a).Reminder(ctx, rs[60].ID)
+	require.NoError(t, err)
+	require.Equal(t, care.ReminderSkipped, r.Status)
+	require.Equal(t, care.ReasonPaused, r.Reason)
 }

@@ -147,6 +147,9 @@ type Reminder struct {
 	Attempts      int            `db:"attempts" json:"attempts"`
 	SentAt        *time.Time     `db:"sent_at" json:"sent_at,omitempty"`
 	LastError     string         `db:"last_error" json:"last_error,omitempty"`
+	// Reason says why a skipped or cancelled reminder was not sent (see
+	// ReminderOutcome).
+	Reason string `db:"reason" json:"reason,omitempty"`
 }
 
 // ReminderClaim is a reminder claimed for sending, with what its message

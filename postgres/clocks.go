@@ -171,7 +171,19 @@ func (s *Store) UndeliveredAlerts(ctx context.Context, caseID string) ([]care.Al
 
 // MarkAlertDelivered records that an alert went out.
 func (s *Store) MarkAlertDelivered(ctx context.Context, alertID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE alerts SET delivered_at = now() WHERE alert_id = $1 AND delivered_at IS NULL`, alertID)
+	_, err := s.db.ExecContext(ctx, `UPDATE alerts SET delivered_at = now(), delivery_attempts = delivery_attempts + 1, last_error = NULL
+		WHERE alert_id = $1 AND delivered_at IS NULL`, alertID)
+	return err
+}
+
+// AlertNotDelivered records a failed delivery attempt of an alert and why
+// (clipped to 500 bytes). The alert stays undelivered.
+func (s *Store) AlertNotDelivered(ctx context.Context, alertID, reason string) error {
+	if len(reason) > 500 {
+		reason = reason[:500]
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE alerts SET delivery_attempts = delivery_attempts + 1, last_error = $2
+		WHERE alert_id = $1 AND delivered_at IS NULL`, alertID, reason)
 	return err
 }
 

@@ -25,7 +25,7 @@ func utcReminder(r *care.Reminder) {
 }
 
 const reminderColumns = `r.reminder_id, r.appointment_id, r.offset_minutes, r.due_at, r.channel, r.status,
-	r.attempts, r.sent_at, COALESCE(r.last_error, '') AS last_error`
+	r.attempts, r.sent_at, COALESCE(r.last_error, '') AS last_error, COALESCE(r.reason, '') AS reason`
 
 // ReminderID derives the id of the reminder offsetMinutes before an
 // appointment, e.g. ap-0123456789abcdef.120m. It is the idempotency key the
@@ -71,18 +71,18 @@ func (s *Store) ScheduleReminders(ctx context.Context, appointmentID string, off
 	}
 	for _, m := range minutes {
 		due := ap.StartsAt.Add(-time.Duration(m) * time.Minute)
-		status := care.ReminderPending
+		status, reason := care.ReminderPending, ""
 		switch {
 		case ap.Status != care.AppointmentBooked:
-			status = care.ReminderCancelled
+			status, reason = care.ReminderCancelled, care.CancelReason(ap.Status)
 		case !due.After(now):
-			status = care.ReminderSkipped
+			status, reason = care.ReminderSkipped, care.ReasonTooLate
 		}
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO reminders (reminder_id, appointment_id, offset_minutes, due_at, channel, status)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			INSERT INTO reminders (reminder_id, appointment_id, offset_minutes, due_at, channel, status, reason)
+			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''))
 			ON CONFLICT (appointment_id, offset_minutes) DO NOTHING`,
-			ReminderID(appointmentID, m), appointmentID, m, due, channel, status); err != nil {
+			ReminderID(appointmentID, m), appointmentID, m, due, channel, status, reason); err != nil {
 			return nil, fmt.Errorf("schedule reminder %dm before appointment %s: %w", m, appointmentID, err)
 		}
 	}
@@ -130,7 +130,8 @@ func (s *Store) RemindersForCase(ctx context.Context, caseID string) ([]care.Rem
 // ClaimReminder takes the reminder for sending until now+lease. It reports
 // false, with no error, when there is nothing to send: the reminder is
 // already sent, cancelled or skipped, its appointment is no longer booked
-// (it becomes cancelled) or has started (it becomes skipped). It returns
+// (it becomes cancelled), has started or its case is paused (it becomes
+// skipped, with the reason in the claim's Reminder). It returns
 // ErrReminderBusy while another sender's lease runs, and care.ErrNotFound for an
 // unknown id. Each claim counts an attempt.
 func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (care.ReminderClaim, bool, error) {
@@ -148,9 +149,11 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 		CaseID        string                 `db:"case_id"`
 		PatientID     string                 `db:"patient_id"`
 		StartsAt      time.Time              `db:"starts_at"`
+		Paused        bool                   `db:"paused"`
 	}
 	err = tx.GetContext(ctx, &ap, `
-		SELECT a.appointment_id, a.status, a.case_id, c.patient_id, sl.starts_at
+		SELECT a.appointment_id, a.status, a.case_id, c.patient_id, sl.starts_at,
+			EXISTS (SELECT 1 FROM case_pauses p WHERE p.case_id = a.case_id AND p.resumed_at IS NULL) AS paused
 		FROM reminders r JOIN appointments a USING (appointment_id) JOIN slots sl USING (slot_id)
 			JOIN cases c ON c.case_id = a.case_id
 		WHERE r.reminder_id = $1 FOR SHARE OF a`, id)
@@ -164,7 +167,7 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 	var claimedUntil sql.NullTime
 	row := tx.QueryRowxContext(ctx, `SELECT `+reminderColumns+`, r.claimed_until FROM reminders r WHERE r.reminder_id = $1 FOR UPDATE`, id)
 	if err := row.Scan(&r.ID, &r.AppointmentID, &r.OffsetMinutes, &r.DueAt, &r.Channel, &r.Status,
-		&r.Attempts, &r.SentAt, &r.LastError, &claimedUntil); err != nil {
+		&r.Attempts, &r.SentAt, &r.LastError, &r.Reason, &claimedUntil); err != nil {
 		return c, false, err
 	}
 	utcReminder(&r)
@@ -172,19 +175,21 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 	if r.Status != care.ReminderPending {
 		return c, false, nil
 	}
-	settle := func(st care.ReminderStatus) (care.ReminderClaim, bool, error) {
-		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET status = $2, claimed_until = NULL, updated_at = now()
-			WHERE reminder_id = $1`, id, st); err != nil {
+	settle := func(st care.ReminderStatus, reason string) (care.ReminderClaim, bool, error) {
+		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET status = $2, reason = $3, claimed_until = NULL, updated_at = now()
+			WHERE reminder_id = $1`, id, st, reason); err != nil {
 			return c, false, err
 		}
-		c.Reminder.Status = st
+		c.Reminder.Status, c.Reminder.Reason = st, reason
 		return c, false, tx.Commit()
 	}
 	switch {
 	case ap.Status != care.AppointmentBooked:
-		return settle(care.ReminderCancelled)
+		return settle(care.ReminderCancelled, care.CancelReason(ap.Status))
 	case !ap.StartsAt.After(now):
-		return settle(care.ReminderSkipped)
+		return settle(care.ReminderSkipped, care.ReasonAppointmentStarted)
+	case ap.Paused:
+		return settle(care.ReminderSkipped, care.ReasonPaused)
 	case claimedUntil.Valid && claimedUntil.Time.After(now):
 		return c, false, fmt.Errorf("reminder %s until %s: %w", id, claimedUntil.Time.UTC().Format(time.RFC3339), ErrReminderBusy)
 	}
@@ -212,7 +217,7 @@ func (s *Store) ReleaseReminder(ctx context.Context, id, reason string) error {
 // cancelled while it was being delivered is recorded as sent, because it was.
 func (s *Store) MarkSent(ctx context.Context, id, channel string, at time.Time) error {
 	res, err := s.db.ExecContext(ctx, `
-		UPDATE reminders SET status = 'sent', sent_at = $3, channel = $2, claimed_until = NULL, last_error = NULL, updated_at = now()
+		UPDATE reminders SET status = 'sent', sent_at = $3, channel = $2, claimed_until = NULL, last_error = NULL, reason = NULL, updated_at = now()
 		WHERE reminder_id = $1 AND status IN ('pending', 'cancelled')`, id, channel, at)
 	if err != nil {
 		return err

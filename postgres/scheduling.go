@@ -374,8 +374,8 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status care
 		return care.Appointment{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE reminders SET status = 'cancelled', claimed_until = NULL, updated_at = now()
-		WHERE appointment_id = $1 AND status = 'pending'`, id); err != nil {
+		UPDATE reminders SET status = 'cancelled', reason = $2, claimed_until = NULL, updated_at = now()
+		WHERE appointment_id = $1 AND status = 'pending'`, id, care.CancelReason(status)); err != nil {
 		return care.Appointment{}, err
 	}
 	ap, err := appointment(ctx, tx, id)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -126,30 +127,26 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 
 // RecordStep writes one step of a case in one transaction: the audit event,
 // the snapshot, the tasks and alerts the step produced, and its outcomes or
-// pause. Running it twice leaves one row of each (the event is keyed on
-// (case, seq), tasks on (case, task), alerts on their id), and an older step
-// retried late never rolls the snapshot back.
-func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
+// pause. runID is the workflow run that took the step. Running it twice
+// leaves one row of each (the event is keyed on (case, run, seq, action),
+// tasks on (case, task), alerts on their id), and an older step retried late
+// never rolls the snapshot back.
+//
+// A reset ("temporal workflow reset") makes a new run take steps again with
+// sequence numbers the trail already has. The first such step records a
+// "reset" event, marks the runs it replaces as superseded and moves the
+// snapshot to the new run; the re-run steps are appended, never dropped.
+// Late writes of a superseded run reach the trail but not the snapshot.
+func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	ev, snap := st.Event, st.Snapshot
-	_, err = tx.NamedExecContext(ctx, `
-		INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
-			care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq)
-		VALUES (:case_id, :patient_id, :program, :model, :manager, :source, :phase, NULLIF(:risk, ''), :risk_score,
-			NULLIF(:care_category, ''), NULLIF(:closure_reason, ''), :opened_at, :closed_at, :next_due_at, :last_event_seq)
-		ON CONFLICT (case_id) DO UPDATE SET
-			phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
-			care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
-			manager = EXCLUDED.manager, model = EXCLUDED.model,
-			closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
-			last_event_seq = EXCLUDED.last_event_seq, updated_at = now()
-		WHERE cases.last_event_seq < EXCLUDED.last_event_seq`, snap)
-	if err != nil {
-		return fmt.Errorf("update case %s: %w", snap.CaseID, err)
+	// One step of a case at a time: the reset check reads what others write.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('case-step:' || $1))`, ev.CaseID); err != nil {
+		return err
 	}
 	detail := []byte("{}")
 	if ev.Detail != nil {
@@ -157,13 +154,64 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
 			return fmt.Errorf("encode detail of event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO case_events (case_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (case_id, seq) DO NOTHING`,
-		ev.CaseID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, detail)
-	if err != nil {
-		return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+	// The same step recorded before, under any run: a retry (also one that
+	// began before runs were recorded).
+	var recorded bool
+	if err := tx.GetContext(ctx, &recorded, `SELECT EXISTS (SELECT 1 FROM case_events
+		WHERE case_id = $1 AND seq = $2 AND action = $3 AND at = $4 AND run_id IN ($5, ''))`,
+		ev.CaseID, ev.Seq, ev.Action, ev.At, runID); err != nil {
+		return err
+	}
+	var superseded bool
+	if err := tx.GetContext(ctx, &superseded, `SELECT EXISTS (SELECT 1 FROM superseded_runs WHERE case_id = $1 AND run_id = $2)`,
+		ev.CaseID, runID); err != nil {
+		return err
+	}
+	reset := false
+	if !recorded && !superseded && runID != "" {
+		// Steps at or after this seq from another live run: this run re-runs
+		// them, so the case was reset.
+		var others []string
+		if err := tx.SelectContext(ctx, &others, `SELECT DISTINCT e.run_id FROM case_events e
+			WHERE e.case_id = $1 AND e.seq >= $2 AND e.run_id <> $3
+			AND NOT EXISTS (SELECT 1 FROM superseded_runs r WHERE r.case_id = e.case_id AND r.run_id = e.run_id)
+			ORDER BY e.run_id`, ev.CaseID, ev.Seq, runID); err != nil {
+			return err
+		}
+		if len(others) > 0 {
+			reset = true
+			if err := recordReset(ctx, tx, ev, runID, others); err != nil {
+				return err
+			}
+		}
+	}
+	if !superseded {
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
+				care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, run_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14, $15, $16)
+			ON CONFLICT (case_id) DO UPDATE SET
+				phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
+				care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
+				manager = EXCLUDED.manager, model = EXCLUDED.model,
+				closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
+				last_event_seq = EXCLUDED.last_event_seq, run_id = EXCLUDED.run_id, updated_at = now()
+			WHERE cases.last_event_seq < EXCLUDED.last_event_seq OR $17`,
+			snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
+			snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, runID, reset)
+		if err != nil {
+			return fmt.Errorf("update case %s: %w", snap.CaseID, err)
+		}
+	}
+	if !recorded {
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`,
+			ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, detail)
+		if err != nil {
+			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+		}
 	}
 	for _, t := range st.Tasks {
 		if err := saveTask(ctx, tx, t); err != nil {
@@ -191,6 +239,36 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
 	return tx.Commit()
 }
 
+// ActionReset is the action of the audit event that records a reset of a
+// case's workflow.
+const ActionReset = "reset"
+
+// recordReset records that run took over the case from the runs others at
+// ev's seq: a "reset" event, and the replaced runs as superseded.
+func recordReset(ctx context.Context, tx *sqlx.Tx, ev care.Event, run string, others []string) error {
+	var last int
+	if err := tx.GetContext(ctx, &last, `SELECT COALESCE(max(seq), 0) FROM case_events WHERE case_id = $1`, ev.CaseID); err != nil {
+		return err
+	}
+	for _, o := range others {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO superseded_runs (case_id, run_id, by_run_id, from_seq) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (case_id, run_id) DO NOTHING`, ev.CaseID, o, run, ev.Seq); err != nil {
+			return fmt.Errorf("record reset of case %s: %w", ev.CaseID, err)
+		}
+	}
+	summary := fmt.Sprintf("workflow reset: run %s takes the case over from event %d; events %d to %d of run %s were superseded and stay in the trail",
+		run, ev.Seq, ev.Seq, last, strings.Join(others, ", "))
+	detail, _ := json.Marshal(map[string]any{"run_id": run, "from_seq": ev.Seq, "superseded_to_seq": last, "superseded_runs": others})
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)
+		ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`,
+		ev.CaseID, run, ev.Seq, ev.At, care.ActorSystem, ActionReset, ev.PhaseBefore, summary, detail); err != nil {
+		return fmt.Errorf("record reset of case %s: %w", ev.CaseID, err)
+	}
+	return nil
+}
+
 // Case returns the snapshot of a case.
 func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) {
 	var c care.Snapshot
@@ -205,11 +283,20 @@ func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) 
 	return c, err
 }
 
-// Events returns the audit trail of a case, oldest first.
+// Events returns the audit trail of a case, oldest first: in seq order,
+// and after a reset the superseded events, the "reset" event and the
+// events of the run that took over, in that order.
 func (s *Store) Events(ctx context.Context, caseID string) ([]care.Event, error) {
+	// A run's epoch is how many resets came before its first event: the
+	// trail lists the runs before a reset, then the "reset" event, then the
+	// runs after it, each in seq order.
 	rows, err := s.db.QueryxContext(ctx, `
-		SELECT case_id, seq, at, actor, action, phase_before, phase_after, summary, detail
-		FROM case_events WHERE case_id = $1 ORDER BY seq`, caseID)
+		WITH first AS (SELECT run_id, min(pos) AS pos FROM case_events WHERE case_id = $1 GROUP BY run_id),
+		resets AS (SELECT pos FROM case_events WHERE case_id = $1 AND action = 'reset')
+		SELECT e.case_id, e.seq, e.at, e.actor, e.action, e.phase_before, e.phase_after, e.summary, e.detail
+		FROM case_events e JOIN first f USING (run_id)
+		WHERE e.case_id = $1
+		ORDER BY (SELECT count(*) FROM resets r WHERE r.pos <= f.pos), e.seq, e.pos`, caseID)
 	if err != nil {
 		return nil, err
 	}

@@ -530,5 +530,5 @@ func TestOpenNeverPrintsThePassword(t *testing.T) {
 
 // recordEvent records a step that is just an event and its snapshot.
 func recordEvent(s *postgres.Store, ctx context.Context, ev care.Event, snap care.Snapshot) error {
-	return s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snap})
+	return s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snap}, "run-1")
 }

@@ -1,0 +1,61 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
+)
+
+// A reset makes a new run take steps again with seqs the trail has: they are
+// appended after a "reset" event, the snapshot follows the new run, and the
+// old run's late writes never move it.
+func TestResetRunsAppendAndTakeTheSnapshot(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-reset")
+	step := func(run string, seq int, phase care.Phase, shift time.Duration) {
+		t.Helper()
+		ev := event(cid, seq, care.PhaseScreening, phase, "")
+		ev.At = ev.At.Add(shift)
+		require.NoError(t, s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snapshot(cid, pid, seq, phase)}, run))
+	}
+	for seq := 1; seq <= 4; seq++ {
+		step("run-1", seq, care.PhaseAssessment, 0)
+	}
+	step("run-1", 4, care.PhaseAssessment, 0) // a retry
+	// Reset to after event 2: run-2 re-runs 3 and 4, later and differently.
+	step("run-2", 3, care.PhasePlanning, time.Hour)
+	got, err := s.Case(ctx, cid)
+	require.NoError(t, err)
+	require.Equal(t, care.PhasePlanning, got.Phase, "the snapshot follows the run that took over")
+	require.Equal(t, 3, got.LastEventSeq)
+	step("run-2", 3, care.PhasePlanning, time.Hour) // a retry of the re-run step
+	step("run-1", 5, care.PhaseClosed, 0)           // a late write of the superseded run
+	step("run-2", 4, care.PhaseImplementation, time.Hour)
+	got, err = s.Case(ctx, cid)
+	require.NoError(t, err)
+	require.Equal(t, care.PhaseImplementation, got.Phase, "a superseded run never moves the snapshot")
+	require.Equal(t, 4, got.LastEventSeq)
+	// run-3 continues run-2 as new: no reset.
+	step("run-3", 5, care.PhaseFollowUp, time.Hour)
+	step("run-3", 6, care.PhaseFollowUp, time.Hour)
+
+	evs, err := s.Events(ctx, cid)
+	require.NoError(t, err)
+	var trail []string
+	for _, e := range evs {
+		trail = append(trail, e.Action+":"+string(rune('0'+e.Seq)))
+	}
+	require.Equal(t, []string{
+		"step-assessment:1", "step-assessment:2", "step-assessment:3", "step-assessment:4", "step-closed:5",
+		"reset:3", "step-planning:3", "step-implementation:4", "step-follow-up:5", "step-follow-up:6",
+	}, trail, "superseded events, then the reset, then the new runs")
+	require.Equal(t, 1, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1 AND action = $2`, cid, postgres.ActionReset))
+	require.Contains(t, evs[5].Summary, "run-2")
+}
