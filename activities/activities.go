@@ -31,6 +31,10 @@ type Activities struct {
 	// Notifier delivers patient reminders (a notify channel). The reminder
 	// activities fail with a configuration error without it.
 	Notifier Notifier
+	// Workflows reads caseflow's workflows from Temporal (worker.Workflows).
+	// CaseRunning and ServiceStates fail with a configuration error without
+	// it.
+	Workflows Workflows
 }
 
 // Store is what the activities read and write. Records that do not exist

@@ -162,7 +162,10 @@ func (w *caseWorkflow) openCall(now time.Time) string {
 	summary := t.ID + " due"
 	if p.FollowUp.AutomatedCalls {
 		w.alert(now, t, "automated-call", s.Case.PatientID, fmt.Sprintf("automated follow-up call for %s of case %s", t.ID, s.Case.ID))
-		summary += " (automated call placed)"
+		// Requested, not placed: the alerts outbox records its delivery
+		// (delivered_at, delivery_attempts, last_error). Only this text
+		// changed, which running cases never replay.
+		summary += " (automated call requested)"
 	}
 	interval := w.callInterval()
 	next := due.Add(interval)

@@ -45,6 +45,8 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 		if err := w.record(ctx, care.ActorSystem, "opened", care.PhaseScreening, openedSummary(in.Case), in.Case); err != nil {
 			return CaseResult{}, err
 		}
+	} else if err := w.reconcileServices(ctx); err != nil {
+		return CaseResult{}, err
 	}
 	w.lock.Unlock()
 	if err := w.run(ctx); err != nil {

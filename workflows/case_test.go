@@ -40,7 +40,12 @@ type caseEnv struct {
 	onService func(workflows.ServiceInput)
 	// cancelled lists the service workflows the case asked to cancel.
 	cancelled []string
-	mu        sync.Mutex
+	// reported is what each ServiceWorkflow (by workflow id) answers when
+	// the case re-reads its services; absent ones are not found.
+	reported map[string]care.ServiceState
+	// rereads counts the times the case re-read its services.
+	rereads int
+	mu      sync.Mutex
 }
 
 func newCaseEnv(t *testing.T) *caseEnv {
@@ -82,6 +87,18 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 			c.steps = append(c.steps, st)
 			c.events = append(c.events, st.Event)
 			return nil
+		})
+	env.OnActivity(acts.ServiceStates, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, ids []string) ([]activities.ReportedService, error) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.rereads++
+			out := make([]activities.ReportedService, len(ids))
+			for i, id := range ids {
+				st, ok := c.reported[id]
+				out[i] = activities.ReportedService{WorkflowID: id, Found: ok, State: st}
+			}
+			return out, nil
 		})
 	env.OnActivity(acts.CoordinateServices, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, _ string, services []care.Service) ([]care.ServiceState, error) {

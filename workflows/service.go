@@ -34,6 +34,9 @@ func ServiceWorkflow(ctx workflow.Context, in ServiceInput) error {
 			s.progress.State.Status = care.ServicePendingAuthorization
 		}
 	}
+	if err := s.registerQuery(ctx); err != nil {
+		return err
+	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	err := s.run(ctx)
 	if temporal.IsCanceledError(err) {
@@ -296,6 +299,14 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		}
 		if due != nil {
 			pending = pending[1:]
+			// Version 1 counts and records only what was sent; skipped and
+			// cancelled reminders are recorded with their reason.
+			if workflow.GetVersion(ctx, versionReminderOutcomes, workflow.DefaultVersion, 1) == 1 {
+				if err := s.sendReminder(ctx, appt, *due); err != nil {
+					return "", err
+				}
+				continue
+			}
 			offset := care.FormatDuration(time.Duration(due.OffsetMinutes) * time.Minute)
 			err := s.execute(ctx, "send "+offset+" reminder", a.SendReminder, nil, due.ID)
 			switch {
@@ -351,9 +362,14 @@ func (s *serviceRun) cancelled(ctx workflow.Context) error {
 }
 
 // report tells the case where the service stands. A case that has closed
-// meanwhile no longer listens; that is not an error.
+// meanwhile no longer listens; that is not an error. Version 1 retries a
+// report that failed while the case runs (deliver).
 func (s *serviceRun) report(ctx workflow.Context, summary, needsStaff, escalate string) {
 	u := care.ServiceUpdate{State: s.progress.State, Summary: summary, NeedsStaff: needsStaff, Escalate: escalate, PlanVersion: s.in.PlanVersion}
+	if workflow.GetVersion(ctx, versionReportRetry, workflow.DefaultVersion, 1) == 1 {
+		s.deliver(ctx, u)
+		return
+	}
 	err := workflow.SignalExternalWorkflow(ctx, s.in.CaseWorkflowID, "", SignalServiceUpdate, u).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("case did not take the service update", "case_id", s.in.CaseID, "service_id", s.in.Service.ID, "error", err.Error())

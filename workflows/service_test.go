@@ -29,12 +29,16 @@ type serviceEnv struct {
 	submit  func(n int, r care.AuthorizationRequest) (care.AuthorizationDecision, error)
 	inquire func(n int, now time.Time) (care.AuthorizationDecision, error)
 	// observations
-	updates     []care.ServiceUpdate
-	updateAt    []time.Time
-	submits     []care.AuthorizationRequest
-	submitAt    []time.Time
-	bookings    []care.BookingRequest
-	sent        map[string]time.Time
+	updates  []care.ServiceUpdate
+	updateAt []time.Time
+	submits  []care.AuthorizationRequest
+	submitAt []time.Time
+	bookings []care.BookingRequest
+	sent     map[string]time.Time
+	// notSent makes SendReminder skip or cancel a reminder id.
+	notSent map[string]care.ReminderOutcome
+	// signalFails fails that many reports before they land.
+	signalFails int
 	cancelled   []string
 	attendances []string
 	start       time.Time
@@ -43,7 +47,7 @@ type serviceEnv struct {
 var serviceStart = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
-	s := &serviceEnv{t: t, sent: map[string]time.Time{}, start: serviceStart}
+	s := &serviceEnv{t: t, sent: map[string]time.Time{}, notSent: map[string]care.ReminderOutcome{}, start: serviceStart}
 	pol := loadPolicy(t, "complex-case")
 	s.in = workflows.ServiceInput{CaseID: "c-river", PatientID: "p-river", CaseWorkflowID: "case-c-river", PlanVersion: 1,
 		Service: svc, Policy: pol, Expedited: expedited}
@@ -91,9 +95,12 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 			return out, nil
 		})
 	env.OnActivity(acts.SendReminder, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, id string) error {
+		func(_ context.Context, id string) (care.ReminderOutcome, error) {
+			if o, ok := s.notSent[id]; ok {
+				return o, nil
+			}
 			s.sent[id] = env.Now().UTC()
-			return nil
+			return care.ReminderOutcome{ReminderID: id, Status: care.ReminderSent}, nil
 		})
 	env.OnActivity(acts.RecordAttendance, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id string, st care.AppointmentStatus) (care.Appointment, error) {
@@ -107,6 +114,10 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 		})
 	env.OnSignalExternalWorkflow(mock.Anything, "case-c-river", "", workflows.SignalServiceUpdate, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
+			if s.signalFails > 0 {
+				s.signalFails--
+				return fmt.Errorf("unknown external workflow execution")
+			}
 			s.updates = append(s.updates, arg.(care.ServiceUpdate))
 			s.updateAt = append(s.updateAt, env.Now().UTC())
 			return nil

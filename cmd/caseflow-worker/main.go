@@ -76,6 +76,7 @@ func run(logger *slog.Logger) error {
 		Payer:      payer.FromEnv(),
 		Notifier:   notifier,
 		Dispatcher: activities.LogDispatcher{Logger: logger},
+		Workflows:  worker.Workflows{Client: c},
 	}
 	w := worker.New(c, queue, acts)
 	logger.Info("caseflow-worker started", "task_queue", queue, "payer", payer.URLFromEnv(), "reminders", notifier.Name())
