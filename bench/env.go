@@ -42,6 +42,10 @@ import (
 // Actor is the staff id the benchmark acts as.
 const Actor = "cm-bench"
 
+// Staff are the staff ids the benchmark registers: its actor and managers,
+// and the policies' supervisor.
+var Staff = []string{Actor, "cm-ana", intakeManager, "cm-bench-rt", "sup-care-team"}
+
 // env is one benchmark run's world: dev server, database, clients, payer
 // simulator and the worker processes of the scenarios.
 type env struct {
@@ -143,6 +147,10 @@ func (e *env) openDatabase(ctx context.Context) error {
 	}
 	e.db = e.store.DB()
 	e.db.SetMaxOpenConns(8)
+	// Managers, actors and policy supervisors must be registered staff.
+	if _, err := e.store.AddStaff(ctx, Staff...); err != nil {
+		return err
+	}
 	files, _ := filepath.Glob(filepath.Join(e.cfg.Root, "policies", "*.json"))
 	if len(files) == 0 {
 		return fmt.Errorf("no policies in %s/policies: run from the repository root or pass -root", e.cfg.Root)

@@ -24,6 +24,9 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 	defer cancel()
+	if err := a.checkActor(ctx); err != nil {
+		return err
+	}
 	cases, err := a.cases(ctx)
 	if err != nil {
 		return err

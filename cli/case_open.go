@@ -147,6 +147,12 @@ func (o opener) CheckProgram(ctx context.Context, program string) error {
 // Open opens one checked case.
 func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error) {
 	c := t.Case
+	if err := o.store.CheckStaff(ctx, "manager", c.Manager); err != nil {
+		return intake.Opened{}, err
+	}
+	if err := o.store.CheckStaff(ctx, "--actor", c.OpenedBy); err != nil {
+		return intake.Opened{}, err
+	}
 	policy, err := o.a.policy(ctx, o.store, c.Program)
 	if err != nil {
 		return intake.Opened{}, err

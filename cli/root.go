@@ -96,7 +96,7 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 	root.PersistentFlags().StringVar(&a.taskQueue, "task-queue", envOr("CASEFLOW_TASK_QUEUE", workflows.TaskQueue), "Temporal task queue of the caseflow worker (env CASEFLOW_TASK_QUEUE)")
 	root.PersistentFlags().DurationVar(&a.timeout, "timeout", 30*time.Second, "how long to wait for Temporal and the database")
 	root.AddCommand(a.caseCommand(), a.migrateCommand(), a.keysCommand(), a.policyCommand(), a.worklistCommand())
-	root.AddCommand(a.providersCommand())
+	root.AddCommand(a.providersCommand(), a.staffCommand())
 	root.AddCommand(a.payerSimCommand())
 	root.AddCommand(a.codecServerCommand())
 	root.SetFlagErrorFunc(badFlag)

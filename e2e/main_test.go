@@ -126,6 +126,10 @@ type env struct {
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, "") }
 
+// testStaff are the staff ids the tests act as, manage cases as, or name as
+// policy supervisors; newEnv registers them, as "make run" does.
+var testStaff = []string{"cm-ana", "cm-ben", "cm-bo", "cm-cy", "cm-di", "sup-care-team"}
+
 // newEnvWith is newEnv with reminders going to a webhook gateway.
 func newEnvWith(t *testing.T, webhookURL string) *env {
 	t.Helper()
@@ -137,6 +141,7 @@ func newEnvWith(t *testing.T, webhookURL string) *env {
 	t.Cleanup(func() { db.Close() })
 	e.db = db
 	e.payerURL = startPayerSimulator(t)
+	e.ok(append([]string{"staff", "add"}, testStaff...)...)
 	e.ok("policy", "load", "policies/")
 	e.startWorker()
 	return e

@@ -18,7 +18,12 @@ var ErrPolicyConflict = errors.New("policy version already loaded with a differe
 // SavePolicy stores a policy version. Loading the same version with the same
 // body again changes nothing and reports false; a different body for a loaded
 // version is ErrPolicyConflict (bump the version instead).
+//
+// The policy's supervisor must be a registered staff id (see CheckStaff).
 func (s *Store) SavePolicy(ctx context.Context, p care.Policy) (bool, error) {
+	if err := checkStaff(ctx, s, "supervisor", p.Supervisor); err != nil {
+		return false, fmt.Errorf("%s v%d: %w", p.Program, p.Version, err)
+	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return false, err

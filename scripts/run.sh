@@ -71,6 +71,9 @@ for _ in $(seq 1 60); do
 done
 
 bin/caseflow migrate
+# Staff ids the demo acts as and the policies name as supervisor: managers,
+# actors and supervisors must be registered staff (caseflow staff add).
+bin/caseflow staff add cm-ana sup-care-team >/dev/null
 bin/caseflow policy load policies/
 bin/caseflow providers load demo/providers.json
 
