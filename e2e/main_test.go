@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -122,6 +123,19 @@ type env struct {
 	payerURL  string
 	// webhookURL, when set, is the reminder gateway (else reminders are logged).
 	webhookURL string
+	// temporalAddr is the Temporal frontend the binaries use: the shared dev
+	// server unless the test starts its own.
+	temporalAddr string
+}
+
+// envOptions change what newEnvOpts sets up.
+type envOptions struct {
+	// webhookURL is the reminder gateway (else reminders are logged).
+	webhookURL string
+	// temporalAddr is a Temporal frontend of the test's own.
+	temporalAddr string
+	// payer wraps the payer simulator's handler (e.g. to take it down).
+	payer func(http.Handler) http.Handler
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, "") }
@@ -133,14 +147,24 @@ var testStaff = []string{"cm-ana", "cm-ben", "cm-bo", "cm-cy", "cm-di", "sup-car
 // newEnvWith is newEnv with reminders going to a webhook gateway.
 func newEnvWith(t *testing.T, webhookURL string) *env {
 	t.Helper()
+	return newEnvOpts(t, envOptions{webhookURL: webhookURL})
+}
+
+// newEnvOpts is newEnv set up as o says.
+func newEnvOpts(t *testing.T, o envOptions) *env {
+	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	e := &env{t: t, dsn: testdb.New(t), taskQueue: "caseflow-test-" + hex.EncodeToString(b), webhookURL: webhookURL}
+	e := &env{t: t, dsn: testdb.New(t), taskQueue: "caseflow-test-" + hex.EncodeToString(b), webhookURL: o.webhookURL,
+		temporalAddr: o.temporalAddr}
+	if e.temporalAddr == "" {
+		e.temporalAddr = server.FrontendHostPort()
+	}
 	db, err := sqlx.Open("postgres", e.dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	e.db = db
-	e.payerURL = startPayerSimulator(t)
+	e.payerURL = startPayerSimulator(t, o.payer)
 	e.ok(append([]string{"staff", "add"}, testStaff...)...)
 	e.ok("policy", "load", "policies/")
 	e.startWorker()
@@ -149,7 +173,7 @@ func newEnvWith(t *testing.T, webhookURL string) *env {
 
 // startPayerSimulator serves caseflow's payer simulator with the demo
 // configuration (demo/payer.json) on loopback.
-func startPayerSimulator(t *testing.T) string {
+func startPayerSimulator(t *testing.T, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(root, "demo", "payer.json"))
 	require.NoError(t, err)
@@ -157,7 +181,11 @@ func startPayerSimulator(t *testing.T) string {
 	require.NoError(t, err)
 	sim, err := payer.NewSimulator(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -167,7 +195,7 @@ func startPayerSimulator(t *testing.T) string {
 func (e *env) environ(extra ...string) []string {
 	base := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
-		"TEMPORAL_ADDRESS=" + server.FrontendHostPort(), "TEMPORAL_NAMESPACE=default",
+		"TEMPORAL_ADDRESS=" + e.temporalAddr, "TEMPORAL_NAMESPACE=default",
 		"DATABASE_URL=" + e.dsn, "CASEFLOW_CODEC_KEYS=" + testkeys.Spec,
 		"CASEFLOW_TASK_QUEUE=" + e.taskQueue, "CASEFLOW_ACTOR=cm-ana", "CASEFLOW_PAYER_URL=" + e.payerURL,
 	}
