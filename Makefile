@@ -10,7 +10,7 @@ GO       ?= go
 
 export CASEFLOW_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check
+.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check soak
 
 all: build
 
@@ -34,6 +34,12 @@ run: tools build ## start the dev server + UI, migrate, start the worker and ope
 
 test: tools build ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL
 	$(GO) test -count=1 -timeout 20m ./...
+
+SOAK_KILLS ?= 60
+SOAK_CASES ?= 12
+
+soak: tools build ## the fault suite, longer: SOAK_KILLS worker kills over SOAK_CASES cases (docs/operations.md)
+	CASEFLOW_FAULT_KILLS=$(SOAK_KILLS) CASEFLOW_FAULT_CASES=$(SOAK_CASES) $(GO) test -count=1 -timeout 60m -run 'TestFaultSuite' -v ./e2e/
 
 ui-check: tools build ## headless Chromium against the local Web UI and codec server; screenshots to docs/screenshots
 	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium"; apt-get update && apt-get install -y chromium; }

@@ -73,7 +73,7 @@ done
 bin/caseflow migrate
 # Staff ids the demo acts as and the policies name as supervisor: managers,
 # actors and supervisors must be registered staff (caseflow staff add).
-bin/caseflow staff add cm-ana sup-care-team >/dev/null
+bin/caseflow staff add cm-ana cm-bo cm-cy cm-di sup-care-team >/dev/null   # demo/candidates.csv names cm-bo, cm-cy, cm-di
 bin/caseflow policy load policies/
 bin/caseflow providers load demo/providers.json
 
