@@ -102,6 +102,9 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 	root.SetFlagErrorFunc(badFlag)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	documentCompletion(root)
+	a.registerCompletions(root)
+	plainBoolFlags(root)
 	strictCommands(root)
 	return root
 }
