@@ -30,7 +30,7 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	}
 	st, err := caseclient.Act(ctx, cases, caseID, a.actor, action, arg)
 	if err != nil {
-		return a.caseError(caseID, err)
+		return a.caseError(caseID, inputField(cmd, err))
 	}
 	if a.json() {
 		return a.printJSON(st)
@@ -53,7 +53,7 @@ func (a *app) caseError(caseID string, err error) error {
 	case errors.Is(err, caseclient.ErrClosed):
 		return care.Errorf(kind, "%w (see \"caseflow case show %s\")", err, caseID)
 	case kind == care.KindUnavailable && !errors.As(err, new(*serviceerror.Unavailable)): // the worker did not answer
-		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, a.timeout, caseID)
+		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, humanDuration(a.timeout), caseID)
 	}
 	return err
 }
