@@ -22,6 +22,9 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	if err := care.ValidateOpaqueID("case", caseID); err != nil {
 		return err
 	}
+	if err := caseclient.CheckSize(arg); err != nil { // before dialing anything
+		return inputField(cmd, err)
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 	defer cancel()
 	cases, err := a.cases(ctx)
