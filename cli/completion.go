@@ -190,18 +190,20 @@ func (a *app) completeCases(ctx context.Context, prefix string) ([]cobra.Complet
 	}
 	var out []cobra.Completion
 	for _, open := range []bool{true, false} {
-		q := "WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running'"
+		status := "ExecutionStatus = 'Running'"
 		if !open {
-			q = "WorkflowType = 'CaseWorkflow' AND ExecutionStatus != 'Running'"
+			status = "ExecutionStatus != 'Running'"
 		}
-		if prefix != "" {
-			q += fmt.Sprintf(" AND WorkflowId STARTS_WITH '%s'", care.WorkflowID(strings.ReplaceAll(prefix, "'", "")))
-		}
-		rows, err := listCases(ctx, tc, q, 200)
+		// The cases of this command line's task queue (--task-queue).
+		q := fmt.Sprintf("WorkflowType = 'CaseWorkflow' AND TaskQueue = '%s' AND %s", strings.ReplaceAll(a.taskQueue, "'", ""), status)
+		rows, err := listCases(ctx, tc, q, 500)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range rows {
+			if !strings.HasPrefix(r.CaseID, prefix) {
+				continue
+			}
 			desc := r.Phase
 			if !open {
 				desc = "closed"
