@@ -46,7 +46,6 @@ func TestTheCommandLineAnswersWhatACaseManagerNeeds(t *testing.T) {
 	e.ok("case", "assess", id, "--file", "demo/river/assessment.json")
 	e.ok("case", "stratify", id, "--risk", "high", "--override-reason", "demo", "--category", "acute")
 	e.ok("case", "plan", id, "--file", "demo/river/plan.json")
-	e.ok("case", "contact", id, "--with", "family", "--notes", "sister drives her to physio")
 
 	// A closed case comes after the open one.
 	e.okJSON(&res, "case", "open", "--patient-ref", "MRN-CLI-2", "--program", "demo", "--model", "clinical", "--manager", "cm-ana")
@@ -70,6 +69,7 @@ func TestTheCommandLineAnswersWhatACaseManagerNeeds(t *testing.T) {
 		}
 		return call != "" && appt != ""
 	})
+	e.ok("case", "contact", id, "--with", "family", "--notes", "sister drives her to physio")
 
 	e.waitFor("visibility to list both cases", 30*time.Second, func() bool {
 		got := e.completions("case", "show", "")
