@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +219,39 @@ func TestWebPrintsTheCaseAddress(t *testing.T) {
 	code, stdout, _ := run(t, "case", "show", "c-1", "--web")
 	require.Equal(t, 0, code)
 	require.Equal(t, "https://temporal.example.org/namespaces/care/workflows/case-c-1\n", stdout)
+}
+
+// Every --flag an example uses is a flag of the command the example runs.
+func TestHelpExamplesUseTheFlagsOfTheirCommand(t *testing.T) {
+	root := (&app{}).rootCommand()
+	flag := regexp.MustCompile(`^--([a-z][a-z0-9-]*)`)
+	checked := 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, line := range strings.Split(strings.ReplaceAll(c.Example, "\\\n", " "), "\n") {
+			line, _, _ = strings.Cut(line, " | ")
+			_, cmdline, ok := strings.Cut(line, "caseflow ")
+			if !ok {
+				continue
+			}
+			words := strings.Fields(cmdline)
+			run, _, err := root.Find(words)
+			require.NoError(t, err, line)
+			for _, w := range words {
+				if m := flag.FindStringSubmatch(w); m != nil {
+					f := run.Flags().Lookup(m[1])
+					if f == nil {
+						f = run.InheritedFlags().Lookup(m[1])
+					}
+					require.NotNil(t, f, "%s: example %q uses --%s, which %q does not have", c.CommandPath(), strings.TrimSpace(line), m[1], run.CommandPath())
+					checked++
+				}
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	require.Greater(t, checked, 50)
 }

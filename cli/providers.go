@@ -194,8 +194,8 @@ func slotQuery(service, from, to string, all bool, limit int) (postgres.SlotQuer
 // printSlots prints the slots q found as a table.
 func (a *app) printSlots(slots []postgres.SlotListing, q postgres.SlotQuery) error {
 	if len(slots) == 0 {
-		fmt.Fprintf(a.out, "no %sslots for %s between %s and %s; see caseflow providers list, or load more with caseflow providers load\n",
-			map[bool]string{false: "free ", true: ""}[q.IncludeBooked], q.ServiceCode, formatTime(q.From), formatTime(q.To))
+		fmt.Fprintf(a.out, "no %sslots for %s from %s; see caseflow providers list, or load more with caseflow providers load\n",
+			map[bool]string{false: "free ", true: ""}[q.IncludeBooked], q.ServiceCode, formatRange(q.From, q.To))
 		return nil
 	}
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
