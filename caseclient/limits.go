@@ -115,7 +115,9 @@ func FormatBytes(n int) string {
 	case n >= 1<<10 && n%(1<<10) == 0:
 		return fmt.Sprintf("%d KiB", n>>10)
 	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+		if k := fmt.Sprintf("%.1f KiB", float64(n)/(1<<10)); !strings.HasSuffix(k, ".0 KiB") {
+			return k
+		}
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
