@@ -106,6 +106,10 @@ func (a *app) renderTimeline(w *tabwriter.Writer, st workflows.Status) {
 // in "case history --output json".
 const maxNoteChars = 160
 
+// notesTimeout bounds the wait for the notes: the rest of "case show" is
+// already there.
+const notesTimeout = 5 * time.Second
+
 // renderNotes prints the notes staff wrote (screening, assessment,
 // contacts, calls, tasks, closing) from the audit trail in PostgreSQL. The
 // workflow keeps only the latest of each record, so the trail is the
@@ -116,6 +120,8 @@ func (a *app) renderNotes(ctx context.Context, w *tabwriter.Writer, caseID strin
 		Notes string `json:"notes"`
 	}
 	var rows [][3]string
+	ctx, cancel := context.WithTimeout(ctx, min(a.timeout, notesTimeout))
+	defer cancel()
 	store, err := a.db(ctx)
 	if err == nil {
 		var evs []care.Event

@@ -227,7 +227,7 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 			ServiceCode: svc.Code, From: from, To: from.Add(s.bookingWindow()),
 		}
 		var appt care.Appointment
-		err := s.execute(ctx, fmt.Sprintf("book %s, occurrence %d (attempt %d)", svc.Code, p.Occurrence, p.Attempt), a.BookAppointment, &appt, req)
+		err := s.execute(ctx, fmt.Sprintf("book %s, occurrence %d%s", svc.Code, p.Occurrence, attemptNote(p.Attempt)), a.BookAppointment, &appt, req)
 		if err == nil {
 			p.State.Status = care.ServiceBooked
 			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,

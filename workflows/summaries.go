@@ -58,3 +58,11 @@ func roundDuration(d time.Duration) string {
 	}
 	return care.FormatDuration(d.Round(time.Second))
 }
+
+// attemptNote says which rebooking a booking is ("" for the first one).
+func attemptNote(attempt int) string {
+	if attempt == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", rebooking %d", attempt)
+}
