@@ -25,9 +25,10 @@ func (a *app) showCommand() *cobra.Command {
 		Use:   "show <case>",
 		Short: "Show a case: phase, risk, plan, services, open items, notes, timeline",
 		Long: `Show a case: phase (and whether its clocks are paused), risk, plan, services,
-outcomes, open items with the task ids "case done", "case call" and
-"case appointment" take, the notes staff wrote (from the audit trail in
-PostgreSQL) and the latest timeline entries. --web prints the case's address
+outcomes, open items with the task ids "case done" and "case call" take (the
+appointment ids "case appointment" takes are in the Services table), the notes
+staff wrote (from the audit trail in PostgreSQL) and the latest timeline
+entries. --web prints the case's address
 in the Temporal Web UI (CASEFLOW_UI_URL, default ` + defaultUIURL + `).`,
 		Example: `  caseflow case show c-1a2b3c4d5e6f7a8b
   caseflow case show c-1a2b3c4d5e6f7a8b --output json | jq .open_items
