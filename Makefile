@@ -29,7 +29,11 @@ $(BIN)/workflowcheck:
 build: ## build bin/caseflow and bin/caseflow-worker
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-run: tools build ## start the dev server + UI, migrate, start the worker and open a demo case
+# The guard comes first: a second "make run" while one runs refuses before it
+# rebuilds anything under the running worker.
+run: ## start the dev server + UI, migrate, start the worker and open a demo case
+	@scripts/run.sh --check
+	@$(MAKE) --no-print-directory tools build
 	@scripts/run.sh
 
 test: tools build ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL

@@ -22,6 +22,9 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	if err := care.ValidateOpaqueID("case", caseID); err != nil {
 		return err
 	}
+	if err := caseclient.CheckSize(arg); err != nil { // before dialing anything
+		return inputField(cmd, err)
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 	defer cancel()
 	cases, err := a.cases(ctx)
@@ -30,7 +33,7 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	}
 	st, err := caseclient.Act(ctx, cases, caseID, a.actor, action, arg)
 	if err != nil {
-		return a.caseError(caseID, err)
+		return a.caseError(caseID, inputField(cmd, err))
 	}
 	if a.json() {
 		return a.printJSON(st)
@@ -53,7 +56,7 @@ func (a *app) caseError(caseID string, err error) error {
 	case errors.Is(err, caseclient.ErrClosed):
 		return care.Errorf(kind, "%w (see \"caseflow case show %s\")", err, caseID)
 	case kind == care.KindUnavailable && !errors.As(err, new(*serviceerror.Unavailable)): // the worker did not answer
-		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, a.timeout, caseID)
+		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, humanDuration(a.timeout), caseID)
 	}
 	return err
 }

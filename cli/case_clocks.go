@@ -77,14 +77,17 @@ Calls are recorded with "case call"; the readmission watch ends by itself.`,
 }
 
 func (a *app) pauseCommands() []*cobra.Command {
-	mk := func(use string, action workflows.Action[care.Pause], short, example string) *cobra.Command {
+	mk := func(use string, action workflows.Action[care.Pause], short, reason string) *cobra.Command {
 		var p care.Pause
 		cmd := &cobra.Command{
 			Use:     use + " <case>",
 			Short:   short,
-			Example: example,
+			Example: fmt.Sprintf("  caseflow case %s c-1a2b3c4d5e6f7a8b --reason %q", use, reason),
 			Args:    exactlyOneCase,
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if p.Reason == "" {
+					return care.Invalidf("--reason", "is required: say why, e.g. --reason %q", reason)
+				}
 				if err := p.Validate(); err != nil {
 					return flagError(err)
 				}
@@ -96,9 +99,9 @@ func (a *app) pauseCommands() []*cobra.Command {
 	}
 	return []*cobra.Command{
 		mk("pause", workflows.Pause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
-			`  caseflow case pause c-1a2b3c4d5e6f7a8b --reason "re-admitted to city hospital"`),
+			"re-admitted to city hospital"),
 		mk("resume", workflows.Resume, "Resume a paused case; pending deadlines move by the paused time",
-			`  caseflow case resume c-1a2b3c4d5e6f7a8b --reason "discharged home"`),
+			"discharged home"),
 	}
 }
 

@@ -20,16 +20,27 @@ import (
 )
 
 func (a *app) showCommand() *cobra.Command {
-	return &cobra.Command{
+	var web bool
+	cmd := &cobra.Command{
 		Use:   "show <case>",
-		Short: "Show a case: phase, risk, plan, services, open items, timeline",
+		Short: "Show a case: phase, risk, plan, services, open items, notes, timeline",
+		Long: `Show a case: phase (and whether its clocks are paused), risk, plan, services,
+outcomes, open items with the task ids "case done" and "case call" take (the
+appointment ids "case appointment" takes are in the Services table), the notes
+staff wrote (from the audit trail in PostgreSQL) and the latest timeline
+entries. --web prints the case's address
+in the Temporal Web UI (CASEFLOW_UI_URL, default ` + defaultUIURL + `).`,
 		Example: `  caseflow case show c-1a2b3c4d5e6f7a8b
-  caseflow case show c-1a2b3c4d5e6f7a8b --output json | jq .open_items`,
+  caseflow case show c-1a2b3c4d5e6f7a8b --output json | jq .open_items
+  caseflow case show c-1a2b3c4d5e6f7a8b --web`,
 		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			caseID := args[0]
 			if err := care.ValidateOpaqueID("case", caseID); err != nil {
 				return err
+			}
+			if web {
+				return a.printWeb(caseID)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
@@ -44,18 +55,21 @@ func (a *app) showCommand() *cobra.Command {
 			if a.json() {
 				return a.printJSON(st)
 			}
-			a.renderStatus(st)
+			a.renderStatus(ctx, st)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&web, "web", false, "print the case's address in the Temporal Web UI")
+	return cmd
 }
 
-func (a *app) renderStatus(st workflows.Status) {
+func (a *app) renderStatus(ctx context.Context, st workflows.Status) {
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 	c := st.Case
 	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
 	row("Case", c.ID)
 	row("Phase", fmt.Sprintf("%s (since %s)", st.Phase, formatTime(st.PhaseSince)))
+	renderPause(row, st)
 	row("Program", fmt.Sprintf("%s (policy v%d)", c.Program, st.Policy.Version))
 	row("Model", string(c.Model))
 	row("Manager", c.Manager)
@@ -82,19 +96,9 @@ func (a *app) renderStatus(st workflows.Status) {
 	if st.Assessment != nil {
 		a.renderOutcomes(w, st)
 	}
-	fmt.Fprintln(a.out, "\nOpen items")
-	if len(st.OpenItems) == 0 {
-		fmt.Fprintln(a.out, "  none")
-	}
-	for _, it := range st.OpenItems {
-		fmt.Fprintf(w, "  %s\t%s\tdue %s\t%s\n", it.Kind, it.Description, formatTime(it.Due), it.Owner)
-	}
-	w.Flush()
-	fmt.Fprintln(a.out, "\nTimeline")
-	for _, e := range st.Timeline {
-		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.At), e.Actor, e.Action, e.Phase, e.Summary)
-	}
-	w.Flush()
+	a.renderOpenItems(w, st)
+	a.renderNotes(ctx, w, c.ID)
+	a.renderTimeline(w, st)
 }
 
 // renderServices prints the services of a case: status, authorization,
@@ -157,7 +161,9 @@ type CaseListing struct {
 	Program string     `json:"program"`
 	Manager string     `json:"manager"`
 	NextDue *time.Time `json:"next_due,omitempty"`
-	Opened  time.Time  `json:"opened"`
+	// Overdue: NextDue has passed (the worklist marks the same).
+	Overdue bool      `json:"overdue,omitempty"`
+	Opened  time.Time `json:"opened"`
 }
 
 func (a *app) listCommand() *cobra.Command {
@@ -212,7 +218,7 @@ func (a *app) printCases(rows []CaseListing) error {
 	for _, r := range rows {
 		due := "-"
 		if r.NextDue != nil {
-			due = formatTime(*r.NextDue)
+			due = formatTime(*r.NextDue) + dueMark(*r.NextDue, time.Now())
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
 	}
@@ -273,7 +279,7 @@ func listCases(ctx context.Context, tc client.Client, query string, limit int) (
 			if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
 				var t time.Time
 				if converter.GetDefaultDataConverter().FromPayload(p, &t) == nil && !t.IsZero() {
-					r.NextDue = &t
+					r.NextDue, r.Overdue = &t, t.Before(time.Now())
 				}
 			}
 			rows = append(rows, r)

@@ -163,7 +163,7 @@ func TestBadInputGetsOneLineErrorsAndWritesNothing(t *testing.T) {
 		{"malformed json", nil, []string{"case", "assess", id, "--file", write("bad.json", "{\n  \"age\": 34,\n  \"housing\": \n")}, "malformed JSON", 2},
 		{"unknown json field", nil, []string{"case", "plan", id, "--file", write("plan.json", "{\n\"goals\": [],\n\"servces\": []}")}, `line 3: unknown field "servces"`, 2},
 		{"json wrong type", nil, []string{"case", "assess", id, "--file", write("type.json", `{"age": "old"}`)}, `field "age" must be a int`, 2},
-		{"missing file", nil, []string{"case", "plan", id, "--file", filepath.Join(dir, "nope.json")}, "--file: no such file or directory", 2},
+		{"missing file", nil, []string{"case", "plan", id, "--file", filepath.Join(dir, "nope.json")}, "nope.json does not exist", 2},
 		{"missing plan file flag", nil, []string{"case", "plan", id}, "--file: is required", 2},
 		{"missing required flag", nil, []string{"case", "open", "--patient-ref", "MRN-NEW-1", "--model", "clinical", "--manager", "cm-ana"}, "--program", 2},
 		{"missing patient", nil, []string{"case", "open", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana"}, "--patient-ref: is required", 2},

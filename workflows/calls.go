@@ -66,8 +66,8 @@ func (w *caseWorkflow) nextWake() (time.Time, string) {
 			at, why = t, reason
 		}
 	}
-	consider(s.NextCallAt, "next follow-up call falls due")
-	consider(s.NextReassessAt, "re-assessment falls due")
+	consider(s.NextCallAt, "follow-up call due (every "+care.FormatDuration(w.callInterval())+")")
+	consider(s.NextReassessAt, "periodic re-assessment due")
 	for _, t := range s.Tasks {
 		if t.Status == care.TaskOpen {
 			at, reason := w.taskDeadline(t)

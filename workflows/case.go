@@ -275,7 +275,7 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 		return err
 	}
 	workflow.SetCurrentDetails(ctx, w.currentDetails())
-	return w.execute(ctx, "record "+action, a.RecordStep, nil, step)
+	return w.execute(ctx, recordSummary(step.Event), a.RecordStep, nil, step)
 }
 
 func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {

@@ -143,7 +143,7 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		}
 		return false, err
 	}
-	deadline := workflow.NewTimerWithOptions(ctx, within, workflow.TimerOptions{Summary: "authorization deadline for " + svc.Code})
+	deadline := workflow.NewTimerWithOptions(ctx, within, workflow.TimerOptions{Summary: care.FormatDuration(within) + " authorization deadline for " + svc.Code})
 	poll := pollInterval(within)
 	// Version 1 backs off from a short first inquiry (most pended requests
 	// are decided within minutes) up to the cap, instead of starting at it.
@@ -160,7 +160,7 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		inquire := false
 		timerCtx, cancel := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, poll, workflow.TimerOptions{Summary: "inquire about the pended authorization"}), func(workflow.Future) { inquire = true })
+		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, poll, workflow.TimerOptions{Summary: "inquire about the pended " + svc.Code + " authorization " + d.RequestID}), func(workflow.Future) { inquire = true })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
 		if !auth.Escalated {
 			sel.AddFuture(deadline, func(workflow.Future) {
@@ -227,7 +227,7 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 			ServiceCode: svc.Code, From: from, To: from.Add(s.bookingWindow()),
 		}
 		var appt care.Appointment
-		err := s.execute(ctx, "book "+svc.Code+" slot", a.BookAppointment, &appt, req)
+		err := s.execute(ctx, fmt.Sprintf("book %s, occurrence %d%s", svc.Code, p.Occurrence, attemptNote(p.Attempt)), a.BookAppointment, &appt, req)
 		if err == nil {
 			p.State.Status = care.ServiceBooked
 			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
@@ -242,14 +242,14 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 		if !reported {
 			reported = true
 			p.State.Status = care.ServiceNoSlot
-			s.report(ctx, fmt.Sprintf("%s: no free slot between %s and %s", svc.ID, req.From.UTC().Format(time.DateOnly), req.To.UTC().Format(time.DateOnly)),
-				fmt.Sprintf("%s: no free slot in the next %s; add provider slots (caseflow providers load) or book by hand", svc.Name, care.FormatDuration(s.bookingWindow())), "")
+			s.report(ctx, fmt.Sprintf("%s: no free slot between %s", svc.ID, window(req.From, req.To)),
+				fmt.Sprintf("%s: no free slot in the next %s; add provider slots (caseflow providers load) or book by hand", svc.Name, roundDuration(s.bookingWindow())), "")
 		}
 		retry := s.in.Policy.Appointments.NoSlotRetry.D()
 		if retry <= 0 {
 			retry = 24 * time.Hour
 		}
-		if err := workflow.NewTimerWithOptions(ctx, retry, workflow.TimerOptions{Summary: "look for a free " + svc.Code + " slot again"}).Get(ctx, nil); err != nil {
+		if err := workflow.NewTimerWithOptions(ctx, retry, workflow.TimerOptions{Summary: fmt.Sprintf("look again for a free %s slot, occurrence %d", svc.Code, p.Occurrence)}).Get(ctx, nil); err != nil {
 			return appt, err
 		}
 	}
@@ -261,7 +261,7 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment) (care.AppointmentStatus, error) {
 	p, svc := &s.progress, s.in.Service
 	var reminders []care.Reminder
-	if err := s.execute(ctx, "schedule "+svc.Code+" reminders", a.ScheduleReminders, &reminders,
+	if err := s.execute(ctx, "schedule "+svc.Code+" reminders for "+appt.ID, a.ScheduleReminders, &reminders,
 		care.ReminderRequest{AppointmentID: appt.ID, Offsets: durations(s.in.Policy.Appointments.ReminderOffsets)}); err != nil {
 		return "", err
 	}
@@ -280,7 +280,7 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		if len(pending) > 0 {
 			r := pending[0]
 			wait := max(r.DueAt.Sub(workflow.Now(ctx)), 0)
-			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: fmt.Sprintf("send %s reminder", care.FormatDuration(time.Duration(r.OffsetMinutes)*time.Minute))}),
+			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: fmt.Sprintf("%s reminder for %s", care.FormatDuration(time.Duration(r.OffsetMinutes)*time.Minute), appt.ID)}),
 				func(workflow.Future) { due = &r })
 		}
 		sel.AddReceive(s.attendance, func(c workflow.ReceiveChannel, _ bool) {
@@ -297,7 +297,7 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		if due != nil {
 			pending = pending[1:]
 			offset := care.FormatDuration(time.Duration(due.OffsetMinutes) * time.Minute)
-			err := s.execute(ctx, "send "+offset+" reminder", a.SendReminder, nil, due.ID)
+			err := s.execute(ctx, "send the "+offset+" reminder for "+appt.ID, a.SendReminder, nil, due.ID)
 			switch {
 			case err == nil:
 				p.State.RemindersSent++
@@ -315,9 +315,9 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		var after care.Appointment
 		var err error
 		if att.Status == care.AppointmentCancelled {
-			err = s.execute(ctx, "cancel "+svc.Code+" appointment", a.CancelAppointment, &after, appt.ID)
+			err = s.execute(ctx, fmt.Sprintf("cancel %s appointment %s, occurrence %d", svc.Code, appt.ID, p.Occurrence), a.CancelAppointment, &after, appt.ID)
 		} else {
-			err = s.execute(ctx, "record "+svc.Code+" attendance", a.RecordAttendance, &after, appt.ID, att.Status)
+			err = s.execute(ctx, fmt.Sprintf("record %s %s, occurrence %d: %s", svc.Code, appt.ID, p.Occurrence, att.Status), a.RecordAttendance, &after, appt.ID, att.Status)
 		}
 		if err != nil {
 			return "", err
@@ -340,7 +340,7 @@ func (s *serviceRun) cancelled(ctx workflow.Context) error {
 	p := &s.progress
 	if appt := p.State.Appointment; appt != nil && appt.Status == care.AppointmentBooked {
 		var after care.Appointment
-		if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment", a.CancelAppointment, &after, appt.ID); err != nil {
+		if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment "+appt.ID+": coordination cancelled", a.CancelAppointment, &after, appt.ID); err != nil {
 			return err
 		}
 		appt.Status = care.AppointmentCancelled
