@@ -105,22 +105,85 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
 	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(actor, c) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
-		w.state.LastContactAt = now
-		summary := "contact with " + string(c.With)
-		if c.FaceToFace {
-			summary = "face-to-face visit with " + string(c.With)
+		var summary string
+		if c.Attempt {
+			summary = w.contactAttempt(now, c)
+		} else {
+			summary = w.contactMade(ctx, now, c)
 		}
-		if c.With != care.PartyProvider {
-			w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
-			if c.FaceToFace {
-				w.completeTasks(now, summary, care.TaskTCMVisit)
-			}
+		if m, err := w.addMinutes(ctx, now, c.Minutes); err != nil {
+			return "", nil, err
+		} else if m != "" {
+			summary += "; " + m
 		}
 		if to := w.follow(ctx, care.ActionContact, c.Branch()); to != "" {
 			summary += "; back to " + string(to)
 		}
 		return summary, c, nil
 	})
+}
+
+// contactMade records a contact that reached the client, family or a
+// provider. A contact with the client or family meets the interactive
+// contact clocks; a face-to-face visit meets the TCM visit clock only with
+// the patient present (change tcm-as-billed; before, a face-to-face contact
+// with the family met it too). A missed clock met afterwards is recorded
+// done late.
+func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, c care.Contact) string {
+	w.state.LastContactAt = now
+	summary := "contact with " + string(c.With)
+	if c.FaceToFace {
+		summary = "face-to-face visit with " + string(c.With)
+	}
+	if c.With == care.PartyProvider {
+		return summary
+	}
+	asBilled := w.state.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
+	w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
+	if asBilled {
+		w.completeLate(now, summary, care.TaskTCMContact)
+	}
+	switch {
+	case !c.FaceToFace:
+	case !asBilled:
+		w.completeTasks(now, summary, care.TaskTCMVisit)
+	case c.With == care.PartyClient:
+		w.completeTasks(now, summary, care.TaskTCMVisit)
+		w.completeLate(now, summary, care.TaskTCMVisit)
+		w.visitDone(ctx, now)
+	default:
+		for _, t := range w.state.Tasks {
+			if t.Kind == care.TaskTCMVisit && t.Status == care.TaskOpen {
+				summary += " (the patient was not present: " + t.ID + " stays open)"
+			}
+		}
+	}
+	return summary
+}
+
+// contactAttempt records an interactive-contact attempt that did not reach
+// the client. Two documented attempts within the TCM contact window meet
+// that clock: "met by attempts".
+func (w *caseWorkflow) contactAttempt(now time.Time, c care.Contact) string {
+	s := &w.state
+	summary := fmt.Sprintf("contact attempt with %s: %s", c.With, c.Outcome)
+	d := s.Discharge
+	if d == nil || c.With == care.PartyProvider {
+		return summary
+	}
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if t.Kind != care.TaskTCMContact || t.Status != care.TaskOpen || now.After(t.Due) {
+			continue
+		}
+		d.Attempts++
+		summary += fmt.Sprintf(" (attempt %d within the contact window)", d.Attempts)
+		if d.Attempts >= 2 {
+			w.finishTask(t, now, care.TaskDone, fmt.Sprintf("met by attempts: %d documented attempts within the window", d.Attempts))
+			summary += "; " + t.ID + " met by attempts"
+		}
+	}
+	return summary
 }
 
 func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evaluation) (Status, error) {
