@@ -62,7 +62,14 @@ type ClockState struct {
 	Reassessed *care.OutcomeScores `json:"reassessed,omitempty"`
 	// ReassessedAt is when the latest re-assessment was recorded.
 	ReassessedAt time.Time `json:"reassessed_at,omitzero"`
-	// Alerts counts the alerts raised per task and kind ("task/kind"):
-	// the occurrence part of an alert's id.
-	Alerts map[string]int `json:"alerts,omitempty"`
+	// Alerts counts the alerts raised per task and kind: the occurrence
+	// part of an alert's id.
+	Alerts []AlertCount `json:"alerts,omitempty"`
+}
+
+// AlertCount is how many alerts of a kind a task raised.
+type AlertCount struct {
+	TaskID string `json:"task_id"`
+	Kind   string `json:"kind"`
+	N      int    `json:"n"`
 }

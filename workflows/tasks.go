@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,11 +181,14 @@ func (w *caseWorkflow) pruneTasks() {
 		}
 	}
 	w.state.Tasks = open
-	for k := range w.state.Clocks.Alerts {
-		if id, _, _ := strings.Cut(k, "/"); strings.Contains(id, "-") && !strings.HasPrefix(id, "service-") && w.task(id) == nil {
-			delete(w.state.Clocks.Alerts, k) // its task is closed: it raises no more alerts
+	counts := w.state.Clocks.Alerts[:0]
+	for _, c := range w.state.Clocks.Alerts {
+		// A closed task raises no more alerts; services are no tasks.
+		if strings.HasPrefix(c.TaskID, "service-") || w.task(c.TaskID) != nil {
+			counts = append(counts, c)
 		}
 	}
+	w.state.Clocks.Alerts = counts
 }
 
 // alert raises an alert about task t. Its id is its business identity
@@ -192,13 +196,13 @@ func (w *caseWorkflow) pruneTasks() {
 // so that delivering it twice, or recording the step again, sends one.
 func (w *caseWorkflow) alert(now time.Time, t care.Task, kind, recipient, message string) {
 	c := &w.state.Clocks
-	if c.Alerts == nil {
-		c.Alerts = map[string]int{}
+	i := slices.IndexFunc(c.Alerts, func(a AlertCount) bool { return a.TaskID == t.ID && a.Kind == kind })
+	if i < 0 {
+		c.Alerts, i = append(c.Alerts, AlertCount{TaskID: t.ID, Kind: kind}), len(c.Alerts)
 	}
-	key := t.ID + "/" + kind
-	c.Alerts[key]++
+	c.Alerts[i].N++
 	w.alerts = append(w.alerts, care.Alert{
-		ID: fmt.Sprintf("%s/%s/%s/%d", w.state.Case.ID, t.ID, kind, c.Alerts[key]), CaseID: w.state.Case.ID, TaskID: t.ID,
+		ID: fmt.Sprintf("%s/%s/%s/%d", w.state.Case.ID, t.ID, kind, c.Alerts[i].N), CaseID: w.state.Case.ID, TaskID: t.ID,
 		Kind: kind, Recipient: recipient, Message: message, At: now,
 	})
 }
