@@ -172,9 +172,13 @@ type Step struct {
 
 // Outcomes are the outcome-domain scores at assessment and at evaluation.
 type Outcomes struct {
+	// Baseline is the intake assessment's (the first one).
 	Baseline   OutcomeScores `json:"baseline"`
 	Evaluation OutcomeScores `json:"evaluation"`
 	At         time.Time     `json:"at"`
+	// Reassessed is the latest re-assessment's baseline, when there was
+	// one: the evaluation also shows the change since then.
+	Reassessed *OutcomeScores `json:"reassessed,omitempty"`
 }
 
 // PauseRecord is one pause of a case's outreach clocks.

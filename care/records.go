@@ -324,7 +324,9 @@ func (t Transition) CheckDate(now, opened time.Time, loc *time.Location, toleran
 	}
 	latest := now.Add(tolerance)
 	if !timed {
-		latest = EndOfDay(latest, loc) // a date alone stands for any time of that day
+		// A date alone is in the future only once it is so everywhere
+		// (the client's or feed's zone may be ahead of the program's).
+		latest = EndOfDay(latest, time.FixedZone("UTC+14", 14*3600))
 	}
 	field := "date"
 	if timed {
@@ -384,10 +386,19 @@ func validMinutes(m int) error {
 type Evaluation struct {
 	Scores OutcomeScores `json:"scores"`
 	Notes  string        `json:"notes,omitempty"`
+	// WithoutTransition evaluates a case from follow-up that never had a
+	// transition of care; Reason says why.
+	WithoutTransition bool   `json:"without_transition,omitempty"`
+	Reason            string `json:"reason,omitempty"`
 }
 
 // Validate checks an evaluation.
-func (e Evaluation) Validate() error { return e.Scores.Validate("scores") }
+func (e Evaluation) Validate() error {
+	if e.WithoutTransition && strings.TrimSpace(e.Reason) == "" {
+		return Invalidf("reason", "is required with --without-transition: say why the case is evaluated without a transition of care")
+	}
+	return e.Scores.Validate("scores")
+}
 
 // Closure closes a case.
 type Closure struct {

@@ -129,7 +129,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	require.False(t, *visit.Met)
 	medrec, _ := e.taskRow(id, medrecID)
 	require.Equal(t, "missed", medrec.Status)
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 
 	alerts := e.alertKinds(id)
 	require.GreaterOrEqual(t, alerts["call-due"], 2)
@@ -226,7 +226,7 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 		return []*workflowservice.ListWorkflowExecutionsResponse{resp}
 	}
 	e.waitFor("three runs", 150*time.Second, func() bool { return len(runs()[0].Executions) >= 3 })
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 
 	var lengths []int64
 	for _, ex := range runs()[0].Executions {

@@ -300,7 +300,7 @@ func TestRejectedActionsWriteNothing(t *testing.T) {
 		return c.update(workflows.UpdatePlan, "cm-ana", care.CarePlan{})
 	}()
 	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureConsentWithdrawn})
-	closeAgain := c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	closeAgain := c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.run()
 
 	for i, tc := range cases {
@@ -355,7 +355,7 @@ func TestActionArrivingWithTheFirstTaskIsRecordedAfterOpened(t *testing.T) {
 	c := newCaseEnv(t)
 	c.at = -time.Hour // the first update goes at time zero
 	screen := c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
-	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.run()
 	require.NoError(t, c.env.GetWorkflowError())
 	require.NoError(t, screen.err)

@@ -108,10 +108,10 @@ var validate = map[care.Action]func(w *caseWorkflow, b care.Branch) error{
 		return w.canAppointment("cm-ana", care.Attendance{AppointmentID: "appt-1", Status: "attended"})
 	},
 	care.ActionEvaluate: func(w *caseWorkflow, _ care.Branch) error {
-		return w.canEvaluate("cm-ana", care.Evaluation{Scores: scores})
+		return w.canEvaluate("cm-ana", care.Evaluation{Scores: scores, WithoutTransition: true, Reason: "test"})
 	},
 	care.ActionClose: func(w *caseWorkflow, _ care.Branch) error {
-		return w.canClose("cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+		return w.canClose("cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	},
 }
 

@@ -150,11 +150,34 @@ func (w *caseWorkflow) canResume(actor string, p care.Pause) error {
 	return w.allowed(care.ActionResume, care.BranchAny, actor, p.Validate)
 }
 
+// canEvaluate checks an evaluation: from follow-up, a case that never had
+// a transition of care is evaluated only explicitly (--without-transition
+// --reason).
 func (w *caseWorkflow) canEvaluate(actor string, e care.Evaluation) error {
-	return w.allowed(care.ActionEvaluate, care.BranchAny, actor, e.Validate)
+	return w.allowed(care.ActionEvaluate, care.BranchAny, actor, func() error {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if w.state.Phase == care.PhaseFollowUp && w.state.Transition == nil && !e.WithoutTransition {
+			return care.NotAllowedf("the case had no transition of care: evaluate it from follow-up only explicitly (--without-transition --reason \"...\"), or record the transition first")
+		}
+		return nil
+	})
 }
 
+// canClose checks a closure: goals-met needs an evaluation; the other
+// reasons close a case from any open phase.
 func (w *caseWorkflow) canClose(actor string, c care.Closure) error {
+	if err := w.canCloseAnyReason(actor, c); err != nil {
+		return err
+	}
+	if c.Reason == care.ClosureGoalsMet && w.state.Evaluation == nil {
+		return care.NotAllowedf("closing with goals-met needs an evaluation of the outcomes first (caseflow case evaluate); other reasons close the case as it is")
+	}
+	return nil
+}
+
+func (w *caseWorkflow) canCloseAnyReason(actor string, c care.Closure) error {
 	if w.state.Phase == care.PhaseClosed {
 		return care.NotAllowedf("the case is already closed (%s)", w.state.Closure.Reason)
 	}

@@ -33,6 +33,16 @@ func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assess
 		if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
 			return "", nil, err
 		}
+		c := &w.state.Clocks
+		switch {
+		case w.state.Assessment == nil:
+			c.Intake = &as.Baseline
+		case c.Intake == nil: // a case assessed before intake baselines were kept
+			c.Intake = &w.state.Assessment.Baseline
+		}
+		if w.state.Assessment != nil {
+			c.Reassessed, c.ReassessedAt = &as.Baseline, workflow.Now(ctx)
+		}
 		w.state.Assessment = &as
 		w.state.Proposal = &p
 		w.completeTasks(workflow.Now(ctx), "assessed", care.TaskReassess)
@@ -187,31 +197,61 @@ func (w *caseWorkflow) contactAttempt(now time.Time, c care.Contact) string {
 }
 
 func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evaluation) (Status, error) {
-	return w.act(ctx, actor, UpdateEvaluate, func() error { return w.canEvaluate(actor, e) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateEvaluate, func() error {
+		if workflow.GetVersion(ctx, versionEvaluationRules, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return w.allowed(care.ActionEvaluate, care.BranchAny, actor, e.Validate)
+		}
+		return w.canEvaluate(actor, e)
+	}, func() (string, any, error) {
 		now := workflow.Now(ctx)
 		w.state.Evaluation = &e
 		w.follow(ctx, care.ActionEvaluate, care.BranchAny)
-		improved, worse := 0, 0
-		base := w.state.Assessment.Baseline.Domains()
-		for i, d := range e.Scores.Domains() {
-			switch {
-			case d.Score > base[i].Score:
-				improved++
-			case d.Score < base[i].Score:
-				worse++
-			}
+		c := w.state.Clocks
+		intake := w.state.Assessment.Baseline
+		if c.Intake != nil {
+			intake = *c.Intake
 		}
-		w.outcomes = &care.Outcomes{Baseline: w.state.Assessment.Baseline, Evaluation: e.Scores, At: now}
-		return fmt.Sprintf("outcomes evaluated: %d domains improved, %d worse than baseline", improved, worse), struct {
-			Baseline care.OutcomeScores `json:"baseline"`
-			Scores   care.OutcomeScores `json:"scores"`
-			Notes    string             `json:"notes,omitempty"`
-		}{w.state.Assessment.Baseline, e.Scores, e.Notes}, nil
+		improved, worse := compareScores(intake, e.Scores)
+		summary := fmt.Sprintf("outcomes evaluated: %d domains improved, %d worse than the intake baseline", improved, worse)
+		if c.Reassessed != nil {
+			i, w := compareScores(*c.Reassessed, e.Scores)
+			summary += fmt.Sprintf("; since the latest re-assessment %d improved, %d worse", i, w)
+		}
+		if e.WithoutTransition {
+			summary += "; evaluated without a transition: " + e.Reason
+		}
+		w.outcomes = &care.Outcomes{Baseline: intake, Evaluation: e.Scores, At: now, Reassessed: c.Reassessed}
+		return summary, struct {
+			Baseline   care.OutcomeScores  `json:"baseline"`
+			Reassessed *care.OutcomeScores `json:"reassessed,omitempty"`
+			Scores     care.OutcomeScores  `json:"scores"`
+			Notes      string              `json:"notes,omitempty"`
+			Reason     string              `json:"without_transition_reason,omitempty"`
+		}{intake, c.Reassessed, e.Scores, e.Notes, e.Reason}, nil
 	})
 }
 
+// compareScores counts the domains of now better and worse than base.
+func compareScores(base, now care.OutcomeScores) (improved, worse int) {
+	b := base.Domains()
+	for i, d := range now.Domains() {
+		switch {
+		case d.Score > b[i].Score:
+			improved++
+		case d.Score < b[i].Score:
+			worse++
+		}
+	}
+	return improved, worse
+}
+
 func (w *caseWorkflow) close(ctx workflow.Context, actor string, c care.Closure) (Status, error) {
-	return w.act(ctx, actor, UpdateClose, func() error { return w.canClose(actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateClose, func() error {
+		if c.Reason == care.ClosureGoalsMet && workflow.GetVersion(ctx, versionEvaluationRules, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return w.canCloseAnyReason(actor, c)
+		}
+		return w.canClose(actor, c)
+	}, func() (string, any, error) {
 		w.closeWith(ctx, care.ActionClose, care.BranchAny, c)
 		return "closed: " + string(c.Reason), c, nil
 	})
