@@ -47,6 +47,7 @@ call-7 in "case show" and "worklist". Record what happened:
 	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "reached, no-answer or declined (required)")
 	cmd.Flags().BoolVar(&c.Deteriorated, "deteriorated", false, "the client's condition got worse: back to assessment")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was said")
+	cmd.Flags().IntVar(&c.Minutes, "minutes", 0, "care-management minutes the call took (CCM 99490)")
 	return cmd
 }
 
@@ -95,9 +96,9 @@ func (a *app) pauseCommands() []*cobra.Command {
 		return cmd
 	}
 	return []*cobra.Command{
-		mk("pause", workflows.Pause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
+		mk("pause", workflows.Pause, "Pause a case's outreach (follow-up calls, cadence, reminders); TCM, readmission and authorization deadlines keep running",
 			`  caseflow case pause c-1a2b3c4d5e6f7a8b --reason "re-admitted to city hospital"`),
-		mk("resume", workflows.Resume, "Resume a paused case; pending deadlines move by the paused time",
+		mk("resume", workflows.Resume, "Resume a paused case's outreach; the calls move by the paused time, deadlines never do",
 			`  caseflow case resume c-1a2b3c4d5e6f7a8b --reason "discharged home"`),
 	}
 }
