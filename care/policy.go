@@ -32,6 +32,9 @@ type Policy struct {
 	// CCM is the chronic-care-management time target (CPT 99490); zero
 	// minutes: the program does not track it.
 	CCM CCMPolicy `json:"ccm,omitzero"`
+	// RiskRules are the risk rules of the program's cases (without them,
+	// the built-in risk-v1).
+	RiskRules *RiskRuleSet `json:"risk_rules,omitempty"`
 }
 
 // CCMPolicy sets the monthly care-management time of CPT 99490.
@@ -231,6 +234,11 @@ func (p Policy) Validate() error {
 	}
 	if err := p.Calendar.Validate(); err != nil {
 		return err
+	}
+	if p.RiskRules != nil {
+		if err := p.RiskRules.Validate(); err != nil {
+			return err
+		}
 	}
 	if p.CCM.MonthlyMinutes < 0 || p.CCM.FlagLastDays < 0 {
 		return Invalidf("ccm.monthly_minutes", "must be 0 (not tracked) or more, and flag_last_days 0 or more")

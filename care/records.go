@@ -73,7 +73,7 @@ type Assessment struct {
 	PriorServices []string `json:"prior_services,omitempty"`
 	// Home, safety, support and engagement.
 	Housing        Housing        `json:"housing"`
-	HomeSafe       bool           `json:"home_safe"`
+	HomeSafe       *bool          `json:"home_safe,omitempty"` // nil: not asked (unknown)
 	SupportNetwork SupportNetwork `json:"support_network"`
 	Readiness      Readiness      `json:"readiness"`
 	Engagement     int            `json:"engagement"`
@@ -102,16 +102,17 @@ func (a Assessment) Validate() error {
 		return Invalidf("chronic_conditions", "must be 0 or more")
 	case a.Medications < 0:
 		return Invalidf("medications", "must be 0 or more")
-	case a.Engagement < 1 || a.Engagement > 5:
-		return Invalidf("engagement", "must be a score from 1 (disengaged) to 5 (fully engaged), got %d", a.Engagement)
+	case a.Engagement < 0 || a.Engagement > 5:
+		return Invalidf("engagement", "must be a score from 1 (disengaged) to 5 (fully engaged), or 0 when not asked; got %d", a.Engagement)
 	}
-	if err := validEnum("housing", a.Housing, HousingStatuses); err != nil {
+	// An answer left out is unknown: the risk rules do not score it.
+	if err := validOptional("housing", a.Housing, HousingStatuses); err != nil {
 		return err
 	}
-	if err := validEnum("support_network", a.SupportNetwork, SupportNetworks); err != nil {
+	if err := validOptional("support_network", a.SupportNetwork, SupportNetworks); err != nil {
 		return err
 	}
-	if err := validEnum("readiness", a.Readiness, ReadinessStages); err != nil {
+	if err := validOptional("readiness", a.Readiness, ReadinessStages); err != nil {
 		return err
 	}
 	return a.Baseline.Validate("baseline")
@@ -124,6 +125,8 @@ type RiskProposal struct {
 	Level   RiskLevel `json:"level"`
 	Rules   string    `json:"rules"`
 	Factors []string  `json:"factors,omitempty"`
+	// Unknown lists the answers the assessment left out: not scored.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // Stratification is the staff decision of step 3.
@@ -422,3 +425,14 @@ func CheckBirthDate(d, now time.Time) error {
 	}
 	return nil
 }
+
+// validOptional checks an enum answer that may be left out ("").
+func validOptional[T ~string](field string, value T, allowed []T) error {
+	if value == "" {
+		return nil
+	}
+	return validEnum(field, value, allowed)
+}
+
+// Known returns a pointer to an answer given (a yes/no question asked).
+func Known(v bool) *bool { return &v }

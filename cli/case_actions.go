@@ -87,6 +87,7 @@ with the reason given.`,
 func (a *app) assessCommand() *cobra.Command {
 	var file, baseline string
 	var as care.Assessment
+	var homeSafe bool
 	cmd := &cobra.Command{
 		Use:   "assess <case>",
 		Short: "Record the assessment and outcome baseline (step 2)",
@@ -110,6 +111,7 @@ knowledge, psychosocial}, notes.`,
 		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			flags := as
+			flags.HomeSafe = &homeSafe
 			merged := care.Assessment{}
 			if file != "" {
 				if err := readJSONFile(file, &merged); err != nil {
@@ -132,7 +134,7 @@ knowledge, psychosocial}, notes.`,
 	fl.StringVar(&as.InsurancePlan, "insurance-plan", "", "insurance plan and what it covers")
 	fl.StringSliceVar(&as.PriorServices, "prior-service", nil, "a service received before (repeatable)")
 	fl.StringVar((*string)(&as.Housing), "housing", "", "housing status: stable, unstable, homeless")
-	fl.BoolVar(&as.HomeSafe, "home-safe", false, "the home is safe")
+	fl.BoolVar(&homeSafe, "home-safe", false, "the home is safe (--home-safe=false: not safe; left out: not asked)")
 	fl.StringVar((*string)(&as.SupportNetwork), "support", "", "support network: none, limited, strong")
 	fl.StringVar((*string)(&as.Readiness), "readiness", "", "readiness to change: precontemplation, contemplation, preparation, action, maintenance")
 	fl.IntVar(&as.Engagement, "engagement", 0, "engagement with own health, 1 (disengaged) to 5 (fully engaged)")
@@ -153,7 +155,7 @@ func overlay(fl *pflag.FlagSet, dst, src *care.Assessment) {
 	set := map[string]func(){
 		"admissions": func() { dst.Admissions12m = src.Admissions12m }, "ed-visits": func() { dst.EDVisits6m = src.EDVisits6m },
 		"insurance-plan": func() { dst.InsurancePlan = src.InsurancePlan }, "prior-service": func() { dst.PriorServices = src.PriorServices },
-		"housing": func() { dst.Housing = src.Housing }, "home-safe": func() { dst.HomeSafe = src.HomeSafe },
+		"housing": func() { dst.Housing = src.Housing }, "home-safe": func() { v := *src.HomeSafe; dst.HomeSafe = &v },
 		"support": func() { dst.SupportNetwork = src.SupportNetwork }, "readiness": func() { dst.Readiness = src.Readiness },
 		"engagement": func() { dst.Engagement = src.Engagement }, "age": func() { dst.Age = src.Age },
 		"conditions": func() { dst.ChronicConditions = src.ChronicConditions }, "medications": func() { dst.Medications = src.Medications },

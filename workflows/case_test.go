@@ -143,7 +143,7 @@ func riverCase() care.Case {
 }
 
 func riverAssessment() care.Assessment {
-	return care.Assessment{Admissions12m: 1, EDVisits6m: 1, Housing: care.HousingStable, HomeSafe: true,
+	return care.Assessment{Admissions12m: 1, EDVisits6m: 1, Housing: care.HousingStable, HomeSafe: care.Known(true),
 		SupportNetwork: care.SupportStrong, Readiness: care.ReadinessAction, Engagement: 4, Age: 34,
 		ChronicConditions: 2, Medications: 6, BehaviouralConcern: true, FinancialHardship: true,
 		Baseline: care.OutcomeScores{PhysicalFunction: 1, ClinicalResults: 2, Financial: 2, Satisfaction: 3, Knowledge: 2, Psychosocial: 2}}

@@ -405,3 +405,17 @@ func TestGoalsMetClosingNeedsAnEvaluationOtherReasonsCloseFromAnyPhase(t *testin
 	require.NoError(t, other.err)
 	require.Equal(t, care.PhaseClosed, other.status.Phase)
 }
+
+func TestRiskRulesArePinnedByTheCaseLikeThePolicy(t *testing.T) {
+	c := newCaseEnv(t)
+	c.policy.RiskRules.Version = "risk-v2-pinned"
+	c.policy.RiskRules.Points["financial_hardship"] = 5
+	c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
+	r := c.update(workflows.UpdateAssess, "cm-ana", riverAssessment())
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.Equal(t, "risk-v2-pinned", r.status.Proposal.Rules)
+	require.Contains(t, r.status.Proposal.Factors, "financial hardship")
+	require.Equal(t, care.RiskHigh, r.status.Proposal.Level, "the case's own rules: financial hardship weighs 5 here")
+}

@@ -40,6 +40,10 @@ const (
 	// evaluating from follow-up without a transition needs an explicit
 	// reason.
 	versionEvaluationRules = "evaluation-rules"
+	// versionRiskRulesData: the risk rules are the versioned data of the
+	// case's policy (risk_rules), scoring every factor the assessment
+	// collects and leaving an omitted answer unknown.
+	versionRiskRulesData = "risk-rules-data"
 )
 
 // AttrPaused is set while a case's outreach is paused (cases paused under

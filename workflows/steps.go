@@ -30,7 +30,11 @@ func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assess
 		var p care.RiskProposal
 		// The rules live in an activity; if it cannot run, the action fails
 		// and the case stays where it was.
-		if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
+		if rules := w.state.Policy.RiskRules; rules != nil && workflow.GetVersion(ctx, versionRiskRulesData, workflow.DefaultVersion, 1) == 1 {
+			if err := w.execute(ctx, "propose risk level", a.ProposeRiskWith, &p, *rules, as); err != nil {
+				return "", nil, err
+			}
+		} else if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
 			return "", nil, err
 		}
 		c := &w.state.Clocks
