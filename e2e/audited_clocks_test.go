@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/cli"
@@ -136,4 +139,61 @@ func TestAuditedClocksThroughDischargeReadmissionAndEvaluation(t *testing.T) {
 	require.Equal(t, 1, alerts["readmission"])
 	require.Contains(t, e.ok("case", "history", id), "entered late")
 	recordHistory(t, "audited-clocks", rawHistory(t, care.WorkflowID(id)))
+}
+
+// TestAPausedCaseKeepsItsDeadlinesOnTheDevServer pauses a demo case
+// (seconds-scale clocks) right after a discharge: no call falls due while it
+// is paused, the CasePaused search attribute says so, and the TCM contact
+// clock still runs out on time and alerts. Contact minutes count against the
+// CCM target.
+func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var res cli.OpenResult
+	e.okJSON(&res, "case", "open", "--patient-ref", "MRN-PAUSE-1", "--program", "demo", "--model", "clinical", "--manager", "cm-ana")
+	id := res.CaseID
+	e.ok("case", "screen", id, "--eligible")
+	e.ok("case", "assess", id, "--file", "demo/river/assessment.json")
+	e.ok("case", "stratify", id, "--risk", "high", "--override-reason", "demo", "--category", "acute")
+	e.ok("case", "plan", id, "--file", "demo/river/plan.json")
+	var st workflows.Status
+	require.Eventually(t, func() bool {
+		e.okJSON(&st, "case", "show", id)
+		return st.Phase == care.PhaseFollowUp
+	}, 30*time.Second, 200*time.Millisecond)
+	e.okJSON(&st, "case", "transition", id, "--kind", "discharge", "--from", "city hospital", "--to", "home",
+		"--date", time.Now().UTC().Format(time.DateOnly))
+	var contactID string
+	for _, it := range st.OpenItems {
+		if it.Kind == "tcm-contact" {
+			contactID = it.TaskID
+		}
+	}
+	e.okJSON(&st, "case", "pause", id, "--reason", "client away")
+	require.True(t, st.Paused)
+	calls := func() int { return e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'call'`, id) }
+	before := calls()
+	e.waitFor("the CasePaused search attribute", 30*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := codecConn.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowId = '%s' AND CasePaused = true", care.WorkflowID(id))})
+		return err == nil && len(resp.Executions) == 1
+	})
+	e.waitFor("the contact clock to run out while paused", 90*time.Second, func() bool {
+		r, _ := e.taskRow(id, contactID)
+		return r.Status == "missed"
+	})
+	require.Equal(t, before, calls(), "no follow-up call falls due while paused")
+	e.okJSON(&st, "case", "show", id)
+	require.True(t, st.Paused)
+	require.GreaterOrEqual(t, e.alertKinds(id)["clock-missed"], 1, "its alert fired while paused")
+	e.ok("case", "contact", id, "--with", "family", "--minutes", "25")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'ccm-minutes' AND status = 'done' AND met`, id),
+		"25 minutes meet the month's 20")
+	var resumed workflows.Status
+	e.okJSON(&resumed, "case", "resume", id, "--reason", "back home")
+	require.False(t, resumed.Paused)
+	e.ok("case", "close", id, "--reason", "transferred")
+	recordHistory(t, "paused-deadlines", rawHistory(t, care.WorkflowID(id)))
 }
