@@ -43,6 +43,8 @@ type Snapshot struct {
 	ClosedAt      *time.Time    `json:"closed_at,omitempty" db:"closed_at"`
 	NextDueAt     *time.Time    `json:"next_due_at,omitempty" db:"next_due_at"`
 	LastEventSeq  int           `json:"last_event_seq" db:"last_event_seq"`
+	// Paused: the case's outreach is paused.
+	Paused bool `json:"paused,omitempty" db:"paused"`
 }
 
 // ServiceStatus is where a planned service stands in care coordination.

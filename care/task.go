@@ -52,6 +52,9 @@ type Task struct {
 	// whether they were done in time.
 	Clock bool  `json:"clock,omitempty"`
 	Met   *bool `json:"met,omitempty"`
+	// CasePaused marks, on the worklist, a task of a case whose outreach is
+	// paused (not stored with the task).
+	CasePaused bool `json:"case_paused,omitempty"`
 }
 
 // CallOutcome is the outcome of a follow-up call.

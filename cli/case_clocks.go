@@ -151,6 +151,9 @@ re-assessments, lost-to-contact decisions.`,
 						if !t.EscalatedAt.IsZero() {
 							mark += " (escalated)"
 						}
+						if t.CasePaused {
+							mark += " (case paused)"
+						}
 						fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", formatTime(t.Due), mark, t.CaseID, t.ID, t.Owner, t.Description)
 					}
 					return w.Flush()

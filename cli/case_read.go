@@ -67,6 +67,12 @@ func (a *app) renderStatus(st workflows.Status) {
 	}
 	row("Risk", orDash(string(st.Risk)))
 	row("Care category", orDash(string(st.Category)))
+	if st.Paused {
+		row("Paused", fmt.Sprintf("since %s: %s (outreach only; deadlines keep running)", formatTime(st.PausedAt), st.PauseReason))
+	}
+	if d := st.Discharge; d != nil && !d.TCMPeriodEnd.IsZero() {
+		row("Discharged", fmt.Sprintf("%s (%s complexity); TCM period ends %s", orDash(d.Date), d.Complexity, formatTime(d.TCMPeriodEnd)))
+	}
 	if st.Closure != nil {
 		row("Closed", fmt.Sprintf("%s: %s", formatTime(st.ClosedAt), st.Closure.Reason))
 	}
@@ -158,6 +164,7 @@ type CaseListing struct {
 	Manager string     `json:"manager"`
 	NextDue *time.Time `json:"next_due,omitempty"`
 	Opened  time.Time  `json:"opened"`
+	Paused  bool       `json:"paused,omitempty"`
 }
 
 func (a *app) listCommand() *cobra.Command {
@@ -214,7 +221,11 @@ func (a *app) printCases(rows []CaseListing) error {
 		if r.NextDue != nil {
 			due = formatTime(*r.NextDue)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+		status := r.Status
+		if r.Paused {
+			status += " (paused)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
 	}
 	return w.Flush()
 }
@@ -269,6 +280,9 @@ func listCases(ctx context.Context, tc client.Client, query string, limit int) (
 				Program: keyword(attrs["CaseProgram"]),
 				Manager: keyword(attrs["CaseManager"]),
 				Opened:  e.GetStartTime().AsTime(),
+			}
+			if p, ok := attrs["CasePaused"]; ok && r.Status == "running" {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &r.Paused)
 			}
 			if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
 				var t time.Time

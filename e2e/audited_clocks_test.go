@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -185,6 +186,11 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 		return r.Status == "missed"
 	})
 	require.Equal(t, before, calls(), "no follow-up call falls due while paused")
+	var worklist []care.Task
+	e.okJSON(&worklist, "worklist", "--manager", "cm-ana")
+	require.True(t, slices.ContainsFunc(worklist, func(t care.Task) bool { return t.CaseID == id && t.CasePaused }),
+		"the worklist shows the case paused")
+	require.Contains(t, e.ok("case", "show", id), "Paused")
 	e.okJSON(&st, "case", "show", id)
 	require.True(t, st.Paused)
 	require.GreaterOrEqual(t, e.alertKinds(id)["clock-missed"], 1, "its alert fired while paused")

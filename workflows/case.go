@@ -334,7 +334,7 @@ func (w *caseWorkflow) snapshot() care.Snapshot {
 	snap := care.Snapshot{
 		CaseID: s.Case.ID, PatientID: s.Case.PatientID, Program: s.Case.Program, Model: s.Case.Model,
 		Manager: s.Case.Manager, Source: s.Case.Source, Phase: s.Phase, Risk: s.Risk, Category: s.Category,
-		OpenedAt: s.Case.OpenedAt, NextDueAt: w.nextDue(), LastEventSeq: s.Seq,
+		OpenedAt: s.Case.OpenedAt, NextDueAt: w.nextDue(), LastEventSeq: s.Seq, Paused: s.Paused,
 	}
 	if s.Proposal != nil {
 		score := s.Proposal.Score
