@@ -181,6 +181,10 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 			Query: fmt.Sprintf("WorkflowId = '%s' AND CasePaused = true", care.WorkflowID(id))})
 		return err == nil && len(resp.Executions) == 1
 	})
+	var listed []cli.CaseListing
+	e.okJSON(&listed, "case", "list", "--manager", "cm-ana")
+	require.True(t, slices.ContainsFunc(listed, func(r cli.CaseListing) bool { return r.CaseID == id && r.Paused }),
+		"case list shows the case paused")
 	e.waitFor("the contact clock to run out while paused", 90*time.Second, func() bool {
 		r, _ := e.taskRow(id, contactID)
 		return r.Status == "missed"
