@@ -419,3 +419,17 @@ func TestRiskRulesArePinnedByTheCaseLikeThePolicy(t *testing.T) {
 	require.Contains(t, r.status.Proposal.Factors, "financial hardship")
 	require.Equal(t, care.RiskHigh, r.status.Proposal.Level, "the case's own rules: financial hardship weighs 5 here")
 }
+
+func TestAlertIDsAreTheirBusinessIdentityNotTheAuditSeq(t *testing.T) {
+	c := dischargeCase(t, newYork(t, "2026-12-02 09:00:00"), care.RiskHigh, "2026-12-02")
+	c.wait(10 * day)
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	var ids []string
+	for _, a := range c.alertsOf("clock-missed") {
+		ids = append(ids, a.ID)
+	}
+	require.Equal(t, []string{"c-river/tcm-contact-1/clock-missed/1", "c-river/tcm-visit-2/clock-missed/1",
+		"c-river/med-reconciliation-3/clock-missed/1"}, ids)
+}
