@@ -113,6 +113,12 @@ func (a *Activities) ProposeRisk(_ context.Context, assessment care.Assessment) 
 	return care.ProposeRisk(assessment), nil
 }
 
+// ProposeRiskWith scores an assessment with the rule set the case's policy
+// pinned (change risk-rules-data).
+func (a *Activities) ProposeRiskWith(_ context.Context, rules care.RiskRuleSet, assessment care.Assessment) (care.RiskProposal, error) {
+	return rules.Propose(assessment), nil
+}
+
 // CoordinateServices puts the services of an approved care plan in motion and
 // returns their coordination status: services that need insurer
 // authorization wait for it, the others are ready to book. Idempotent on

@@ -43,6 +43,8 @@ type Snapshot struct {
 	ClosedAt      *time.Time    `json:"closed_at,omitempty" db:"closed_at"`
 	NextDueAt     *time.Time    `json:"next_due_at,omitempty" db:"next_due_at"`
 	LastEventSeq  int           `json:"last_event_seq" db:"last_event_seq"`
+	// Paused: the case's outreach is paused.
+	Paused bool `json:"paused,omitempty" db:"paused"`
 }
 
 // ServiceStatus is where a planned service stands in care coordination.
@@ -172,9 +174,13 @@ type Step struct {
 
 // Outcomes are the outcome-domain scores at assessment and at evaluation.
 type Outcomes struct {
+	// Baseline is the intake assessment's (the first one).
 	Baseline   OutcomeScores `json:"baseline"`
 	Evaluation OutcomeScores `json:"evaluation"`
 	At         time.Time     `json:"at"`
+	// Reassessed is the latest re-assessment's baseline, when there was
+	// one: the evaluation also shows the change since then.
+	Reassessed *OutcomeScores `json:"reassessed,omitempty"`
 }
 
 // PauseRecord is one pause of a case's outreach clocks.

@@ -47,6 +47,7 @@ call-7 in "case show" and "worklist". Record what happened:
 	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "reached, no-answer or declined (required)")
 	cmd.Flags().BoolVar(&c.Deteriorated, "deteriorated", false, "the client's condition got worse: back to assessment")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was said")
+	cmd.Flags().IntVar(&c.Minutes, "minutes", 0, "care-management minutes the call took (CCM 99490)")
 	return cmd
 }
 
@@ -98,9 +99,9 @@ func (a *app) pauseCommands() []*cobra.Command {
 		return cmd
 	}
 	return []*cobra.Command{
-		mk("pause", workflows.Pause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
+		mk("pause", workflows.Pause, "Pause a case's outreach (follow-up calls, cadence, reminders); TCM, readmission and authorization deadlines keep running",
 			"re-admitted to city hospital"),
-		mk("resume", workflows.Resume, "Resume a paused case; pending deadlines move by the paused time",
+		mk("resume", workflows.Resume, "Resume a paused case's outreach; the calls move by the paused time, deadlines never do",
 			"discharged home"),
 	}
 }
@@ -152,6 +153,9 @@ re-assessments, lost-to-contact decisions.`,
 						}
 						if !t.EscalatedAt.IsZero() {
 							mark += " (escalated)"
+						}
+						if t.CasePaused {
+							mark += " (case paused)"
 						}
 						fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", formatTime(t.Due), mark, t.CaseID, t.ID, t.Owner, t.Description)
 					}

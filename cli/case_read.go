@@ -81,6 +81,12 @@ func (a *app) renderStatus(ctx context.Context, st workflows.Status) {
 	}
 	row("Risk", orDash(string(st.Risk)))
 	row("Care category", orDash(string(st.Category)))
+	if st.Paused {
+		row("Paused", fmt.Sprintf("since %s: %s (outreach only; deadlines keep running)", formatTime(st.PausedAt), st.PauseReason))
+	}
+	if d := st.Discharge; d != nil && !d.TCMPeriodEnd.IsZero() {
+		row("Discharged", fmt.Sprintf("%s (%s complexity); TCM period ends %s", orDash(d.Date), d.Complexity, formatTime(d.TCMPeriodEnd)))
+	}
 	if st.Closure != nil {
 		row("Closed", fmt.Sprintf("%s: %s", formatTime(st.ClosedAt), st.Closure.Reason))
 	}
@@ -164,6 +170,7 @@ type CaseListing struct {
 	// Overdue: NextDue has passed (the worklist marks the same).
 	Overdue bool      `json:"overdue,omitempty"`
 	Opened  time.Time `json:"opened"`
+	Paused  bool      `json:"paused,omitempty"`
 }
 
 func (a *app) listCommand() *cobra.Command {
@@ -220,7 +227,11 @@ func (a *app) printCases(rows []CaseListing) error {
 		if r.NextDue != nil {
 			due = formatTime(*r.NextDue) + dueMark(*r.NextDue, time.Now())
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+		status := r.Status
+		if r.Paused {
+			status += " (paused)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
 	}
 	return w.Flush()
 }
@@ -275,6 +286,9 @@ func listCases(ctx context.Context, tc client.Client, query string, limit int) (
 				Program: keyword(attrs["CaseProgram"]),
 				Manager: keyword(attrs["CaseManager"]),
 				Opened:  e.GetStartTime().AsTime(),
+			}
+			if p, ok := attrs["CasePaused"]; ok && r.Status == "running" {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &r.Paused)
 			}
 			if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
 				var t time.Time

@@ -162,7 +162,7 @@ func TestOversizedInputIsRefusedBeforeTemporal(t *testing.T) {
 
 	dir := t.TempDir()
 	ev := filepath.Join(dir, "evaluation.json")
-	require.NoError(t, os.WriteFile(ev, []byte(`{"scores": {"physical_function": 3}, "notes": "`+strings.Repeat("y", 9000)+`"}`), 0o600))
+	require.NoError(t, os.WriteFile(ev, []byte(`{"scores": {"physical_function": 3, "clinical_results": 3, "financial": 3, "satisfaction": 3, "knowledge": 3, "psychosocial": 3}, "notes": "`+strings.Repeat("y", 9000)+`"}`), 0o600))
 	_, _, stderr = run(t, "case", "evaluate", "c-1", "--file", ev)
 	require.Contains(t, stderr, ev+": notes: is 8.8 KiB; the limit is 8 KiB")
 }

@@ -54,7 +54,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	require.Len(t, st.Services, 4)
 
 	e.okJSON(&st, "case", "contact", id, "--with", "client", "--notes", "physio going well")
-	e.okJSON(&st, "case", "transition", id, "--kind", "discharge", "--from", "rehab unit", "--to", "home", "--date", "2026-12-01")
+	e.okJSON(&st, "case", "transition", id, "--kind", "discharge", "--from", "rehab unit", "--to", "home", "--date", time.Now().UTC().Format(time.DateOnly))
 	require.Equal(t, care.PhasePostTransition, st.Phase)
 	require.Contains(t, kinds(st.OpenItems), "tcm-contact")
 	e.okJSON(&st, "case", "contact", id, "--with", "family")
@@ -316,7 +316,7 @@ func TestLoopsBackAndAnExternalDischargeSignal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, codecConn.SignalWorkflow(ctx, care.WorkflowID(id), "", workflows.SignalTransition,
-		care.Transition{Kind: care.TransitionDischarge, From: "city hospital", To: "home", Date: "2026-12-01"}))
+		care.Transition{Kind: care.TransitionDischarge, From: "city hospital", To: "home", Date: time.Now().UTC().Format(time.DateOnly)}))
 	waitPhase(care.PhasePostTransition)
 	require.Equal(t, care.ActorSystem, st.Timeline[len(st.Timeline)-1].Actor)
 	e.ok("case", "close", id, "--reason", "transferred")

@@ -175,7 +175,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 	// No slot was ever booked twice, and each (service, occurrence, attempt) once.
 	require.Equal(t, 0, e.count(`SELECT count(*) FROM (SELECT slot_id FROM appointments WHERE status <> 'cancelled'
 		GROUP BY slot_id HAVING count(*) > 1) d`))
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 	e.waitFor("the open appointments cancelled with the case", 30*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM appointments WHERE case_id = $1 AND status = 'booked'`, id) == 0
 	})
@@ -244,7 +244,7 @@ func TestAKilledWorkerDoublesNothing(t *testing.T) {
 				"only a reminder in flight when the worker died may arrive twice (%s first came %s after the kill)", key, g.firstSeen[key].Sub(killedAt))
 		}
 	}
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 }
 
 // kill stops the worker with SIGKILL: no graceful shutdown.

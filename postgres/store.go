@@ -138,15 +138,15 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
 	ev, snap := st.Event, st.Snapshot
 	_, err = tx.NamedExecContext(ctx, `
 		INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
-			care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq)
+			care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, paused)
 		VALUES (:case_id, :patient_id, :program, :model, :manager, :source, :phase, NULLIF(:risk, ''), :risk_score,
-			NULLIF(:care_category, ''), NULLIF(:closure_reason, ''), :opened_at, :closed_at, :next_due_at, :last_event_seq)
+			NULLIF(:care_category, ''), NULLIF(:closure_reason, ''), :opened_at, :closed_at, :next_due_at, :last_event_seq, :paused)
 		ON CONFLICT (case_id) DO UPDATE SET
 			phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
 			care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
 			manager = EXCLUDED.manager, model = EXCLUDED.model,
 			closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
-			last_event_seq = EXCLUDED.last_event_seq, updated_at = now()
+			last_event_seq = EXCLUDED.last_event_seq, paused = EXCLUDED.paused, updated_at = now()
 		WHERE cases.last_event_seq < EXCLUDED.last_event_seq`, snap)
 	if err != nil {
 		return fmt.Errorf("update case %s: %w", snap.CaseID, err)
@@ -197,7 +197,7 @@ func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) 
 	err := s.db.GetContext(ctx, &c, `
 		SELECT case_id, patient_id, program, model, manager, source, phase, COALESCE(risk, '') AS risk, risk_score,
 			COALESCE(care_category, '') AS care_category, COALESCE(closure_reason, '') AS closure_reason,
-			opened_at, closed_at, next_due_at, last_event_seq
+			opened_at, closed_at, next_due_at, last_event_seq, paused
 		FROM cases WHERE case_id = $1`, caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, care.ErrNotFound

@@ -73,7 +73,7 @@ TEMPORAL_ENV_FILE=$STATE/temporal-env.yaml
 (umask 077; printf 'env:\n  caseflow:\n    ui-codec-endpoint: "http://127.0.0.1:%s/ui/%s"\n' "$CODEC_PORT" "$(tr -d '[:space:]' <"$TOKEN_FILE")" >"$TEMPORAL_ENV_FILE")
 
 attrs=()
-for a in CasePhase=Keyword CaseRisk=Keyword CaseProgram=Keyword CaseManager=Keyword CaseNextDue=Datetime; do
+for a in CasePhase=Keyword CaseRisk=Keyword CaseProgram=Keyword CaseManager=Keyword CaseNextDue=Datetime CasePaused=Bool; do
   attrs+=(--search-attribute "$a")
 done
 echo "starting the Temporal dev server on $TEMPORAL_ADDRESS (UI on http://localhost:$UI_PORT, history in $STATE/temporal.db)"

@@ -86,6 +86,7 @@ var (
 // namespace, as name=type pairs the Temporal CLI understands.
 var SearchAttributeTypes = []string{
 	"CasePhase=Keyword", "CaseRisk=Keyword", "CaseProgram=Keyword", "CaseManager=Keyword", "CaseNextDue=Datetime",
+	"CasePaused=Bool",
 }
 
 // CaseInput starts (or continues) a case workflow.
@@ -173,6 +174,8 @@ type CaseState struct {
 	// ServicesStarted.
 	PlanVersion     int  `json:"plan_version,omitempty"`
 	ServicesStarted bool `json:"services_started,omitempty"`
+	// Clocks holds the state of the audited clocks (clockstate.go).
+	Clocks ClockState `json:"clocks,omitzero"`
 }
 
 // TimelineEntry is one step of a case as the status query shows it.

@@ -172,9 +172,10 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 		register(ctx, Contact, "Record a contact with client, family or provider; may send the case back to assessment or planning", w.contact, w.canContact),
 		register(ctx, Call, "Record the outcome of a follow-up call: reached, no-answer or declined", w.call, w.canCall),
 		register(ctx, Complete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)", w.complete, w.canComplete),
-		register(ctx, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition, w.canTransition),
-		register(ctx, Pause, "Pause the case's outreach clocks (e.g. the client is re-admitted)", w.pauseClocks, w.canPause),
-		register(ctx, Resume, "Resume the case's outreach clocks; pending deadlines move by the paused time", w.resumeClocks, w.canResume),
+		register(ctx, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition,
+			func(actor string, t care.Transition) error { return w.canTransition(workflow.Now(ctx), actor, t) }),
+		register(ctx, Pause, "Pause the case's outreach (follow-up calls and cadence); regulatory deadlines keep running", w.pauseClocks, w.canPause),
+		register(ctx, Resume, "Resume the case's outreach; the calls move by the paused time, deadlines never do", w.resumeClocks, w.canResume),
 		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment, w.canAppointment),
 		register(ctx, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
 		register(ctx, Close, "Close the case with a closure reason", w.close, w.canClose),
@@ -290,6 +291,9 @@ func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
 	} else {
 		updates = append(updates, AttrNextDue.ValueUnset())
 	}
+	if w.state.Clocks.PausedAttr { // cases paused under change pause-keeps-deadlines
+		updates = append(updates, AttrPaused.ValueSet(w.state.Paused))
+	}
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
 
@@ -330,7 +334,7 @@ func (w *caseWorkflow) snapshot() care.Snapshot {
 	snap := care.Snapshot{
 		CaseID: s.Case.ID, PatientID: s.Case.PatientID, Program: s.Case.Program, Model: s.Case.Model,
 		Manager: s.Case.Manager, Source: s.Case.Source, Phase: s.Phase, Risk: s.Risk, Category: s.Category,
-		OpenedAt: s.Case.OpenedAt, NextDueAt: w.nextDue(), LastEventSeq: s.Seq,
+		OpenedAt: s.Case.OpenedAt, NextDueAt: w.nextDue(), LastEventSeq: s.Seq, Paused: s.Paused,
 	}
 	if s.Proposal != nil {
 		score := s.Proposal.Score

@@ -125,6 +125,7 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 	if a := u.State.Appointment; a != nil && a.Status == care.AppointmentAttended && w.task(u.State.ID) != nil {
 		// The post-discharge visit booked for this clock was attended.
 		w.completeTasks(now, "visit attended ("+a.ID+")", care.TaskTCMVisit)
+		w.visitDone(ctx, now)
 		s.LastContactAt = now
 	}
 	if u.NeedsStaff != "" {
