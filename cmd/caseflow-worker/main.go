@@ -20,6 +20,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	// Workflow code computes end-of-day and month boundaries in the
+	// program's time zone: every worker must read the same zone database,
+	// so it is built in rather than taken from the host.
+	_ "time/tzdata"
 	"time"
 
 	"go.temporal.io/sdk/client"
