@@ -47,6 +47,10 @@ type Task struct {
 	// whether they were done in time.
 	Clock bool  `json:"clock,omitempty"`
 	Met   *bool `json:"met,omitempty"`
+	// ServiceID is the planned service a coordination task is about; the
+	// task closes by itself when its cause clears (the service is booked,
+	// authorized or replaced).
+	ServiceID string `json:"service_id,omitempty"`
 }
 
 // CallOutcome is the outcome of a follow-up call.
