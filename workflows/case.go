@@ -176,7 +176,9 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 		register(ctx, Pause, "Pause the case's outreach clocks (e.g. the client is re-admitted)", w.pauseClocks, w.canPause),
 		register(ctx, Resume, "Resume the case's outreach clocks; pending deadlines move by the paused time", w.resumeClocks, w.canResume),
 		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment,
-			func(actor string, at care.Attendance) error { return w.canRecordAttendance(workflow.Now(ctx), actor, at) }),
+			func(actor string, at care.Attendance) error {
+				return w.canRecordAttendance(workflow.Now(ctx), actor, at)
+			}),
 		register(ctx, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
 		register(ctx, Close, "Close the case with a closure reason", w.close, w.canClose),
 	}
