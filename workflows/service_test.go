@@ -28,6 +28,8 @@ type serviceEnv struct {
 	// payer behaviour
 	submit  func(n int, r care.AuthorizationRequest) (care.AuthorizationDecision, error)
 	inquire func(n int, now time.Time) (care.AuthorizationDecision, error)
+	// book, if set, may refuse a booking request.
+	book func(r care.BookingRequest) error
 	// observations
 	updates     []care.ServiceUpdate
 	updateAt    []time.Time
@@ -70,6 +72,11 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 		})
 	env.OnActivity(acts.BookAppointment, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r care.BookingRequest) (care.Appointment, error) {
+			if s.book != nil {
+				if err := s.book(r); err != nil {
+					return care.Appointment{}, err
+				}
+			}
 			s.bookings = append(s.bookings, r)
 			starts := r.From.Add(3 * day)
 			return care.Appointment{ID: fmt.Sprintf("ap-%s-%d-%d", r.Key.ServiceID, r.Key.Occurrence, r.Key.Attempt), CaseID: r.Key.CaseID,
