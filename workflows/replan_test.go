@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/caseflow/caseflow/activities"
@@ -122,7 +122,7 @@ func TestReplanAmendsRemovesAndAddsServices(t *testing.T) {
 	r := newReplanEnv(t)
 	r.toFollowUp(care.RiskModerate)
 	p := riverPlan()
-	p.Services[0].Frequency = "monthly"                                                   // pt changed
+	p.Services[0].Frequency = "monthly"                                                  // pt changed
 	p.Services = []care.Service{p.Services[0], {ID: "ot", Code: "occupational-therapy"}} // np removed, ot added
 	changed := r.replan(p)
 	// np's coordination reports its cancellation: from plan 1, ignored.
