@@ -183,6 +183,8 @@ type Step struct {
 	Pause    *PauseRecord `json:"pause,omitempty"`
 	// Services are planned services whose coordination status changed.
 	Services []ServiceState `json:"services,omitempty"`
+	// PlanChange is what approving a new plan did to each service.
+	PlanChange *PlanChange `json:"plan_change,omitempty"`
 }
 
 // Outcomes are the outcome-domain scores at assessment and at evaluation.

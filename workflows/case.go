@@ -156,6 +156,8 @@ type caseWorkflow struct {
 	outcomes *care.Outcomes
 	pause    *care.PauseRecord
 	services []care.ServiceState
+	// planChange is what the plan approved in this step changed.
+	planChange *care.PlanChange
 }
 
 func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
@@ -265,8 +267,9 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 			PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
 		},
 		Tasks: w.changedTasks(), Alerts: w.alerts, Outcomes: w.outcomes, Pause: w.pause, Services: w.services,
+		PlanChange: w.planChange,
 	}
-	w.changed, w.alerts, w.outcomes, w.pause, w.services = nil, nil, nil, nil, nil
+	w.changed, w.alerts, w.outcomes, w.pause, w.services, w.planChange = nil, nil, nil, nil, nil, nil
 	w.pruneTasks()
 	step.Snapshot = w.snapshot()
 	w.state.Timeline = append(w.state.Timeline, TimelineEntry{

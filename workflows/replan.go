@@ -172,6 +172,7 @@ func (w *caseWorkflow) replan(ctx workflow.Context, p care.CarePlan) care.PlanCh
 		s.PlanChanges = slices.Clone(s.PlanChanges[n-planChangesKept:])
 	}
 	s.Diffed = true
+	w.planChange = &change
 	return change
 }
 
