@@ -16,6 +16,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
+	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -41,16 +42,20 @@ func (a *app) showCommand() *cobra.Command {
 			if err != nil {
 				return a.caseError(caseID, err)
 			}
+			who := a.subject(ctx, caseID)
 			if a.json() {
-				return a.printJSON(st)
+				return a.printJSON(struct {
+					workflows.Status
+					Subject *postgres.CaseSubject `json:"subject,omitempty"`
+				}{st, who})
 			}
-			a.renderStatus(st)
+			a.renderStatus(st, who)
 			return nil
 		},
 	}
 }
 
-func (a *app) renderStatus(st workflows.Status) {
+func (a *app) renderStatus(st workflows.Status, who *postgres.CaseSubject) {
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 	c := st.Case
 	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
@@ -59,7 +64,7 @@ func (a *app) renderStatus(st workflows.Status) {
 	row("Program", fmt.Sprintf("%s (policy v%d)", c.Program, st.Policy.Version))
 	row("Model", string(c.Model))
 	row("Manager", c.Manager)
-	row("Patient", c.PatientID)
+	row("Patient", describe(who)+", id "+c.PatientID)
 	row("Source", string(c.Source))
 	row("Opened", formatTime(c.OpenedAt)+" by "+c.OpenedBy)
 	if st.Proposal != nil {
@@ -79,6 +84,7 @@ func (a *app) renderStatus(st workflows.Status) {
 		w.Flush()
 	}
 	a.renderServices(w, st.Services)
+	renderPlanChanges(a.out, st.PlanChanges)
 	if st.Assessment != nil {
 		a.renderOutcomes(w, st)
 	}
@@ -117,11 +123,16 @@ func (a *app) renderServices(w *tabwriter.Writer, services []care.ServiceState) 
 				auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
 			case z.Reason != "":
 				auth += ": " + z.Reason
+			case z.Status == care.AuthorizationPended && z.Exempt:
+				auth += ", no decision deadline (exempt payer type)"
 			case z.Status == care.AuthorizationPended:
 				auth += ", decision due " + formatTime(z.DeadlineAt)
 				if z.Escalated {
 					auth += " (escalated)"
 				}
+			}
+			if z.Related != "" {
+				auth += " (appeal of " + z.Related + ")"
 			}
 		}
 		appt := "-"
@@ -156,6 +167,8 @@ type CaseListing struct {
 	Risk    string     `json:"risk,omitempty"`
 	Program string     `json:"program"`
 	Manager string     `json:"manager"`
+	Name    string     `json:"name,omitempty"` // from PostgreSQL
+	MRN     string     `json:"mrn,omitempty"`  // from PostgreSQL
 	NextDue *time.Time `json:"next_due,omitempty"`
 	Opened  time.Time  `json:"opened"`
 }
@@ -189,6 +202,19 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 			if err != nil {
 				return err
 			}
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.CaseID
+			}
+			who := a.subjects(ctx, ids)
+			for i, r := range rows {
+				if s, ok := who[r.CaseID]; ok {
+					rows[i].MRN = s.ExternalRef
+					if s.Name != nil {
+						rows[i].Name = *s.Name
+					}
+				}
+			}
 			return printRows(a, rows, func() error { return a.printCases(rows) })
 		},
 	}
@@ -208,13 +234,13 @@ func (a *app) printCases(rows []CaseListing) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CASE\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
+	fmt.Fprintln(w, "CASE\tPATIENT\tMRN\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
 	for _, r := range rows {
 		due := "-"
 		if r.NextDue != nil {
 			due = formatTime(*r.NextDue)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, orDash(r.Name), orDash(r.MRN), r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
 	}
 	return w.Flush()
 }
