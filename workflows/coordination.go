@@ -132,6 +132,11 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 	now := workflow.Now(ctx)
 	versioned := s.Services[i].PlanVersion > 0
 	u.State.PlanVersion = s.Services[i].PlanVersion
+	if versioned {
+		// The case owns the plan: an amendment the coordination has not
+		// taken yet is not undone by its report.
+		u.State.Service = s.Services[i].Service
+	}
 	s.Services[i] = u.State
 	w.services = append(w.services, u.State)
 	if a := u.State.Appointment; a != nil && a.Status == care.AppointmentAttended && w.task(u.State.ID) != nil {

@@ -421,10 +421,18 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 			att = &a
 		})
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
+		amended := false
+		if s.versioned() {
+			sel.AddReceive(s.amend, func(workflow.ReceiveChannel, bool) { amended = true })
+		}
 		sel.Select(ctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
 			return "", err
+		}
+		if amended {
+			s.takeAmendments(ctx) // the booked appointment stays; the next one follows the new cadence
+			continue
 		}
 		if overdue {
 			askedForAttendance = true
