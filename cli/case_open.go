@@ -162,7 +162,7 @@ func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error
 	if known, err := o.store.PatientByRef(ctx, t.PatientRef); err == nil {
 		if fields := known.DemographicsDiffer(t.Name, t.BirthDate); len(fields) > 0 {
 			if !o.updatePatient {
-				return intake.Opened{}, care.Conflictf("patient %s is known with another %s; check the reference, or pass --update-patient to change the record (audited)",
+				return intake.Opened{}, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or pass --update-patient to change the record (audited)",
 					t.PatientRef, strings.Join(fields, " and "))
 			}
 			if err := o.store.UpdatePatient(ctx, known.ID, o.a.actor, t.Name, t.BirthDate, fields); err != nil {

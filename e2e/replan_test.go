@@ -124,11 +124,19 @@ func TestReplanningKeepsChangesAndCancels(t *testing.T) {
 	}
 	e.okJSON(&res, "case", "open", "--patient-ref", "MRN-REPLAN-1", "--name", "Rowan Replan", "--program", "demo", "--model", "clinical", "--manager", "cm-ana")
 	id := res.CaseID
+	// The same patient reference with other demographics is refused unless
+	// the change is meant, and then audited.
+	r := e.cli("case", "open", "--patient-ref", "MRN-REPLAN-1", "--name", "Robin Replan", "--program", "demo", "--model", "clinical", "--manager", "cm-ana")
+	require.Equal(t, 2, r.code, r.stderr)
+	require.Contains(t, r.stderr, "MRN-REPLAN-1 is a known patient with another name")
+	require.Equal(t, 0, e.count(`SELECT count(*) FROM patients WHERE name = 'Robin Replan'`))
+	e.ok("case", "open", "--patient-ref", "MRN-REPLAN-1", "--name", "Rowan Q. Replan", "--update-patient", "--program", "demo", "--model", "clinical", "--manager", "cm-ana")
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM patient_updates WHERE fields = 'name' AND actor = 'cm-ana'`))
 	e.ok("case", "screen", id, "--eligible")
 	e.ok("case", "assess", id, "--file", "demo/river/assessment.json")
 	e.ok("case", "stratify", id, "--category", "intermediate")
 	// An unknown service code is refused where it enters, with the known codes.
-	r := e.cli("case", "plan", id, "--file", e.writePlan(pt, care.Service{ID: "yoga", Code: "yoga"}))
+	r = e.cli("case", "plan", id, "--file", e.writePlan(pt, care.Service{ID: "yoga", Code: "yoga"}))
 	require.Equal(t, 2, r.code, r.stderr)
 	require.Contains(t, r.stderr, `unknown service code "yoga"; known codes: financial-counselling, neuropsychology, occupational-therapy, physiotherapy`)
 	e.ok("case", "plan", id, "--file", e.writePlan(pt, ot, fin))
@@ -190,7 +198,7 @@ func TestReplanningKeepsChangesAndCancels(t *testing.T) {
 		return strings.Contains(e.ok("case", "history", id), "pt: amended (frequency weekly → monthly); its authorization no longer covers it: re-authorizing")
 	})
 	show := e.ok("case", "show", id)
-	require.Contains(t, show, "Rowan Replan (MRN-REPLAN-1)", "who the case is about, from PostgreSQL")
+	require.Contains(t, show, "Rowan Q. Replan (MRN-REPLAN-1)", "who the case is about, from PostgreSQL")
 	require.Contains(t, show, "plan v3: pt amended")
 	e.requireShowMatchesPostgres(id)
 
