@@ -80,6 +80,8 @@ func newReplanEnv(t *testing.T) *replanEnv {
 			}
 			return out, nil
 		})
+	// Cancelling a coordination this test did not start (a recorded one).
+	env.OnRequestCancelExternalWorkflow(mock.Anything, mock.Anything, mock.Anything).Return(nil)
 	r.env = env
 	return r
 }
@@ -392,4 +394,30 @@ func TestPastAppointmentWithoutAttendanceAsksStaff(t *testing.T) {
 	}
 	require.NotNil(t, asked)
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
+}
+
+func TestServicesFromBeforePlanVersionsAreReplacedByTheFirstReplan(t *testing.T) {
+	r := newReplanEnv(t)
+	plan := riverPlan()
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	r.env.SetStartTime(start)
+	c := riverCase()
+	c.OpenedAt = start
+	// A case recorded before plan versions: plan 1's services coordinated
+	// without a plan version of their own.
+	state := workflows.CaseState{Case: c, Policy: r.policy, Phase: care.PhasePlanning, PhaseSince: start,
+		Risk: care.RiskModerate, Category: care.CategoryAcute, Plan: &plan, PlanVersion: 1, ServicesStarted: true, Seq: 10,
+		Proposal: &care.RiskProposal{Level: care.RiskModerate}, Assessment: func() *care.Assessment { a := riverAssessment(); return &a }(),
+		Services: []care.ServiceState{{Service: plan.Services[0], Status: care.ServiceBooked,
+			Appointment: &care.AppointmentRef{ID: "ap-old", Status: care.AppointmentBooked}}, {Service: plan.Services[1], Status: care.ServiceCompleted}}}
+	again := r.update(workflows.UpdatePlan, "cm-ana", plan)
+	r.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	r.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: r.policy, State: &state})
+	require.NoError(t, r.env.GetWorkflowError())
+	require.NoError(t, again.err)
+	require.Contains(t, r.eventSummary("plan", 1), "plan v2: pt replaced, np unchanged", "a running legacy coordination cannot be amended in place")
+	require.Equal(t, []string{"case-c-river-svc-pt-p2"}, r.started, "pt restarts under plan 2 with its new keys; completed np stays")
+	require.Equal(t, []string{"pt"}, r.cancelledIn("plan"))
+	pt := serviceByID(again.status, "pt")
+	require.Equal(t, 2, pt.PlanVersion)
 }
