@@ -17,6 +17,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/payer"
+	"github.com/caseflow/caseflow/providers"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -236,4 +237,76 @@ func serviceOf(st workflows.Status, id string) *care.ServiceState {
 		}
 	}
 	return nil
+}
+
+// TestAppealAndManualBooking appeals a denial through the CLI (a new request
+// to the payer simulator over HTTP that references the denied one, approved
+// on appeal) and books by hand a service that found no free slot in its
+// window; both staff items close when their cause clears.
+func TestAppealAndManualBooking(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cp := e.useCountingPayer(`{"default": {"behaviour": "approve"}, "services": {"occupational-therapy":
+		{"behaviour": "deny", "reason": "a home-safety assessment must come first", "appeal": {"behaviour": "approve"}}}}`)
+	soon := time.Now().Add(200 * time.Second).UTC().Truncate(time.Second)
+	late := time.Now().Add(45 * time.Minute).UTC().Truncate(time.Second) // outside the demo's 30m booking window
+	file := map[string]any{"providers": []map[string]any{
+		{"id": "prv-ot", "name": "OT", "services": []string{"occupational-therapy"},
+			"slots": []map[string]any{{"starts_at": soon, "duration": "30m"}}},
+		{"id": "prv-fin", "name": "Finance", "services": []string{"financial-counselling"},
+			"slots": []map[string]any{{"starts_at": late, "duration": "30m"}}},
+	}}
+	b, err := json.Marshal(file)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "providers.json")
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	e.ok("providers", "load", path)
+
+	var res struct {
+		CaseID string `json:"case_id"`
+	}
+	e.okJSON(&res, "case", "open", "--patient-ref", "MRN-APPEAL-1", "--program", "demo", "--model", "clinical", "--manager", "cm-ana")
+	id := res.CaseID
+	e.ok("case", "screen", id, "--eligible")
+	e.ok("case", "assess", id, "--file", "demo/river/assessment.json")
+	e.ok("case", "stratify", id, "--category", "intermediate")
+	e.ok("case", "plan", id, "--file", e.writePlan(
+		care.Service{ID: "ot", Code: "occupational-therapy", Name: "Occupational therapy", Occurrences: 1, RequiresAuthorization: true},
+		care.Service{ID: "fin", Code: "financial-counselling", Name: "Financial planning", Occurrences: 1}))
+
+	e.waitFor("ot denied and fin without a slot", 60*time.Second, func() bool {
+		st := e.status(id)
+		ot, fin := serviceOf(st, "ot"), serviceOf(st, "fin")
+		return ot != nil && ot.Status == care.ServiceAuthorizationDenied && fin != nil && fin.Status == care.ServiceNoSlot
+	})
+	openItem := func(like string) int {
+		return e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'coordination' AND status = 'open' AND description LIKE $2`, id, like)
+	}
+	require.Equal(t, 1, openItem("%authorization denied (a home-safety assessment must come first)%"))
+	require.Equal(t, 1, openItem("%caseflow case book "+id+" fin --slot <id>%"), "the open item says how to book by hand")
+	denied := serviceOf(e.status(id), "ot").Authorization.RequestID
+
+	r := e.cli("case", "appeal", id, "fin", "--notes", "x")
+	require.Equal(t, 4, r.code, "only a denial can be appealed: %s", r.stderr)
+	e.ok("case", "appeal", id, "ot", "--notes", "home-safety assessment done")
+	e.ok("case", "book", id, "fin", "--slot", providers.SlotID("prv-fin", "financial-counselling", late))
+	e.waitFor("ot approved on appeal and booked, fin booked by hand", 60*time.Second, func() bool {
+		st := e.status(id)
+		return serviceOf(st, "ot").Status == care.ServiceBooked && serviceOf(st, "fin").Status == care.ServiceBooked
+	})
+	ot := serviceOf(e.status(id), "ot")
+	require.Equal(t, care.AuthorizationApproved, ot.Authorization.Status)
+	require.Equal(t, denied, ot.Authorization.Related, "the appeal references the denied request")
+	require.False(t, ot.Authorization.DecidedAt.IsZero(), "the payer's decision time is stored")
+	require.EqualValues(t, 2, cp.submits.Load(), "the request and its appeal")
+	require.Zero(t, cp.conflicts.Load())
+	require.Equal(t, 0, openItem("%"), "both items closed when their cause cleared")
+	require.Contains(t, e.ok("case", "show", id), "(appeal of "+denied+")")
+	e.requireShowMatchesPostgres(id)
+	e.ok("case", "close", id, "--reason", "goals-met")
+	e.waitFor("appointments cancelled", 30*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM appointments WHERE case_id = $1 AND status = 'booked'`, id) == 0
+	})
+	recordHistory(t, "appeal-service-ot", rawHistory(t, workflows.ServiceWorkflowID(id, "ot", 1)))
+	recordHistory(t, "manual-booking-service-fin", rawHistory(t, workflows.ServiceWorkflowID(id, "fin", 1)))
 }
