@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -81,13 +82,30 @@ func (e *env) status(id string) workflows.Status {
 
 // requireShowMatchesPostgres checks that every service case show lists has
 // the same status in PostgreSQL, and that its appointment is the row booked
-// under its own plan version with the status shown.
+// under its own plan version with the status shown. The case writes each
+// step right after taking it, so PostgreSQL may lag the query by a moment.
 func (e *env) requireShowMatchesPostgres(id string) {
+	e.t.Helper()
+	var mismatch string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mismatch = e.showPostgresMismatch(id)
+		if mismatch == "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	require.Empty(e.t, mismatch)
+}
+
+func (e *env) showPostgresMismatch(id string) string {
 	e.t.Helper()
 	for _, sv := range e.status(id).Services {
 		var status string
 		require.NoError(e.t, e.db.Get(&status, `SELECT status FROM case_services WHERE case_id = $1 AND service_id = $2`, id, sv.ID))
-		require.Equal(e.t, string(sv.Status), status, "service %s", sv.ID)
+		if string(sv.Status) != status {
+			return fmt.Sprintf("service %s: case show %s, PostgreSQL %s", sv.ID, sv.Status, status)
+		}
 		if a := sv.Appointment; a != nil {
 			var row struct {
 				Status      string `db:"status"`
@@ -95,11 +113,13 @@ func (e *env) requireShowMatchesPostgres(id string) {
 				ServiceID   string `db:"service_id"`
 			}
 			require.NoError(e.t, e.db.Get(&row, `SELECT status, plan_version, service_id FROM appointments WHERE appointment_id = $1`, a.ID))
-			require.Equal(e.t, string(a.Status), row.Status, "appointment %s of %s", a.ID, sv.ID)
-			require.Equal(e.t, sv.ID, row.ServiceID)
-			require.Equal(e.t, sv.PlanVersion, row.PlanVersion, "the appointment of %s belongs to the plan coordinating it", sv.ID)
+			if string(a.Status) != row.Status || sv.ID != row.ServiceID || sv.PlanVersion != row.PlanVersion {
+				return fmt.Sprintf("appointment %s of %s (plan %d, %s): PostgreSQL has %s of plan %d, %s",
+					a.ID, sv.ID, sv.PlanVersion, a.Status, row.ServiceID, row.PlanVersion, row.Status)
+			}
 		}
 	}
+	return ""
 }
 
 // TestReplanningKeepsChangesAndCancels re-plans a case twice against the
@@ -300,7 +320,7 @@ func TestAppealAndManualBooking(t *testing.T) {
 	require.False(t, ot.Authorization.DecidedAt.IsZero(), "the payer's decision time is stored")
 	require.EqualValues(t, 2, cp.submits.Load(), "the request and its appeal")
 	require.Zero(t, cp.conflicts.Load())
-	require.Equal(t, 0, openItem("%"), "both items closed when their cause cleared")
+	e.waitFor("both items closed when their cause cleared", 10*time.Second, func() bool { return openItem("%") == 0 })
 	require.Contains(t, e.ok("case", "show", id), "(appeal of "+denied+")")
 	e.requireShowMatchesPostgres(id)
 	e.ok("case", "close", id, "--reason", "goals-met")
