@@ -38,9 +38,6 @@ type caseEnv struct {
 	at     time.Duration
 	// onService, if set, sees the input of every service coordination started.
 	onService func(workflows.ServiceInput)
-	// serviceBody, if set, runs as every service coordination instead of
-	// returning at once.
-	serviceBody func(workflow.Context, workflows.ServiceInput) error
 	// cancelled lists the service workflows the case asked to cancel.
 	cancelled []string
 	mu        sync.Mutex
@@ -64,12 +61,9 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 	// Services are coordinated by child workflows, tested on their own.
 	env.RegisterWorkflow(workflows.ServiceWorkflow)
 	env.OnWorkflow(workflows.ServiceWorkflow, mock.Anything, mock.Anything).Return(
-		func(ctx workflow.Context, in workflows.ServiceInput) error {
+		func(_ workflow.Context, in workflows.ServiceInput) error {
 			if c.onService != nil {
 				c.onService(in)
-			}
-			if c.serviceBody != nil {
-				return c.serviceBody(ctx, in)
 			}
 			return nil
 		})
