@@ -52,6 +52,9 @@ type Store interface {
 	// [from, to) for key, or returns the appointment already booked under
 	// key.
 	BookEarliest(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time) (care.Appointment, error)
+	// BookSlot books the slot staff chose for key, or returns the
+	// appointment already booked under key.
+	BookSlot(ctx context.Context, key care.BookingKey, serviceCode, slotID string) (care.Appointment, error)
 	// SetAppointmentStatus moves an appointment to status, cancelling its
 	// pending reminders when it leaves booked.
 	SetAppointmentStatus(ctx context.Context, id string, status care.AppointmentStatus) (care.Appointment, error)

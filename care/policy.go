@@ -3,6 +3,7 @@ package care
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,10 @@ type AppointmentPolicy struct {
 	// NoSlotRetry is how long to wait before trying again when no slot is
 	// free (default 1 day).
 	NoSlotRetry Duration `json:"no_slot_retry,omitempty"`
+	// AttendanceGrace is how long after an appointment's start its
+	// attendance may stay unrecorded before staff get a "record
+	// attendance" item (default 1 day).
+	AttendanceGrace Duration `json:"attendance_grace,omitempty"`
 }
 
 // AuthorizationPolicy holds the prior-authorization clocks (CMS-0057-F).
@@ -119,6 +124,43 @@ type AuthorizationPolicy struct {
 	Expedited         Duration `json:"expedited"`
 	Standard          Duration `json:"standard"`
 	ReauthorizeBefore Duration `json:"reauthorize_before"`
+	// ExpeditedWhen says which requests ask for an expedited decision.
+	// Without it, requests of high-risk or acute cases are expedited (the
+	// rule of policies written before it existed).
+	ExpeditedWhen *ExpeditedRule `json:"expedited_when,omitempty"`
+	// ExemptPayerTypes are the payer types the decision deadlines do not
+	// bind (CMS-0057-F applies to Medicare Advantage, Medicaid and CHIP;
+	// exchange plans are exempt): no deadline timer, no escalation.
+	ExemptPayerTypes []string `json:"exempt_payer_types,omitempty"`
+	// ServicesWithoutProviders are service codes a plan may hold though no
+	// provider offers them (e.g. financial counselling done by the team).
+	ServicesWithoutProviders []string `json:"services_without_providers,omitempty"`
+}
+
+// ExpeditedRule selects the authorization requests that ask for an
+// expedited (72 h) decision: any listed risk level, care category or
+// service code makes a request expedited. Urgency is the requester's
+// attestation, so the program decides it, not a hard-coded risk level.
+type ExpeditedRule struct {
+	Risks      []RiskLevel    `json:"risks,omitempty"`
+	Categories []CareCategory `json:"categories,omitempty"`
+	Services   []string       `json:"services,omitempty"`
+}
+
+// IsExpedited reports whether a request for serviceCode of a case with
+// risk r and category c asks for an expedited decision.
+func (p AuthorizationPolicy) IsExpedited(r RiskLevel, c CareCategory, serviceCode string) bool {
+	if p.ExpeditedWhen == nil {
+		return r == RiskHigh || c == CategoryAcute
+	}
+	e := p.ExpeditedWhen
+	return slices.Contains(e.Risks, r) || slices.Contains(e.Categories, c) || slices.Contains(e.Services, serviceCode)
+}
+
+// IsExempt reports whether payerType is exempt from the decision
+// deadlines.
+func (p AuthorizationPolicy) IsExempt(payerType string) bool {
+	return payerType != "" && slices.Contains(p.ExemptPayerTypes, payerType)
 }
 
 // PostDischargePolicy holds the transitional-care clocks (CPT 99495/99496)
@@ -242,6 +284,23 @@ func (p Policy) Validate() error {
 	}
 	if p.CCM.MonthlyMinutes < 0 || p.CCM.FlagLastDays < 0 {
 		return Invalidf("ccm.monthly_minutes", "must be 0 (not tracked) or more, and flag_last_days 0 or more")
+	}
+	if e := p.Authorization.ExpeditedWhen; e != nil {
+		for i, r := range e.Risks {
+			if err := validEnum(fmt.Sprintf("authorization.expedited_when.risks[%d]", i), r, RiskLevels); err != nil {
+				return err
+			}
+		}
+		for i, c := range e.Categories {
+			if err := validEnum(fmt.Sprintf("authorization.expedited_when.categories[%d]", i), c, CareCategories); err != nil {
+				return err
+			}
+		}
+	}
+	for i, t := range p.Authorization.ExemptPayerTypes {
+		if err := validEnum(fmt.Sprintf("authorization.exempt_payer_types[%d]", i), t, PayerTypes); err != nil {
+			return err
+		}
 	}
 	for i, o := range p.Appointments.ReminderOffsets {
 		if o <= 0 || o.D()%time.Minute != 0 {

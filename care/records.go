@@ -177,6 +177,9 @@ type CarePlan struct {
 	Goals    []Goal    `json:"goals"`
 	Services []Service `json:"services"`
 	Notes    string    `json:"notes,omitempty"`
+	// PayerType is the kind of payer the client's coverage is with (one of
+	// PayerTypes); it decides whether the decision deadlines apply.
+	PayerType string `json:"payer_type,omitempty"`
 }
 
 // Validate checks a care plan.
@@ -226,6 +229,9 @@ func (p CarePlan) Validate() error {
 		if s.Occurrences < 0 {
 			return Invalidf(field+".occurrences", "must be 0 or more")
 		}
+	}
+	if p.PayerType != "" {
+		return validEnum("payer_type", p.PayerType, PayerTypes)
 	}
 	return nil
 }

@@ -55,6 +55,10 @@ type Task struct {
 	// CasePaused marks, on the worklist, a task of a case whose outreach is
 	// paused (not stored with the task).
 	CasePaused bool `json:"case_paused,omitempty"`
+	// ServiceID is the planned service a coordination task is about; the
+	// task closes by itself when its cause clears (the service is booked,
+	// authorized or replaced).
+	ServiceID string `json:"service_id,omitempty"`
 }
 
 // CallOutcome is the outcome of a follow-up call.

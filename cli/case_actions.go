@@ -213,7 +213,14 @@ services (step 5) starts at once, then the case moves to follow-up.
 
 The file is JSON: {"goals": [{"id", "description", "target", "due"}],
 "services": [{"id", "code", "name", "frequency", "occurrences",
-"requires_authorization"}], "notes"}.`,
+"requires_authorization"}], "notes", "payer_type"}. Service codes must be
+offered by a provider (caseflow providers load) or allowed by the program's
+policy without providers.
+
+Approving a plan again (after "case contact --back-to planning") compares it
+with the current one, service by service: an unchanged service keeps its
+authorization, appointment and reminders; a changed one is amended in place;
+a removed one is cancelled; a new one starts.`,
 		Example: `  caseflow case plan c-1a2b3c4d5e6f7a8b --file demo/river/plan.json`,
 		Args:    exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -225,6 +232,11 @@ The file is JSON: {"goals": [{"id", "description", "target", "due"}],
 				return err
 			}
 			if err := p.Validate(); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			if err := a.checkCatalog(ctx, args[0], p); err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
 			return act(a, cmd, args[0], workflows.Plan, p)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
+	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -52,10 +53,14 @@ in the Temporal Web UI (CASEFLOW_UI_URL, default ` + defaultUIURL + `).`,
 			if err != nil {
 				return a.caseError(caseID, err)
 			}
+			who := a.subject(ctx, caseID)
 			if a.json() {
-				return a.printJSON(st)
+				return a.printJSON(struct {
+					workflows.Status
+					Subject *postgres.CaseSubject `json:"subject,omitempty"`
+				}{st, who})
 			}
-			a.renderStatus(ctx, st)
+			a.renderStatus(ctx, st, who)
 			return nil
 		},
 	}
@@ -63,7 +68,7 @@ in the Temporal Web UI (CASEFLOW_UI_URL, default ` + defaultUIURL + `).`,
 	return cmd
 }
 
-func (a *app) renderStatus(ctx context.Context, st workflows.Status) {
+func (a *app) renderStatus(ctx context.Context, st workflows.Status, who *postgres.CaseSubject) {
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 	c := st.Case
 	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
@@ -73,7 +78,7 @@ func (a *app) renderStatus(ctx context.Context, st workflows.Status) {
 	row("Program", fmt.Sprintf("%s (policy v%d)", c.Program, st.Policy.Version))
 	row("Model", string(c.Model))
 	row("Manager", c.Manager)
-	row("Patient", c.PatientID)
+	row("Patient", describe(who)+", id "+c.PatientID)
 	row("Source", string(c.Source))
 	row("Opened", formatTime(c.OpenedAt)+" by "+c.OpenedBy)
 	if st.Proposal != nil {
@@ -99,6 +104,7 @@ func (a *app) renderStatus(ctx context.Context, st workflows.Status) {
 		w.Flush()
 	}
 	a.renderServices(w, st.Services)
+	renderPlanChanges(a.out, st.PlanChanges)
 	if st.Assessment != nil {
 		a.renderOutcomes(w, st)
 	}
@@ -127,11 +133,16 @@ func (a *app) renderServices(w *tabwriter.Writer, services []care.ServiceState) 
 				auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
 			case z.Reason != "":
 				auth += ": " + z.Reason
+			case z.Status == care.AuthorizationPended && z.Exempt:
+				auth += ", no decision deadline (exempt payer type)"
 			case z.Status == care.AuthorizationPended:
 				auth += ", decision due " + formatTime(z.DeadlineAt)
 				if z.Escalated {
 					auth += " (escalated)"
 				}
+			}
+			if z.Related != "" {
+				auth += " (appeal of " + z.Related + ")"
 			}
 		}
 		appt := "-"
@@ -166,6 +177,8 @@ type CaseListing struct {
 	Risk    string     `json:"risk,omitempty"`
 	Program string     `json:"program"`
 	Manager string     `json:"manager"`
+	Name    string     `json:"name,omitempty"` // from PostgreSQL
+	MRN     string     `json:"mrn,omitempty"`  // from PostgreSQL
 	NextDue *time.Time `json:"next_due,omitempty"`
 	// Overdue: NextDue has passed (the worklist marks the same).
 	Overdue bool      `json:"overdue,omitempty"`
@@ -202,6 +215,19 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 			if err != nil {
 				return err
 			}
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.CaseID
+			}
+			who := a.subjects(ctx, ids)
+			for i, r := range rows {
+				if s, ok := who[r.CaseID]; ok {
+					rows[i].MRN = s.ExternalRef
+					if s.Name != nil {
+						rows[i].Name = *s.Name
+					}
+				}
+			}
 			return printRows(a, rows, func() error { return a.printCases(rows) })
 		},
 	}
@@ -221,7 +247,7 @@ func (a *app) printCases(rows []CaseListing) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CASE\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
+	fmt.Fprintln(w, "CASE\tPATIENT\tMRN\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
 	for _, r := range rows {
 		due := "-"
 		if r.NextDue != nil {
@@ -231,7 +257,7 @@ func (a *app) printCases(rows []CaseListing) error {
 		if r.Paused {
 			status += " (paused)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, orDash(r.Name), orDash(r.MRN), status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
 	}
 	return w.Flush()
 }

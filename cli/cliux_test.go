@@ -203,7 +203,7 @@ func TestShowRendersIDsPauseAndACutTimeline(t *testing.T) {
 	var out strings.Builder
 	a := &app{out: &out, errOut: &out, timeout: time.Second}
 	defer a.close()
-	a.renderStatus(t.Context(), st)
+	a.renderStatus(t.Context(), st, nil)
 	s := out.String()
 	require.Regexp(t, `(?m)^Clocks +paused since .*: re-admitted`, s)
 	require.Regexp(t, `(?m)^  call-7 +call +follow-up call +due .* \(overdue\) \(paused\)`, s)

@@ -158,6 +158,13 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 
 	// Attendance: physiotherapy attended, financial counselling a no-show (rebooked).
 	ptAppt, finAppt := e.service(id, "pt").Appointment.ID, e.service(id, "fin").Appointment.ID
+	// Attendance can be recorded once an appointment has started.
+	ptStarts, finStarts := e.service(id, "pt").Appointment.StartsAt, e.service(id, "fin").Appointment.StartsAt
+	if time.Now().Before(ptStarts.Add(-5 * time.Second)) {
+		r := e.cli("case", "appointment", id, ptAppt, "--attended")
+		require.Equal(t, 4, r.code, "an appointment that has not started: not allowed: %s", r.stderr)
+	}
+	time.Sleep(time.Until(maxStart(ptStarts, finStarts)) + time.Second)
 	e.ok("case", "appointment", id, ptAppt, "--attended")
 	e.ok("case", "appointment", id, finAppt, "--no-show")
 	r := e.cli("case", "appointment", id, finAppt, "--attended")
@@ -245,6 +252,13 @@ func TestAKilledWorkerDoublesNothing(t *testing.T) {
 		}
 	}
 	e.ok("case", "close", id, "--reason", "transferred")
+}
+
+func maxStart(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // kill stops the worker with SIGKILL: no graceful shutdown.

@@ -188,6 +188,11 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step) error {
 	if err := saveServices(ctx, tx, ev.CaseID, st.Services); err != nil {
 		return err
 	}
+	if pc := st.PlanChange; pc != nil {
+		if err := savePlanChange(ctx, tx, ev.CaseID, *pc); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 

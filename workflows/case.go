@@ -156,6 +156,8 @@ type caseWorkflow struct {
 	outcomes *care.Outcomes
 	pause    *care.PauseRecord
 	services []care.ServiceState
+	// planChange is what the plan approved in this step changed.
+	planChange *care.PlanChange
 }
 
 func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
@@ -176,10 +178,14 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 			func(actor string, t care.Transition) error { return w.canTransition(workflow.Now(ctx), actor, t) }),
 		register(ctx, Pause, "Pause the case's outreach (follow-up calls and cadence); regulatory deadlines keep running", w.pauseClocks, w.canPause),
 		register(ctx, Resume, "Resume the case's outreach; the calls move by the paused time, deadlines never do", w.resumeClocks, w.canResume),
-		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment, w.canAppointment),
+		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment,
+			func(actor string, at care.Attendance) error {
+				return w.canRecordAttendance(workflow.Now(ctx), actor, at)
+			}),
 		register(ctx, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
 		register(ctx, Close, "Close the case with a closure reason", w.close, w.canClose),
 	}
+	regs = append(regs, w.registerServiceActions(ctx)...)
 	for _, reg := range regs {
 		if err := reg(); err != nil {
 			return err
@@ -262,8 +268,9 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 			PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
 		},
 		Tasks: w.changedTasks(), Alerts: w.alerts, Outcomes: w.outcomes, Pause: w.pause, Services: w.services,
+		PlanChange: w.planChange,
 	}
-	w.changed, w.alerts, w.outcomes, w.pause, w.services = nil, nil, nil, nil, nil
+	w.changed, w.alerts, w.outcomes, w.pause, w.services, w.planChange = nil, nil, nil, nil, nil, nil
 	w.pruneTasks()
 	step.Snapshot = w.snapshot()
 	w.state.Timeline = append(w.state.Timeline, TimelineEntry{

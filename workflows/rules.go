@@ -136,6 +136,22 @@ func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
 	return nil
 }
 
+// canRecordAttendance is the validator of the appointment action: besides
+// canAppointment, attendance (attended or no-show) cannot be recorded for an
+// appointment that has not started. (Only the validator checks the time:
+// it does not run on replay, so recorded cases are not affected.)
+func (w *caseWorkflow) canRecordAttendance(now time.Time, actor string, at care.Attendance) error {
+	if err := w.canAppointment(actor, at); err != nil {
+		return err
+	}
+	sv := w.state.Services[w.bookedService(at.AppointmentID)]
+	if at.Status != care.AppointmentCancelled && now.Before(sv.Appointment.StartsAt) {
+		return care.NotAllowedf("appointment %s starts at %s: its attendance can be recorded once it has started (or cancel it)",
+			at.AppointmentID, sv.Appointment.StartsAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
 	if w.state.Paused {
 		return care.NotAllowedf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)

@@ -76,6 +76,18 @@ func (w *caseWorkflow) stratify(ctx workflow.Context, actor string, s care.Strat
 
 func (w *caseWorkflow) plan(ctx workflow.Context, actor string, p care.CarePlan) (Status, error) {
 	return w.act(ctx, actor, UpdatePlan, func() error { return w.canPlan(actor, p) }, func() (string, any, error) {
+		// Version 1 approves the plan as a diff of the current one: only
+		// what changed is cancelled, amended or started.
+		if workflow.GetVersion(ctx, versionPlanDiff, workflow.DefaultVersion, 1) == 1 {
+			change := w.replan(ctx, p)
+			w.state.Plan = &p
+			w.state.Coordinate = true
+			w.follow(ctx, care.ActionPlan, care.BranchAny)
+			return fmt.Sprintf("care plan approved: %d goals, %d services; %s", len(p.Goals), len(p.Services), change.Summary()), struct {
+				care.CarePlan
+				Change care.PlanChange `json:"change"`
+			}{p, change}, nil
+		}
 		w.cancelServices(ctx)
 		w.state.Plan = &p
 		w.state.PlanVersion++
@@ -98,15 +110,22 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 		return nil
 	}
 	var services []care.ServiceState
-	if err := w.execute(ctx, "coordinate planned services", a.CoordinateServices, &services, w.state.Case.ID, w.state.Plan.Services); err != nil {
-		return err
-	}
-	w.state.Services = services
-	// Version 1 coordinates each service in a ServiceWorkflow child; cases
-	// recorded before only saved the services' initial status.
-	if workflow.GetVersion(ctx, versionServiceWorkflows, workflow.DefaultVersion, 1) == 1 {
-		if err := w.startServices(ctx); err != nil {
+	if w.state.Diffed {
+		var err error
+		if services, err = w.coordinateChanges(ctx); err != nil {
 			return err
+		}
+	} else {
+		if err := w.execute(ctx, "coordinate planned services", a.CoordinateServices, &services, w.state.Case.ID, w.state.Plan.Services); err != nil {
+			return err
+		}
+		w.state.Services = services
+		// Version 1 coordinates each service in a ServiceWorkflow child; cases
+		// recorded before only saved the services' initial status.
+		if workflow.GetVersion(ctx, versionServiceWorkflows, workflow.DefaultVersion, 1) == 1 {
+			if err := w.startServices(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	w.state.Coordinate = false
