@@ -99,6 +99,7 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 	root.AddCommand(a.providersCommand())
 	root.AddCommand(a.payerSimCommand())
 	root.AddCommand(a.codecServerCommand())
+	root.AddCommand(a.adtCommand())
 	root.SetFlagErrorFunc(badFlag)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

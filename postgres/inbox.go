@@ -49,7 +49,9 @@ const inboxColumns = `seq, sending_facility, control_id, event, raw, received_at
 // StoreInbound stores a received message under (facility, control id) with
 // the status given (pending for one to apply, rejected for one answered AE
 // or AR). It reports false, and changes nothing, when a message with that
-// key is stored already: the sender resent it; the stored one is returned.
+// key was accepted already: the sender resent it; the stored one is
+// returned. A message that was rejected is replaced by its resend (the
+// sender may have fixed it, or the patient may be registered since).
 func (s *Store) StoreInbound(ctx context.Context, m InboxMessage) (InboxMessage, bool, error) {
 	if m.Status == "" {
 		m.Status = InboxPending
@@ -58,7 +60,10 @@ func (s *Store) StoreInbound(ctx context.Context, m InboxMessage) (InboxMessage,
 	err := s.db.GetContext(ctx, &got, `
 		INSERT INTO adt_inbox (sending_facility, control_id, event, raw, status, reason, done_at)
 		VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5 = 'pending' THEN NULL ELSE now() END)
-		ON CONFLICT (sending_facility, control_id) DO NOTHING
+		ON CONFLICT (sending_facility, control_id) DO UPDATE SET
+			event = EXCLUDED.event, raw = EXCLUDED.raw, status = EXCLUDED.status, reason = EXCLUDED.reason,
+			received_at = now(), done_at = EXCLUDED.done_at, next_attempt_at = now()
+			WHERE adt_inbox.status = 'rejected'
 		RETURNING `+inboxColumns, m.SendingFacility, m.ControlID, m.Event, m.Raw, m.Status, m.Reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		got, err = s.InboxMessage(ctx, m.SendingFacility, m.ControlID)
