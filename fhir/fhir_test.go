@@ -133,7 +133,9 @@ func fixture(n int, phase care.Phase, closure care.ClosureReason) fhir.CaseData 
 		tr.add("transition", care.PhasePostTransition, care.Transition{Kind: care.TransitionLevelChange, From: "weekly physio", To: "monthly physio", Date: "2026-11-29"})
 		tr.add("transition-ignored", care.PhasePostTransition, care.Transition{Kind: care.TransitionDischarge, From: "x", To: "y", Date: "2026-11-29"})
 	})
-	do(care.PhaseEvaluation, func() { tr.add("evaluate", care.PhaseEvaluation, map[string]any{"scores": map[string]int{"physical": 4}}) })
+	do(care.PhaseEvaluation, func() {
+		tr.add("evaluate", care.PhaseEvaluation, map[string]any{"scores": map[string]int{"physical": 4}})
+	})
 	if phase == care.PhaseClosed {
 		if closure != care.ClosureIneligible {
 			tr.add("close", care.PhaseClosed, care.Closure{Reason: closure})
