@@ -10,7 +10,7 @@ GO       ?= go
 
 export CASEFLOW_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check
+.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check node-tools
 
 all: build
 
@@ -32,8 +32,13 @@ build: ## build bin/caseflow and bin/caseflow-worker
 run: tools build ## start the dev server + UI, migrate, start the worker and open a demo case
 	@scripts/run.sh
 
-test: tools build ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL
+test: tools build node-tools ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL
 	$(GO) test -count=1 -timeout 20m ./...
+
+node-tools: ## the npm packages tests use, from their lockfiles: the FHIR R4 validator (tools/fhircheck) and an HL7 client (tools/hl7send)
+	@command -v npm >/dev/null || { echo "installing node and npm"; apt-get update && apt-get install -y nodejs npm; }
+	@[ -d tools/fhircheck/node_modules/@medplum/core ] || (cd tools/fhircheck && npm ci --no-audit --no-fund)
+	@[ -d tools/hl7send/node_modules/node-hl7-client ] || (cd tools/hl7send && npm ci --no-audit --no-fund)
 
 ui-check: tools build ## headless Chromium against the local Web UI and codec server; screenshots to docs/screenshots
 	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium"; apt-get update && apt-get install -y chromium; }
