@@ -188,7 +188,9 @@ func TestADTFeedOverMLLP(t *testing.T) {
 	})
 	require.Equal(t, care.TransitionReadmission, st.Transition.Kind)
 	require.Equal(t, "2026-11-30", st.Transition.Date)
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'readmission-watch' AND met = false`, id))
+	e.waitFor("the readmission watch to be recorded unmet", 10*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'readmission-watch' AND met = false`, id) == 1
+	})
 
 	// Temporal unreachable: the listener still stores and acknowledges;
 	// the message is applied once the listener reaches Temporal.

@@ -36,6 +36,9 @@ func TestFHIRExportOfARealCase(t *testing.T) {
 	notes := "Zebulon walks with crutches"
 	e.ok("case", "contact", id, "--with", "client", "--notes", notes)
 	e.ok("case", "transition", id, "--kind", "discharge", "--from", "rehab unit", "--to", "home", "--date", time.Now().UTC().Format(time.DateOnly))
+	e.waitFor("the discharge in PostgreSQL", 10*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM case_events WHERE case_id = $1 AND action = 'transition'`, id) == 1
+	})
 	phi := []string{"Zebulon", "Quixote-Marsh", "1991-04-02", "MRN-RIVER-0042", notes}
 
 	dir := t.TempDir()
