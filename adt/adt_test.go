@@ -90,12 +90,12 @@ func (s *memStore) row(seq int64) *postgres.InboxMessage {
 	return nil
 }
 
-func (s *memStore) RetryInbound(_ context.Context, seq int64, next time.Time, reason string) error {
+func (s *memStore) RetryInbound(_ context.Context, seq int64, next time.Time, reason string, done []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.row(seq)
 	r.Attempts++
-	r.NextAttemptAt, r.Reason = next, reason
+	r.NextAttemptAt, r.Reason, r.CaseIDs = next, reason, done
 	return nil
 }
 
@@ -211,7 +211,7 @@ func drain(t *testing.T, ap *Applier, store *memStore, cases Cases) {
 		}
 		res := ap.apply(context.Background(), cases, m)
 		if res.retry {
-			_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), res.reason)
+			_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), res.reason, res.cases)
 			continue
 		}
 		_ = store.FinishInbound(context.Background(), m.Seq, res.status, res.reason, res.cases)
@@ -298,7 +298,7 @@ func TestRetriedWhileTemporalIsDown(t *testing.T) {
 	if res := ap.apply(context.Background(), cases, m); !res.retry {
 		t.Fatalf("apply while down = %+v, want a retry", res)
 	}
-	_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), "down")
+	_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), "down", nil)
 	cases.down = false
 	drain(t, ap, store, cases)
 	if len(cases.signals) != 1 || store.rows[0].Status != postgres.InboxApplied || store.rows[0].Attempts != 2 {
@@ -412,5 +412,40 @@ func TestListenerOverTCP(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Serve: %v", err)
+	}
+}
+
+// flaky fails the signals to one case until told otherwise.
+type flaky struct {
+	*fakeCases
+	failFor string
+}
+
+func (f *flaky) SignalTransition(ctx context.Context, id string, t care.Transition) error {
+	if id == f.failFor {
+		return &care.Error{Kind: care.KindUnavailable, Message: "no answer"}
+	}
+	return f.fakeCases.SignalTransition(ctx, id, t)
+}
+
+func TestRetryDoesNotSignalACaseTwice(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	store.open["p-1"] = append(store.open["p-1"], postgres.OpenCase{CaseID: "c-2", Program: "other"})
+	cases.running["c-2"] = true
+	_ = l.Receive(context.Background(), msg("A03", "M1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
+	f := &flaky{fakeCases: cases, failFor: "c-2"}
+	m, _, _ := store.NextPending(context.Background())
+	res := ap.apply(context.Background(), f, m)
+	if !res.retry || len(res.cases) != 1 || res.cases[0] != "c-1" {
+		t.Fatalf("first attempt = %+v", res)
+	}
+	_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), res.reason, res.cases)
+	f.failFor = ""
+	drain(t, ap, store, f)
+	if len(cases.signals) != 2 || cases.signals[0].caseID != "c-1" || cases.signals[1].caseID != "c-2" {
+		t.Errorf("signals = %+v, want c-1 once then c-2", cases.signals)
+	}
+	if r := store.rows[0]; r.Status != postgres.InboxApplied || len(r.CaseIDs) != 2 {
+		t.Errorf("row = %+v", r)
 	}
 }

@@ -20,7 +20,7 @@ import (
 type Store interface {
 	Inbox
 	NextPending(ctx context.Context) (postgres.InboxMessage, bool, error)
-	RetryInbound(ctx context.Context, seq int64, next time.Time, reason string) error
+	RetryInbound(ctx context.Context, seq int64, next time.Time, reason string, done []string) error
 	FinishInbound(ctx context.Context, seq int64, status postgres.InboxStatus, reason string, caseIDs []string) error
 	OpenCases(ctx context.Context, patientID string) ([]postgres.OpenCase, error)
 	UpsertPatient(ctx context.Context, externalRef, name string, birthDate *time.Time) (string, error)
@@ -88,7 +88,7 @@ func (a *Applier) Run(ctx context.Context) {
 		}
 		res := a.apply(ctx, client, m)
 		if res.retry {
-			a.retry(ctx, m, res.reason)
+			a.retry(ctx, m, res.reason, res.cases...)
 			continue
 		}
 		if err := a.store.FinishInbound(ctx, m.Seq, res.status, res.reason, res.cases); err != nil {
@@ -101,11 +101,16 @@ func (a *Applier) Run(ctx context.Context) {
 	}
 }
 
-func (a *Applier) retry(ctx context.Context, m postgres.InboxMessage, reason string) {
+// retry sets when to try m again; done are the cases it reached already,
+// which the next attempt skips.
+func (a *Applier) retry(ctx context.Context, m postgres.InboxMessage, reason string, done ...string) {
 	wait := min(time.Duration(1<<min(m.Attempts, 10))*time.Second/2, a.MaxBackoff)
 	a.log.Warn("adt: message not applied yet; will retry", "facility", m.SendingFacility, "control_id", m.ControlID,
 		"attempt", m.Attempts+1, "retry_in", wait.String(), "reason", reason)
-	if err := a.store.RetryInbound(ctx, m.Seq, time.Now().Add(wait), reason); err != nil {
+	if done == nil {
+		done = m.CaseIDs
+	}
+	if err := a.store.RetryInbound(ctx, m.Seq, time.Now().Add(wait), reason, done); err != nil {
 		a.sleep(ctx, 2*time.Second)
 	}
 }
@@ -171,9 +176,9 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 	}
 	switch msg.Event {
 	case A03:
-		return a.signal(ctx, client, a.targets(patient, open), msg.Transition(care.TransitionDischarge))
+		return a.signal(ctx, client, a.targets(patient, open), m.CaseIDs, msg.Transition(care.TransitionDischarge))
 	case A02:
-		return a.signal(ctx, client, a.targets(patient, open), msg.Transition(care.TransitionTransfer))
+		return a.signal(ctx, client, a.targets(patient, open), m.CaseIDs, msg.Transition(care.TransitionTransfer))
 	case A01:
 		var watched []string
 		for _, c := range open {
@@ -182,7 +187,7 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 			}
 		}
 		if len(watched) > 0 {
-			return a.signal(ctx, client, watched, msg.Transition(care.TransitionReadmission))
+			return a.signal(ctx, client, watched, m.CaseIDs, msg.Transition(care.TransitionReadmission))
 		}
 		if len(open) > 0 {
 			return ignored("admission: no readmission watch is open", caseIDs(open)...)
@@ -218,18 +223,25 @@ func (a *Applier) targets(patient string, open []postgres.OpenCase) []string {
 	return ids
 }
 
-// signal sends a transition to each case. A case that does not run (not
-// found, or closed since) is skipped; Temporal not answering is retried.
-func (a *Applier) signal(ctx context.Context, client Cases, ids []string, t care.Transition) result {
-	var sent []string
+// signal sends a transition to each case, but those an earlier attempt
+// reached (done). A case that does not run (not found, or closed since) is
+// skipped; Temporal not answering is retried, from the first case not
+// reached.
+func (a *Applier) signal(ctx context.Context, client Cases, ids, done []string, t care.Transition) result {
+	sent := slices.Clone(done)
 	for _, id := range ids {
+		if slices.Contains(done, id) {
+			continue
+		}
 		err := client.SignalTransition(ctx, id, t)
 		switch {
 		case err == nil:
 			sent = append(sent, id)
 		case errors.Is(err, caseclient.ErrNotFound), errors.Is(err, caseclient.ErrClosed):
 		default:
-			return transient(err)
+			res := transient(err)
+			res.cases = sent
+			return res
 		}
 	}
 	if len(sent) == 0 {

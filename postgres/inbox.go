@@ -96,10 +96,14 @@ func (s *Store) NextPending(ctx context.Context) (InboxMessage, bool, error) {
 }
 
 // RetryInbound counts a failed attempt of a pending message and sets when
-// to try it again; reason says what failed (never PHI).
-func (s *Store) RetryInbound(ctx context.Context, seq int64, next time.Time, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET attempts = attempts + 1, next_attempt_at = $2, reason = $3
-		WHERE seq = $1 AND status = 'pending'`, seq, next, reason)
+// to try it again; reason says what failed (never PHI), done the cases the
+// message reached already (the next attempt skips them).
+func (s *Store) RetryInbound(ctx context.Context, seq int64, next time.Time, reason string, done []string) error {
+	if done == nil {
+		done = []string{}
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET attempts = attempts + 1, next_attempt_at = $2, reason = $3, case_ids = $4
+		WHERE seq = $1 AND status = 'pending'`, seq, next, reason, pq.StringArray(done))
 	return err
 }
 

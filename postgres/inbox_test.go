@@ -42,10 +42,10 @@ func TestInboxStoresOnceAndInOrder(t *testing.T) {
 	if err != nil || !ok || next.ControlID != "M1" || next.SendingFacility != "CITYHOSP" {
 		t.Fatalf("next = %+v %v %v", next, ok, err)
 	}
-	if err := s.RetryInbound(ctx, next.Seq, time.Now().Add(time.Minute), "Temporal unavailable"); err != nil {
+	if err := s.RetryInbound(ctx, next.Seq, time.Now().Add(time.Minute), "Temporal unavailable", []string{"c-0"}); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := s.InboxMessage(ctx, "CITYHOSP", "M1"); m.Attempts != 1 || m.Reason != "Temporal unavailable" {
+	if m, _ := s.InboxMessage(ctx, "CITYHOSP", "M1"); m.Attempts != 1 || m.Reason != "Temporal unavailable" || len(m.CaseIDs) != 1 {
 		t.Errorf("after a retry: %+v", m)
 	}
 	if err := s.FinishInbound(ctx, next.Seq, postgres.InboxApplied, "discharge signalled", []string{"c-1"}); err != nil {
