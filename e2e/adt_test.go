@@ -1,9 +1,17 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/hl7"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -29,9 +38,14 @@ type adtListener struct {
 // startADTListener starts "caseflow adt listen" on a free loopback port,
 // with extra environment (e.g. TEMPORAL_ADDRESS of a server that is down).
 func (e *env) startADTListener(extraEnv ...string) *adtListener {
+	return e.startADTListenerArgs(nil, extraEnv...)
+}
+
+func (e *env) startADTListenerArgs(extraArgs []string, extraEnv ...string) *adtListener {
 	e.t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "caseflow"), "adt", "listen", "--addr", "127.0.0.1:0",
-		"--authority", "CITYHOSP", "--program", "demo", "--read-timeout", "5s", "--output", "json")
+	args := append([]string{"adt", "listen", "--addr", "127.0.0.1:0",
+		"--authority", "CITYHOSP", "--program", "demo", "--read-timeout", "5s", "--output", "json"}, extraArgs...)
+	cmd := exec.Command(filepath.Join(binDir, "caseflow"), args...)
 	cmd.Dir = root
 	cmd.Env = e.environ(extraEnv...)
 	l := &adtListener{cmd: cmd, log: &syncBuffer{}}
@@ -236,4 +250,56 @@ func TestADTFeedOverMLLP(t *testing.T) {
 	for _, phi := range []string{"Quinn", "River", "19910402", "MRN-ADT"} {
 		require.NotContains(t, l.log.String(), phi)
 	}
+}
+
+// TestADTListenerOverTLS serves MLLP over TLS with --tls-cert/--tls-key: a
+// TLS client gets its ACK, a plain-TCP client gets none.
+func TestADTListenerOverTLS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "caseflow-adt"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile := filepath.Join(dir, "feed.crt"), filepath.Join(dir, "feed.key")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	l := e.startADTListenerArgs([]string{"--tls-cert", certFile, "--tls-key", keyFile})
+
+	pool := x509.NewCertPool()
+	pool.AddCert(must(x509.ParseCertificate(der)))
+	conn, err := tls.Dial("tcp", l.addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, hl7.WriteFrame(conn, []byte(adtMessage("A03", "TLS-1", "MRN-NOBODY", "20261128"))))
+	frame, err := hl7.NewFrameReader(conn, 1<<20).Read()
+	require.NoError(t, err)
+	ack, err := hl7.Parse(frame)
+	require.NoError(t, err)
+	require.Equal(t, "AE", ack.Get("MSA-1"), "an unknown patient, answered over TLS")
+	require.Equal(t, "TLS-1", ack.Get("MSA-2"))
+
+	plain, err := net.Dial("tcp", l.addr)
+	require.NoError(t, err)
+	defer plain.Close()
+	require.NoError(t, hl7.WriteFrame(plain, []byte(adtMessage("A03", "PLAIN-1", "MRN-NOBODY", "20261128"))))
+	_ = plain.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = hl7.NewFrameReader(plain, 1<<20).Read()
+	require.Error(t, err, "a plain-TCP sender gets no ACK from a TLS listener")
+
+	r := e.cli("adt", "listen", "--tls-cert", certFile)
+	require.Equal(t, 2, r.code, "--tls-cert without --tls-key: %s", r.stderr)
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
