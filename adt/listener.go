@@ -128,7 +128,11 @@ func (l *Listener) serveConn(ctx context.Context, conn net.Conn) {
 		switch {
 		case errors.Is(err, hl7.ErrFrameTooLarge):
 			msg, _ := hl7.Parse(headerOnly(frame))
-			ack = l.answer(msg, "", "", "", &Reject{Code: hl7.AR, Err: hl7.ErrInternal.With("", "the message exceeds the receiver's size limit")}, remote)
+			var facility, controlID string
+			if msg != nil {
+				facility, controlID = msg.Get("MSH-4"), msg.Get("MSH-10")
+			}
+			ack = l.answer(msg, facility, controlID, "", &Reject{Code: hl7.AR, Err: hl7.ErrInternal.With("", "the message exceeds the receiver's size limit")}, remote)
 		case err != nil:
 			var ne net.Error
 			switch {
@@ -172,7 +176,11 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 		if errors.As(err, &pe) {
 			rej.Err = hl7.ErrSegmentSequence.With(pe.Name, pe.Error())
 		}
-		return l.answer(hdr, "", "", "", rej, remote)
+		var facility, controlID string
+		if hdr != nil {
+			facility, controlID = hdr.Get("MSH-4"), hdr.Get("MSH-10")
+		}
+		return l.answer(hdr, facility, controlID, "", rej, remote)
 	}
 	facility, controlID, event, rej := Header(m)
 	if rej != nil {
