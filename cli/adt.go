@@ -135,12 +135,37 @@ func (a *app) adtCases(logger *slog.Logger) func(context.Context) (adt.Cases, er
 
 func (a *app) adtInboxCommand() *cobra.Command {
 	var limit int
+	var purge string
 	cmd := &cobra.Command{
 		Use:   "inbox",
 		Short: "List the latest ADT messages received and what was done with each (never their content)",
-		Args:  cobra.NoArgs,
+		Long: `List the latest ADT messages in the inbox, newest first: sender, control id,
+event, status (pending, applied, ignored, rejected, failed), the cases and
+the reason. The messages' text (PHI) is never shown.
+
+--purge-before blanks the text of the messages received before a date that
+are done with; their key, status and reason stay, so a late resend is still
+recognised and the audit remains.`,
+		Example: `  caseflow adt inbox --limit 20
+  caseflow adt inbox --purge-before 2026-06-01`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				if purge != "" {
+					before, err := time.Parse(time.DateOnly, purge)
+					if err != nil {
+						return care.Invalidf("--purge-before", "must be a date YYYY-MM-DD, got %q", purge)
+					}
+					n, err := store.PurgeInbound(ctx, before)
+					if err != nil {
+						return err
+					}
+					if a.json() {
+						return a.printJSON(map[string]int64{"purged": n})
+					}
+					fmt.Fprintf(a.out, "blanked the text of %d messages received before %s\n", n, purge)
+					return nil
+				}
 				rows, err := store.Inbox(ctx, limit)
 				if err != nil {
 					return err
@@ -157,5 +182,6 @@ func (a *app) adtInboxCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many messages to list, newest first")
+	cmd.Flags().StringVar(&purge, "purge-before", "", "blank the text (PHI) of messages done with and received before this date, YYYY-MM-DD, instead of listing")
 	return cmd
 }

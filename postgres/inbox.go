@@ -163,3 +163,15 @@ func (s *Store) UpdatePatientDemographics(ctx context.Context, patientID, name s
 		birth_date = COALESCE($3, birth_date), updated_at = now() WHERE patient_id = $1`, patientID, name, birthDate)
 	return err
 }
+
+// PurgeInbound blanks the text (the PHI) of the messages received before
+// the time that are done with (not pending), and returns how many it
+// blanked. Their key, status and reason stay: a late resend is still
+// recognised, and the audit of what was done remains.
+func (s *Store) PurgeInbound(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET raw = '' WHERE received_at < $1 AND status <> 'pending' AND raw <> ''`, before)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

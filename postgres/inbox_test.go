@@ -58,6 +58,15 @@ func TestInboxStoresOnceAndInOrder(t *testing.T) {
 	if next, _, _ := s.NextPending(ctx); next.ControlID != "M1" || next.SendingFacility != "OTHER" {
 		t.Errorf("next after M1 = %+v", next)
 	}
+	if n, err := s.PurgeInbound(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Errorf("purge: %d, %v; want 1: only M1 is done with (the others are pending)", n, err)
+	}
+	if m, _ := s.InboxMessage(ctx, "CITYHOSP", "M1"); m.Raw != "" || m.Status != postgres.InboxApplied {
+		t.Errorf("purged message: %+v", m)
+	}
+	if _, isNew, _ := s.StoreInbound(ctx, msg("M1")); isNew {
+		t.Errorf("a purged message's resend was stored again")
+	}
 	rows, err := s.Inbox(ctx, 10)
 	if err != nil || len(rows) != 3 || rows[0].Raw != "" {
 		t.Errorf("inbox listing: %d rows, %v (never the text)", len(rows), err)
