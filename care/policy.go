@@ -36,6 +36,8 @@ type Policy struct {
 	// RiskRules are the risk rules of the program's cases (without them,
 	// the built-in risk-v1).
 	RiskRules *RiskRuleSet `json:"risk_rules,omitempty"`
+	// ADT says what the program does with a hospital's ADT feed.
+	ADT ADTPolicy `json:"adt,omitzero"`
 }
 
 // CCMPolicy sets the monthly care-management time of CPT 99490.
@@ -56,6 +58,32 @@ func (p Policy) Location() *time.Location {
 		return time.UTC
 	}
 	return loc
+}
+
+// ADTPolicy is what a program does with the HL7 v2 ADT feed (caseflow adt
+// listen). Discharges, transfers and readmissions of patients with an open
+// case always reach the case; OpenCases also opens cases from it.
+type ADTPolicy struct {
+	// OpenCases: an admission or registration (A01/A04) of a patient with no
+	// open case in the program opens one in screening, with source adt
+	// (ADT-sourced detection, step 1).
+	OpenCases bool `json:"open_cases"`
+	// Model and Manager are the model and the case manager of the cases
+	// opened from the feed.
+	Model   Model  `json:"model,omitempty"`
+	Manager string `json:"manager,omitempty"`
+}
+
+// Validate checks the ADT section: opening cases needs their model and
+// manager.
+func (a ADTPolicy) Validate() error {
+	if !a.OpenCases {
+		return nil
+	}
+	if err := validEnum("adt.model", a.Model, Models); err != nil {
+		return err
+	}
+	return ValidateOpaqueID("adt.manager", a.Manager)
 }
 
 // StepPolicy says how long each staff step may take before it is due.
@@ -307,7 +335,7 @@ func (p Policy) Validate() error {
 			return Invalidf(fmt.Sprintf("appointments.reminder_offsets[%d]", i), "must be a positive whole number of minutes (e.g. \"48h\", \"2h\", \"30m\")")
 		}
 	}
-	return nil
+	return p.ADT.Validate()
 }
 
 // CallInterval is the follow-up call interval for a risk level under a

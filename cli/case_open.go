@@ -29,7 +29,7 @@ closes it; "case close" closes it from any phase.`,
 		a.planCommand(), a.contactCommand(), a.transitionCommand(), a.evaluateCommand(), a.closeCommand(),
 		a.showCommand(), a.listCommand(), a.historyCommand(), a.importCommand(), a.callCommand(), a.doneCommand(), a.appointmentCommand())
 	cmd.AddCommand(a.pauseCommands()...)
-	cmd.AddCommand(a.appealCommand(), a.bookCommand(), a.serviceCommand())
+	cmd.AddCommand(a.appealCommand(), a.bookCommand(), a.serviceCommand(), a.caseExportCommand())
 	return cmd
 }
 

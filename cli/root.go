@@ -102,6 +102,8 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 	root.AddCommand(a.providersCommand())
 	root.AddCommand(a.payerSimCommand())
 	root.AddCommand(a.codecServerCommand())
+	root.AddCommand(a.adtCommand())
+	root.AddCommand(a.exportCommand())
 	root.SetFlagErrorFunc(badFlag)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
