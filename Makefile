@@ -10,7 +10,7 @@ GO       ?= go
 
 export CASEFLOW_TEMPORAL_BIN := $(TEMPORAL)
 
-.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check soak
+.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check soak node-tools
 
 all: build
 
@@ -29,10 +29,14 @@ $(BIN)/workflowcheck:
 build: ## build bin/caseflow and bin/caseflow-worker
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-run: tools build ## start the dev server + UI, migrate, start the worker and open a demo case
+# The guard comes first: a second "make run" while one runs refuses before it
+# rebuilds anything under the running worker.
+run: ## start the dev server + UI, migrate, start the worker and open a demo case
+	@scripts/run.sh --check
+	@$(MAKE) --no-print-directory tools build
 	@scripts/run.sh
 
-test: tools build ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL
+test: tools build node-tools ## run every test: unit, workflow, store and end-to-end against the real dev server and PostgreSQL
 	$(GO) test -count=1 -timeout 20m ./...
 
 SOAK_KILLS ?= 60
@@ -40,6 +44,11 @@ SOAK_CASES ?= 12
 
 soak: tools build ## the fault suite, longer: SOAK_KILLS worker kills over SOAK_CASES cases (docs/operations.md)
 	CASEFLOW_FAULT_KILLS=$(SOAK_KILLS) CASEFLOW_FAULT_CASES=$(SOAK_CASES) $(GO) test -count=1 -timeout 60m -run 'TestFaultSuite' -v ./e2e/
+
+node-tools: ## the npm packages tests use, from their lockfiles: the FHIR R4 validator (tools/fhircheck) and an HL7 client (tools/hl7send)
+	@command -v npm >/dev/null || { echo "installing node and npm"; apt-get update && apt-get install -y nodejs npm; }
+	@[ -d tools/fhircheck/node_modules/@medplum/core ] || (cd tools/fhircheck && npm ci --no-audit --no-fund)
+	@[ -d tools/hl7send/node_modules/node-hl7-client ] || (cd tools/hl7send && npm ci --no-audit --no-fund)
 
 ui-check: tools build ## headless Chromium against the local Web UI and codec server; screenshots to docs/screenshots
 	@[ -x /usr/bin/chromium ] || { echo "installing Debian's chromium"; apt-get update && apt-get install -y chromium; }
@@ -53,7 +62,7 @@ bench: tools build ## run the benchmark suite (own dev server, database and work
 	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 BENCH_SMOKE := -cases 30 -concurrency 8 -open 10 -rt-cases 2 -updates 10 -rate 5 -cadence 1s -duration 2s \
-	-wave 30 -days 14 -replays 3 -settle 300ms
+	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50
 
 bench-smoke: tools build ## a tiny run of every benchmark scenario (under a minute); prints the table, writes no doc
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench

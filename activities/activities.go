@@ -62,6 +62,9 @@ type Store interface {
 	// [from, to) for key, or returns the appointment already booked under
 	// key.
 	BookEarliest(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time) (care.Appointment, error)
+	// BookSlot books the slot staff chose for key, or returns the
+	// appointment already booked under key.
+	BookSlot(ctx context.Context, key care.BookingKey, serviceCode, slotID string) (care.Appointment, error)
 	// SetAppointmentStatus moves an appointment to status, cancelling its
 	// pending reminders when it leaves booked.
 	SetAppointmentStatus(ctx context.Context, id string, status care.AppointmentStatus) (care.Appointment, error)
@@ -127,6 +130,12 @@ func (a *Activities) RecordStep(ctx context.Context, st care.Step) error {
 // proposal names the rules version that made it.
 func (a *Activities) ProposeRisk(_ context.Context, assessment care.Assessment) (care.RiskProposal, error) {
 	return care.ProposeRisk(assessment), nil
+}
+
+// ProposeRiskWith scores an assessment with the rule set the case's policy
+// pinned (change risk-rules-data).
+func (a *Activities) ProposeRiskWith(_ context.Context, rules care.RiskRuleSet, assessment care.Assessment) (care.RiskProposal, error) {
+	return rules.Propose(assessment), nil
 }
 
 // CoordinateServices puts the services of an approved care plan in motion and

@@ -142,7 +142,7 @@ func TestProposeRiskActivity(t *testing.T) {
 	a := &activities.Activities{} // ProposeRisk touches no store
 	assessment := care.Assessment{
 		Age: 80, ChronicConditions: 3, Medications: 10, Housing: care.HousingStable,
-		HomeSafe: true, SupportNetwork: care.SupportStrong, Readiness: care.ReadinessAction, Engagement: 3,
+		HomeSafe: care.Known(true), SupportNetwork: care.SupportStrong, Readiness: care.ReadinessAction, Engagement: 3,
 	}
 	p, err := a.ProposeRisk(context.Background(), assessment)
 	require.NoError(t, err)

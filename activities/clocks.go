@@ -101,3 +101,86 @@ func PlanDischargeClocks(p care.Policy, risk care.RiskLevel, date string, now ti
 	c.ReadmissionEnds = after(pd.ReadmissionWindow.D())
 	return c, nil
 }
+
+// DischargeClocks computes the clocks of a discharge from the discharge's
+// own date and time (change event-dates), whenever it is entered: the
+// interactive contact by the end of the Nth business day after the
+// discharge date, the face-to-face visit by the end of day 7 (high
+// complexity, CPT 99496) or 14 (moderate, 99495) after it, the readmission
+// watch through the end of day 30 (the discharge date is day 0) and the
+// 30-day TCM period. The complexity is the staff's choice, else high for a
+// high-risk case. Clocks shorter than a day (the compressed demo program)
+// run from the discharge time: the time given, else the time it was
+// entered when the date is that day, else the start of the date. Labels
+// come from the policy values.
+func (a *Activities) DischargeClocks(_ context.Context, r care.DischargeRequest) (care.DischargeClocks, error) {
+	return DischargeClocks(r)
+}
+
+// DischargeClocks is the calculation behind the activity of that name.
+func DischargeClocks(r care.DischargeRequest) (care.DischargeClocks, error) {
+	p, t := r.Policy, r.Transition
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), ErrTypeBadPolicy, err)
+	}
+	at, timed, ok := t.At(loc)
+	if !ok {
+		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError("discharge date must be YYYY-MM-DD and time HH:MM", ErrTypeBadInput, nil)
+	}
+	if !timed && at.Format(time.DateOnly) == r.EnteredAt.In(loc).Format(time.DateOnly) {
+		at = r.EnteredAt
+	}
+	date := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, loc)
+	pd := p.PostDischarge
+	c := care.DischargeClocks{DischargedAt: at, Date: t.Date, EnteredAt: r.EnteredAt, Complexity: t.Complexity}
+	if c.Complexity == "" {
+		c.Complexity = care.ComplexityModerate
+		if r.Risk == care.RiskHigh {
+			c.Complexity = care.ComplexityHigh
+		}
+	}
+	visit := pd.VisitModerate.D()
+	if c.Complexity == care.ComplexityHigh {
+		visit = pd.VisitHigh.D()
+	}
+	c.VisitDays = int(visit / (24 * time.Hour))
+	c.VisitWithin = care.SpellDuration(visit)
+	after := func(span time.Duration) time.Time {
+		if span%(24*time.Hour) == 0 {
+			return care.EndOfDay(date.AddDate(0, 0, int(span/(24*time.Hour))), loc)
+		}
+		return at.Add(span)
+	}
+	if pd.ContactWithin > 0 {
+		c.ContactDue = at.Add(pd.ContactWithin.D())
+		c.ContactRule = "within " + pd.ContactWithin.String()
+	} else {
+		c.ContactDue = care.EndOfDay(p.Calendar.AddBusinessDays(date, pd.ContactBusinessDays), loc)
+		c.ContactRule = fmt.Sprintf("within %d business days", pd.ContactBusinessDays)
+	}
+	c.VisitDue = after(visit)
+	c.ReadmissionEnds = after(pd.ReadmissionWindow.D())
+	c.TCMPeriodEnd = after(pd.TCMPeriodOrDefault())
+	return c, nil
+}
+
+// MonthEnd is the last second of the calendar month of t in the program's
+// time zone, and the month's name (YYYY-MM): the CCM 99490 accumulator's
+// period.
+func (a *Activities) MonthEnd(_ context.Context, p care.Policy, t time.Time) (care.Month, error) {
+	return MonthOf(p, t)
+}
+
+// MonthOf is the calculation behind MonthEnd.
+func MonthOf(p care.Policy, t time.Time) (care.Month, error) {
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return care.Month{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), ErrTypeBadPolicy, err)
+	}
+	l := t.In(loc)
+	first := time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
+	return care.Month{Name: first.Format("2006-01"), Start: first, End: first.AddDate(0, 1, 0).Add(-time.Second)}, nil
+}

@@ -21,6 +21,9 @@ const (
 	// ErrTypePayerRejected (non-retryable): the payer refused the request
 	// (4xx), with its message.
 	ErrTypePayerRejected = "PayerRejected"
+	// ErrTypePayerProtocol (non-retryable): the payer answered outside the
+	// protocol, e.g. a denial without a reason. Not a decision.
+	ErrTypePayerProtocol = "PayerProtocolError"
 	// ErrTypeNoSlot (non-retryable): no free slot for the service in the
 	// window.
 	ErrTypeNoSlot = "NoSlot"
@@ -129,6 +132,10 @@ func payerError(err error) error {
 	if errors.As(err, &d) {
 		diagnostics = d.RemoteDiagnostics()
 	}
+	var pe interface{ ProtocolViolation() bool }
+	if errors.As(err, &pe) && pe.ProtocolViolation() {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypePayerProtocol, nil, diagnostics)
+	}
 	if temporary(err) {
 		return temporal.NewApplicationError(err.Error(), ErrTypePayerUnavailable, diagnostics)
 	}
@@ -140,7 +147,8 @@ func payerError(err error) error {
 // key (case, service, occurrence, attempt): a retry returns the appointment
 // already booked, even if the window has since passed, and takes no second
 // slot. No free slot is a non-retryable "NoSlot" error, so the workflow can
-// give staff a work item.
+// give staff a work item. With r.SlotID it books that slot, chosen by
+// staff, instead of the earliest free one.
 func (a *Activities) BookAppointment(ctx context.Context, r care.BookingRequest) (care.Appointment, error) {
 	if ap, err := a.Store.AppointmentByKey(ctx, r.Key); err == nil {
 		if ap.ServiceCode != r.ServiceCode {
@@ -149,6 +157,13 @@ func (a *Activities) BookAppointment(ctx context.Context, r care.BookingRequest)
 		return ap, nil
 	} else if !errors.Is(err, care.ErrNotFound) {
 		return care.Appointment{}, err
+	}
+	if r.SlotID != "" {
+		ap, err := a.Store.BookSlot(ctx, r.Key, r.ServiceCode, r.SlotID)
+		if err != nil {
+			return care.Appointment{}, storeError(err)
+		}
+		return ap, nil
 	}
 	from := r.From
 	if now := time.Now(); from.Before(now) {

@@ -85,9 +85,12 @@ type Config struct {
 	Day      time.Duration
 	// Replays is the number of times each history is replayed (scenario 6).
 	Replays int
+	// ADTMessages is the number of A03 discharges sent to "caseflow adt
+	// listen" and to the MLLP echo server (scenario 7).
+	ADTMessages int
 	// Settle is how long a worker rests before its memory is read.
 	Settle time.Duration
-	// Only runs these scenarios (1, 2, 3a, 3b, 4, 5, 6); empty runs all.
+	// Only runs these scenarios (1, 2, 3a, 3b, 4, 5, 6, 7); empty runs all.
 	Only []string
 
 	// Progress receives progress lines (stderr for the command).
@@ -118,6 +121,7 @@ func DefaultConfig() Config {
 		YearDays:      365,
 		Day:           150 * time.Millisecond,
 		Replays:       200,
+		ADTMessages:   2000,
 		Settle:        3 * time.Second,
 	}
 }
@@ -130,7 +134,7 @@ func defaultPostgresURL() string {
 }
 
 // Scenarios lists the scenario ids in the order of the table.
-var Scenarios = []string{"1", "2", "3a", "3b", "4", "5", "6"}
+var Scenarios = []string{"1", "2", "3a", "3b", "4", "5", "6", "7"}
 
 func (c Config) runs(id string) bool {
 	if len(c.Only) == 0 {
@@ -230,6 +234,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"3a", e.steadyTimers},
 		{"3b", e.timerWave},
 		{"6", e.replay},
+		{"7", e.adtFeed},
 	}
 	for _, s := range steps {
 		if !cfg.runs(s.id) && !(s.id == "3b" && cfg.runs("5")) {
@@ -278,6 +283,7 @@ var scenarioNames = map[string]string{
 	"4":  "History cost",
 	"5":  "Worker memory",
 	"6":  "Replay speed",
+	"7":  "ADT feed",
 }
 
 func withDefaults(c Config) Config {
@@ -315,6 +321,7 @@ func withDefaults(c Config) Config {
 	set(&c.Wave, d.Wave)
 	set(&c.YearDays, d.YearDays)
 	set(&c.Replays, d.Replays)
+	set(&c.ADTMessages, d.ADTMessages)
 	if c.SteadyRate <= 0 {
 		c.SteadyRate = d.SteadyRate
 	}

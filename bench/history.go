@@ -216,7 +216,7 @@ func (e *env) yearCase(ctx context.Context) error {
 			}
 		}
 	}
-	if err := act(ctx, e, c.ID, workflows.Close, care.Closure{Reason: care.ClosureGoalsMet}); err != nil {
+	if err := act(ctx, e, c.ID, workflows.Close, care.Closure{Reason: care.ClosureTransferred}); err != nil { // not evaluated: goals-met needs an evaluation
 		return err
 	}
 	wid := care.WorkflowID(c.ID)

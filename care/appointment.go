@@ -44,11 +44,17 @@ var (
 // of one occurrence (a rebooking after a no-show or a cancellation is the
 // next attempt). A retried booking uses the same key and gets the same
 // appointment.
+//
+// PlanVersion is the plan whose approval started the service's
+// coordination (zero for bookings made before plans were versioned): a
+// re-planned service books under new keys and never finds the replaced
+// plan's appointments.
 type BookingKey struct {
-	CaseID     string `json:"case_id"`
-	ServiceID  string `json:"service_id"`
-	Occurrence int    `json:"occurrence"`
-	Attempt    int    `json:"attempt"`
+	CaseID      string `json:"case_id"`
+	PlanVersion int    `json:"plan_version,omitempty"`
+	ServiceID   string `json:"service_id"`
+	Occurrence  int    `json:"occurrence"`
+	Attempt     int    `json:"attempt"`
 }
 
 // Validate checks the key; errors name the field.
@@ -69,6 +75,9 @@ func (k BookingKey) Validate() error {
 }
 
 func (k BookingKey) String() string {
+	if k.PlanVersion > 0 {
+		return fmt.Sprintf("%s/p%d/%s#%d.%d", k.CaseID, k.PlanVersion, k.ServiceID, k.Occurrence, k.Attempt)
+	}
 	return fmt.Sprintf("%s/%s#%d.%d", k.CaseID, k.ServiceID, k.Occurrence, k.Attempt)
 }
 
@@ -81,6 +90,9 @@ type BookingRequest struct {
 	// The slot must start in [From, To). A From in the past counts from now.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
+	// SlotID, when set, books that slot (chosen by staff) instead of the
+	// earliest free one; it must be a free slot of the service code.
+	SlotID string `json:"slot_id,omitempty"`
 }
 
 // Provider is a clinic or practitioner and the service codes it offers.
@@ -114,6 +126,7 @@ type Appointment struct {
 	StartsAt     time.Time         `db:"starts_at" json:"starts_at"`
 	EndsAt       time.Time         `db:"ends_at" json:"ends_at"`
 	Status       AppointmentStatus `db:"status" json:"status"`
+	PlanVersion  int               `db:"plan_version" json:"plan_version,omitempty"`
 	BookedAt     time.Time         `db:"booked_at" json:"booked_at"`
 	StatusAt     time.Time         `db:"status_at" json:"status_at"`
 }

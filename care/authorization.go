@@ -25,6 +25,10 @@ const (
 	AuthorizationApproved AuthorizationStatus = "approved"
 	AuthorizationDenied   AuthorizationStatus = "denied"
 	AuthorizationPended   AuthorizationStatus = "pended"
+	// AuthorizationRejected is no decision: the payer refused the request
+	// itself (4xx) or answered outside the protocol (a denial without a
+	// reason). Staff must act; it is never shown as pended.
+	AuthorizationRejected AuthorizationStatus = "rejected"
 )
 
 // AuthorizationRequest asks the payer to authorize one service for one
@@ -42,12 +46,25 @@ type AuthorizationRequest struct {
 	Urgency     Urgency   `json:"urgency"`
 	PeriodStart time.Time `json:"period_start"`
 	PeriodEnd   time.Time `json:"period_end"`
+	// Related is the payer's id of the denied request this one appeals
+	// (FHIR Claim.related, relationship "prior"); Notes are the appeal's
+	// grounds. Both are empty for a first request.
+	Related string `json:"related,omitempty"`
+	Notes   string `json:"notes,omitempty"`
 }
 
 // AuthorizationRequestKey returns the idempotency key of the nth
 // authorization request of a planned service: "case:service:n".
 func AuthorizationRequestKey(caseID, serviceID string, n int) string {
 	return caseID + ":" + serviceID + ":" + strconv.Itoa(n)
+}
+
+// AuthorizationRequestKeyFor returns the idempotency key of the nth
+// authorization request of a service coordinated under plan version plan:
+// "case:service:pPLAN:n". The plan version keeps the requests of a
+// re-planned service from colliding with those of the plan it replaced.
+func AuthorizationRequestKeyFor(caseID, serviceID string, plan, n int) string {
+	return caseID + ":" + serviceID + ":p" + strconv.Itoa(plan) + ":" + strconv.Itoa(n)
 }
 
 // Validate checks a request before it is sent. The error names the field.
@@ -72,6 +89,9 @@ func (r AuthorizationRequest) Validate() error {
 	}
 	if r.PeriodStart.IsZero() || r.PeriodEnd.IsZero() {
 		return Invalidf("period", "period_start and period_end are required")
+	}
+	if r.Related != "" && strings.TrimSpace(r.Notes) == "" {
+		return Invalidf("notes", "an appeal needs its grounds")
 	}
 	if r.PeriodEnd.Before(r.PeriodStart) {
 		return Invalidf("period", "period_end %s is before period_start %s", r.PeriodEnd.Format(time.RFC3339), r.PeriodStart.Format(time.RFC3339))

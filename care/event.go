@@ -43,6 +43,8 @@ type Snapshot struct {
 	ClosedAt      *time.Time    `json:"closed_at,omitempty" db:"closed_at"`
 	NextDueAt     *time.Time    `json:"next_due_at,omitempty" db:"next_due_at"`
 	LastEventSeq  int           `json:"last_event_seq" db:"last_event_seq"`
+	// Paused: the case's outreach is paused.
+	Paused bool `json:"paused,omitempty" db:"paused"`
 }
 
 // ServiceStatus is where a planned service stands in care coordination.
@@ -71,23 +73,38 @@ type ServiceState struct {
 	Attended int `json:"attended,omitempty"`
 	// RemindersSent counts the reminders sent for the service.
 	RemindersSent int `json:"reminders_sent,omitempty"`
+	// PlanVersion is the plan whose approval started the service's
+	// coordination; it stays the same while later plans keep or amend the
+	// service. Zero for services started before plans were versioned (they
+	// belong to the case's current plan).
+	PlanVersion int `json:"plan_version,omitempty"`
 }
 
 // AuthorizationState is a service's prior authorization (FHIR
 // ClaimResponse): pended, approved with a number and a valid period, or
 // denied with a reason.
 type AuthorizationState struct {
-	RequestID   string              `json:"request_id"`
-	Status      AuthorizationStatus `json:"status"`
-	Number      string              `json:"number,omitempty"`
-	ValidFrom   time.Time           `json:"valid_from,omitzero"`
-	ValidTo     time.Time           `json:"valid_to,omitzero"`
-	Reason      string              `json:"reason,omitempty"`
-	SubmittedAt time.Time           `json:"submitted_at"`
-	// DeadlineAt is when the payer must decide (72 h expedited, 7 days standard).
+	RequestID string              `json:"request_id"`
+	Status    AuthorizationStatus `json:"status"`
+	Number    string              `json:"number,omitempty"`
+	ValidFrom time.Time           `json:"valid_from,omitzero"`
+	ValidTo   time.Time           `json:"valid_to,omitzero"`
+	Reason    string              `json:"reason,omitempty"`
+	// SubmittedAt is when the payer accepted the request; the deadline and
+	// its escalation run from it.
+	SubmittedAt time.Time `json:"submitted_at"`
+	// DeadlineAt is when the payer must decide (72 h expedited, 7 days
+	// standard); zero for a payer type exempt from the decision deadlines.
 	DeadlineAt time.Time `json:"deadline_at"`
 	Expedited  bool      `json:"expedited,omitempty"`
 	Escalated  bool      `json:"escalated,omitempty"`
+	// DecidedAt is when the payer decided, as the payer says.
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+	// Related is the denied request this one appeals (FHIR Claim.related).
+	Related string `json:"related,omitempty"`
+	// Exempt marks a payer type exempt from the decision deadlines
+	// (CMS-0057-F does not bind exchange plans): no deadline, no escalation.
+	Exempt bool `json:"exempt,omitempty"`
 }
 
 // AppointmentRef is the current appointment of a service (FHIR Appointment).
@@ -168,13 +185,19 @@ type Step struct {
 	Pause    *PauseRecord `json:"pause,omitempty"`
 	// Services are planned services whose coordination status changed.
 	Services []ServiceState `json:"services,omitempty"`
+	// PlanChange is what approving a new plan did to each service.
+	PlanChange *PlanChange `json:"plan_change,omitempty"`
 }
 
 // Outcomes are the outcome-domain scores at assessment and at evaluation.
 type Outcomes struct {
+	// Baseline is the intake assessment's (the first one).
 	Baseline   OutcomeScores `json:"baseline"`
 	Evaluation OutcomeScores `json:"evaluation"`
 	At         time.Time     `json:"at"`
+	// Reassessed is the latest re-assessment's baseline, when there was
+	// one: the evaluation also shows the change since then.
+	Reassessed *OutcomeScores `json:"reassessed,omitempty"`
 }
 
 // PauseRecord is one pause of a case's outreach clocks.

@@ -204,7 +204,10 @@ var (
 		{Action: ActionTransition, Branch: BranchTransfer, To: PhasePostTransition},
 		{Action: ActionTransition, Branch: BranchLevelChange, To: PhasePostTransition},
 	}
-	// readmission: the client is back in hospital.
+	// readmission: the client is back in hospital. It is accepted in every
+	// open phase after a discharge, so that the readmission watch never
+	// misses one (the case workflow refuses it before any discharge outside
+	// follow-up and post-transition).
 	readmission = []Move{{Action: ActionTransition, Branch: BranchReadmission, To: PhaseTransition}}
 	evaluate    = []Move{{Action: ActionEvaluate, To: PhaseEvaluation}}
 )
@@ -226,27 +229,27 @@ var Machine = Rules{
 		Phase: PhaseAssessment, Hint: "assess the client first (caseflow case assess)",
 		Work:   &WorkItem{Kind: "assess", Description: "assess the client and record the outcome baseline", Due: DueAssessment},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat([]Move{{Action: ActionAssess, To: PhaseStratification}}, onTasks, pausable, closable),
+		Moves:  slices.Concat([]Move{{Action: ActionAssess, To: PhaseStratification}}, readmission, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhaseStratification, Hint: "confirm the risk level first (caseflow case stratify)",
 		Work: &WorkItem{Kind: "stratify", Description: "confirm risk level (rules propose " + ProposedRisk + ") and care category",
 			Due: DueStratification},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat([]Move{{Action: ActionStratify, To: PhasePlanning}}, onTasks, pausable, closable),
+		Moves:  slices.Concat([]Move{{Action: ActionStratify, To: PhasePlanning}}, readmission, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhasePlanning, Hint: "approve a care plan first (caseflow case plan)",
 		Work:   &WorkItem{Kind: "plan", Description: "agree the care plan with the physician", Due: DuePlanning},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat([]Move{{Action: ActionPlan, To: PhaseImplementation}}, onTasks, pausable, closable),
+		Moves:  slices.Concat([]Move{{Action: ActionPlan, To: PhaseImplementation}}, readmission, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhaseImplementation, Hint: "the plan's services are being coordinated; try again in a moment",
 		Work:   &WorkItem{Kind: "coordinate", Description: "coordinate the planned services", Due: DueNow},
 		Clocks: ClocksStop,
 		Moves: slices.Concat([]Move{{Action: ActionCoordinated, To: PhaseFollowUp, Automatic: true}},
-			onTasks, pausable, closable),
+			readmission, onTasks, pausable, closable),
 	},
 	{
 		Phase:  PhaseFollowUp,
@@ -269,7 +272,7 @@ var Machine = Rules{
 		Phase: PhaseEvaluation, Hint: "close the case (caseflow case close --reason)",
 		Work:   &WorkItem{Kind: "close", Description: "close the case with a closure reason", Due: DueNow},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat(onTasks, pausable, closable),
+		Moves:  slices.Concat(readmission, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhaseClosed, Hint: "the case is closed",

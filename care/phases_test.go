@@ -79,8 +79,9 @@ func TestWhereEachActionIsAllowedAndWhereItLeads(t *testing.T) {
 		{care.ActionTransition, care.BranchDischarge, inCare, care.PhasePostTransition},
 		{care.ActionTransition, care.BranchTransfer, inCare, care.PhasePostTransition},
 		{care.ActionTransition, care.BranchLevelChange, inCare, care.PhasePostTransition},
-		// A readmission needs a client out of hospital.
-		{care.ActionTransition, care.BranchReadmission, []care.Phase{care.PhaseFollowUp, care.PhasePostTransition}, care.PhaseTransition},
+		// A readmission needs a client out of hospital; it is accepted in every open phase after a discharge.
+		{care.ActionTransition, care.BranchReadmission, []care.Phase{care.PhaseAssessment, care.PhaseStratification, care.PhasePlanning,
+			care.PhaseImplementation, care.PhaseFollowUp, care.PhasePostTransition, care.PhaseEvaluation}, care.PhaseTransition},
 		{care.ActionEvaluate, care.BranchAny, []care.Phase{care.PhaseFollowUp, care.PhasePostTransition}, care.PhaseEvaluation},
 		// Tasks and appointments are recorded in any open case.
 		{care.ActionCall, care.BranchAny, open, ""},

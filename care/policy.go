@@ -3,6 +3,7 @@ package care
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,60 @@ type Policy struct {
 	Authorization AuthorizationPolicy `json:"authorization"`
 	PostDischarge PostDischargePolicy `json:"post_discharge"`
 	Calendar      Calendar            `json:"calendar"`
+	// CCM is the chronic-care-management time target (CPT 99490); zero
+	// minutes: the program does not track it.
+	CCM CCMPolicy `json:"ccm,omitzero"`
+	// RiskRules are the risk rules of the program's cases (without them,
+	// the built-in risk-v1).
+	RiskRules *RiskRuleSet `json:"risk_rules,omitempty"`
+	// ADT says what the program does with a hospital's ADT feed.
+	ADT ADTPolicy `json:"adt,omitzero"`
+}
+
+// CCMPolicy sets the monthly care-management time of CPT 99490.
+type CCMPolicy struct {
+	// MonthlyMinutes is the target per calendar month (20).
+	MonthlyMinutes int `json:"monthly_minutes"`
+	// FlagLastDays: in the month's last days a case still under target
+	// shows on the worklist (its ccm-minutes task falls due at month end
+	// and is listed as due from this many days before).
+	FlagLastDays int `json:"flag_last_days,omitempty"`
+}
+
+// Location is the program's time zone (UTC when it cannot be loaded: a
+// loaded policy was validated).
+func (p Policy) Location() *time.Location {
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// ADTPolicy is what a program does with the HL7 v2 ADT feed (caseflow adt
+// listen). Discharges, transfers and readmissions of patients with an open
+// case always reach the case; OpenCases also opens cases from it.
+type ADTPolicy struct {
+	// OpenCases: an admission or registration (A01/A04) of a patient with no
+	// open case in the program opens one in screening, with source adt
+	// (ADT-sourced detection, step 1).
+	OpenCases bool `json:"open_cases"`
+	// Model and Manager are the model and the case manager of the cases
+	// opened from the feed.
+	Model   Model  `json:"model,omitempty"`
+	Manager string `json:"manager,omitempty"`
+}
+
+// Validate checks the ADT section: opening cases needs their model and
+// manager.
+func (a ADTPolicy) Validate() error {
+	if !a.OpenCases {
+		return nil
+	}
+	if err := validEnum("adt.model", a.Model, Models); err != nil {
+		return err
+	}
+	return ValidateOpaqueID("adt.manager", a.Manager)
 }
 
 // StepPolicy says how long each staff step may take before it is due.
@@ -51,6 +106,10 @@ type FollowUpPolicy struct {
 	// NoAnswerEscalation is the number of consecutive no-answers that alerts
 	// the supervisor.
 	NoAnswerEscalation int `json:"no_answer_escalation"`
+	// CalendarMonths makes a cadence of 28 days or more a calendar-month
+	// cadence: a call falls due on the same day of every month (the last
+	// day in shorter months), so that no calendar month goes without one.
+	CalendarMonths bool `json:"calendar_months,omitempty"`
 	// AutomatedCalls places an automated call through the telephony channel
 	// when a call falls due.
 	AutomatedCalls bool `json:"automated_calls"`
@@ -82,6 +141,10 @@ type AppointmentPolicy struct {
 	// NoSlotRetry is how long to wait before trying again when no slot is
 	// free (default 1 day).
 	NoSlotRetry Duration `json:"no_slot_retry,omitempty"`
+	// AttendanceGrace is how long after an appointment's start its
+	// attendance may stay unrecorded before staff get a "record
+	// attendance" item (default 1 day).
+	AttendanceGrace Duration `json:"attendance_grace,omitempty"`
 }
 
 // AuthorizationPolicy holds the prior-authorization clocks (CMS-0057-F).
@@ -89,6 +152,43 @@ type AuthorizationPolicy struct {
 	Expedited         Duration `json:"expedited"`
 	Standard          Duration `json:"standard"`
 	ReauthorizeBefore Duration `json:"reauthorize_before"`
+	// ExpeditedWhen says which requests ask for an expedited decision.
+	// Without it, requests of high-risk or acute cases are expedited (the
+	// rule of policies written before it existed).
+	ExpeditedWhen *ExpeditedRule `json:"expedited_when,omitempty"`
+	// ExemptPayerTypes are the payer types the decision deadlines do not
+	// bind (CMS-0057-F applies to Medicare Advantage, Medicaid and CHIP;
+	// exchange plans are exempt): no deadline timer, no escalation.
+	ExemptPayerTypes []string `json:"exempt_payer_types,omitempty"`
+	// ServicesWithoutProviders are service codes a plan may hold though no
+	// provider offers them (e.g. financial counselling done by the team).
+	ServicesWithoutProviders []string `json:"services_without_providers,omitempty"`
+}
+
+// ExpeditedRule selects the authorization requests that ask for an
+// expedited (72 h) decision: any listed risk level, care category or
+// service code makes a request expedited. Urgency is the requester's
+// attestation, so the program decides it, not a hard-coded risk level.
+type ExpeditedRule struct {
+	Risks      []RiskLevel    `json:"risks,omitempty"`
+	Categories []CareCategory `json:"categories,omitempty"`
+	Services   []string       `json:"services,omitempty"`
+}
+
+// IsExpedited reports whether a request for serviceCode of a case with
+// risk r and category c asks for an expedited decision.
+func (p AuthorizationPolicy) IsExpedited(r RiskLevel, c CareCategory, serviceCode string) bool {
+	if p.ExpeditedWhen == nil {
+		return r == RiskHigh || c == CategoryAcute
+	}
+	e := p.ExpeditedWhen
+	return slices.Contains(e.Risks, r) || slices.Contains(e.Categories, c) || slices.Contains(e.Services, serviceCode)
+}
+
+// IsExempt reports whether payerType is exempt from the decision
+// deadlines.
+func (p AuthorizationPolicy) IsExempt(payerType string) bool {
+	return payerType != "" && slices.Contains(p.ExemptPayerTypes, payerType)
 }
 
 // PostDischargePolicy holds the transitional-care clocks (CPT 99495/99496)
@@ -108,6 +208,40 @@ type PostDischargePolicy struct {
 	// VisitService is the service code the face-to-face visit is booked as
 	// (default primary-care).
 	VisitService string `json:"visit_service,omitempty"`
+	// TCMPeriod is the transitional-care period after discharge (default
+	// 30 days).
+	TCMPeriod Duration `json:"tcm_period,omitempty"`
+	// FutureTolerance is how far in the future a transition's date and time
+	// may lie (clock skew, a feed a little ahead); default 15 minutes.
+	FutureTolerance Duration `json:"future_tolerance,omitempty"`
+	// MaxBeforeOpened is how long before the case opened a transition may
+	// have happened (default 90 days).
+	MaxBeforeOpened Duration `json:"max_before_opened,omitempty"`
+}
+
+// TCMPeriodOrDefault is the TCM period (30 days unless set).
+func (p PostDischargePolicy) TCMPeriodOrDefault() time.Duration {
+	if p.TCMPeriod > 0 {
+		return p.TCMPeriod.D()
+	}
+	return 30 * day
+}
+
+// FutureToleranceOrDefault is how far ahead a transition may be dated.
+func (p PostDischargePolicy) FutureToleranceOrDefault() time.Duration {
+	if p.FutureTolerance > 0 {
+		return p.FutureTolerance.D()
+	}
+	return 15 * time.Minute
+}
+
+// MaxBeforeOpenedOrDefault is how long before the case opened a
+// transition may be dated.
+func (p PostDischargePolicy) MaxBeforeOpenedOrDefault() time.Duration {
+	if p.MaxBeforeOpened > 0 {
+		return p.MaxBeforeOpened.D()
+	}
+	return 90 * day
 }
 
 // VisitServiceCode is the service code of the post-discharge visit.
@@ -116,11 +250,6 @@ func (p PostDischargePolicy) VisitServiceCode() string {
 		return "primary-care"
 	}
 	return p.VisitService
-}
-
-// Calendar lists the program's non-working days besides weekends.
-type Calendar struct {
-	Holidays []string `json:"holidays"` // YYYY-MM-DD
 }
 
 // Validate checks a policy as loaded from its file.
@@ -173,9 +302,32 @@ func (p Policy) Validate() error {
 	if p.PostDischarge.ContactBusinessDays < 1 && p.PostDischarge.ContactWithin <= 0 {
 		return Invalidf("post_discharge.contact_business_days", "must be 1 or more (or set contact_within)")
 	}
-	for i, h := range p.Calendar.Holidays {
-		if _, err := time.Parse(time.DateOnly, h); err != nil {
-			return Invalidf(fmt.Sprintf("calendar.holidays[%d]", i), "must be a date YYYY-MM-DD, got %q", h)
+	if err := p.Calendar.Validate(); err != nil {
+		return err
+	}
+	if p.RiskRules != nil {
+		if err := p.RiskRules.Validate(); err != nil {
+			return err
+		}
+	}
+	if p.CCM.MonthlyMinutes < 0 || p.CCM.FlagLastDays < 0 {
+		return Invalidf("ccm.monthly_minutes", "must be 0 (not tracked) or more, and flag_last_days 0 or more")
+	}
+	if e := p.Authorization.ExpeditedWhen; e != nil {
+		for i, r := range e.Risks {
+			if err := validEnum(fmt.Sprintf("authorization.expedited_when.risks[%d]", i), r, RiskLevels); err != nil {
+				return err
+			}
+		}
+		for i, c := range e.Categories {
+			if err := validEnum(fmt.Sprintf("authorization.expedited_when.categories[%d]", i), c, CareCategories); err != nil {
+				return err
+			}
+		}
+	}
+	for i, t := range p.Authorization.ExemptPayerTypes {
+		if err := validEnum(fmt.Sprintf("authorization.exempt_payer_types[%d]", i), t, PayerTypes); err != nil {
+			return err
 		}
 	}
 	for i, o := range p.Appointments.ReminderOffsets {
@@ -183,7 +335,7 @@ func (p Policy) Validate() error {
 			return Invalidf(fmt.Sprintf("appointments.reminder_offsets[%d]", i), "must be a positive whole number of minutes (e.g. \"48h\", \"2h\", \"30m\")")
 		}
 	}
-	return nil
+	return p.ADT.Validate()
 }
 
 // CallInterval is the follow-up call interval for a risk level under a
@@ -264,6 +416,18 @@ func ParseDuration(s string) (time.Duration, error) {
 
 const day = 24 * time.Hour
 
+// SpellDuration writes a policy duration for a label: "7 days", "1 day",
+// else as FormatDuration does ("90s").
+func SpellDuration(d time.Duration) string {
+	switch {
+	case d == day:
+		return "1 day"
+	case d > 0 && d%day == 0:
+		return strconv.Itoa(int(d/day)) + " days"
+	}
+	return FormatDuration(d)
+}
+
 // FormatDuration writes a duration the way staff say it: "7d", "36h", "90m".
 func FormatDuration(d time.Duration) string {
 	switch {
@@ -279,27 +443,20 @@ func FormatDuration(d time.Duration) string {
 	return d.String()
 }
 
-// AddBusinessDays returns the date n business days after date: weekends and
-// the calendar's holidays do not count. A Friday discharge with n=2 is due on
-// Tuesday.
-func (c Calendar) AddBusinessDays(date time.Time, n int) time.Time {
-	holiday := make(map[string]bool, len(c.Holidays))
-	for _, h := range c.Holidays {
-		holiday[h] = true
-	}
-	d := date
-	for n > 0 {
-		d = d.AddDate(0, 0, 1)
-		if d.Weekday() == time.Saturday || d.Weekday() == time.Sunday || holiday[d.Format(time.DateOnly)] {
-			continue
-		}
-		n--
-	}
-	return d
-}
-
 // EndOfDay is the last second of the date of t in loc.
 func EndOfDay(t time.Time, loc *time.Location) time.Time {
 	y, m, d := t.In(loc).Date()
 	return time.Date(y, m, d, 23, 59, 59, 0, loc)
+}
+
+// CheckHorizon refuses a policy whose business-day calendar cannot answer
+// for the CalendarYears years from now (policy load runs it; a calendar of
+// explicit dates silently ends). A program whose contact clock is a plain
+// duration does not count business days and needs no calendar.
+func (p Policy) CheckHorizon(now time.Time) error {
+	if p.PostDischarge.ContactWithin > 0 || p.Calendar.Answers(now, CalendarYears) {
+		return nil
+	}
+	return Invalidf("calendar", "holidays end before %d: add holiday rules (fixed dates with observed days, nth weekday of a month) so that business days are known for the next %d years",
+		now.Year()+CalendarYears, CalendarYears)
 }

@@ -73,7 +73,7 @@ type Assessment struct {
 	PriorServices []string `json:"prior_services,omitempty"`
 	// Home, safety, support and engagement.
 	Housing        Housing        `json:"housing"`
-	HomeSafe       bool           `json:"home_safe"`
+	HomeSafe       *bool          `json:"home_safe,omitempty"` // nil: not asked (unknown)
 	SupportNetwork SupportNetwork `json:"support_network"`
 	Readiness      Readiness      `json:"readiness"`
 	Engagement     int            `json:"engagement"`
@@ -102,16 +102,17 @@ func (a Assessment) Validate() error {
 		return Invalidf("chronic_conditions", "must be 0 or more")
 	case a.Medications < 0:
 		return Invalidf("medications", "must be 0 or more")
-	case a.Engagement < 1 || a.Engagement > 5:
-		return Invalidf("engagement", "must be a score from 1 (disengaged) to 5 (fully engaged), got %d", a.Engagement)
+	case a.Engagement < 0 || a.Engagement > 5:
+		return Invalidf("engagement", "must be a score from 1 (disengaged) to 5 (fully engaged), or 0 when not asked; got %d", a.Engagement)
 	}
-	if err := validEnum("housing", a.Housing, HousingStatuses); err != nil {
+	// An answer left out is unknown: the risk rules do not score it.
+	if err := validOptional("housing", a.Housing, HousingStatuses); err != nil {
 		return err
 	}
-	if err := validEnum("support_network", a.SupportNetwork, SupportNetworks); err != nil {
+	if err := validOptional("support_network", a.SupportNetwork, SupportNetworks); err != nil {
 		return err
 	}
-	if err := validEnum("readiness", a.Readiness, ReadinessStages); err != nil {
+	if err := validOptional("readiness", a.Readiness, ReadinessStages); err != nil {
 		return err
 	}
 	return a.Baseline.Validate("baseline")
@@ -124,6 +125,8 @@ type RiskProposal struct {
 	Level   RiskLevel `json:"level"`
 	Rules   string    `json:"rules"`
 	Factors []string  `json:"factors,omitempty"`
+	// Unknown lists the answers the assessment left out: not scored.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // Stratification is the staff decision of step 3.
@@ -174,6 +177,9 @@ type CarePlan struct {
 	Goals    []Goal    `json:"goals"`
 	Services []Service `json:"services"`
 	Notes    string    `json:"notes,omitempty"`
+	// PayerType is the kind of payer the client's coverage is with (one of
+	// PayerTypes); it decides whether the decision deadlines apply.
+	PayerType string `json:"payer_type,omitempty"`
 }
 
 // Validate checks a care plan.
@@ -224,6 +230,9 @@ func (p CarePlan) Validate() error {
 			return Invalidf(field+".occurrences", "must be 0 or more")
 		}
 	}
+	if p.PayerType != "" {
+		return validEnum("payer_type", p.PayerType, PayerTypes)
+	}
 	return nil
 }
 
@@ -238,6 +247,13 @@ type Contact struct {
 	FaceToFace bool   `json:"face_to_face,omitempty"`
 	Notes      string `json:"notes,omitempty"`
 	BackTo     Phase  `json:"back_to,omitempty"`
+	// Attempt records an interactive-contact attempt that did not reach the
+	// client (Outcome says how it went). Two documented attempts within the
+	// TCM contact window meet that clock ("met by attempts").
+	Attempt bool        `json:"attempt,omitempty"`
+	Outcome CallOutcome `json:"outcome,omitempty"`
+	// Minutes is the care-management time the contact took (CCM 99490).
+	Minutes int `json:"minutes,omitempty"`
 }
 
 // Validate checks a contact.
@@ -245,18 +261,95 @@ func (c Contact) Validate() error {
 	if err := validEnum("with", c.With, ContactParties); err != nil {
 		return err
 	}
+	if err := validMinutes(c.Minutes); err != nil {
+		return err
+	}
+	switch {
+	case c.Attempt && (c.Outcome == "" || c.Outcome == CallReached):
+		return Invalidf("outcome", "an attempt did not reach the client: use --outcome no-answer or declined (a contact that reached them is not an attempt)")
+	case c.Attempt && c.FaceToFace:
+		return Invalidf("attempt", "a face-to-face visit is a contact, not an attempt; drop --attempt")
+	case !c.Attempt && c.Outcome != "":
+		return Invalidf("outcome", "is only for an attempt (--attempt)")
+	}
+	if c.Outcome != "" {
+		if err := validEnum("outcome", c.Outcome, CallOutcomes); err != nil {
+			return err
+		}
+	}
 	if c.BackTo != "" {
 		return validBackTo(c.BackTo)
 	}
 	return nil
 }
 
-// Transition is a move between levels of care (step 7).
+// Transition is a move between levels of care (step 7). Date (and Time,
+// when known) are when it happened, in the program's time zone: every
+// clock runs from them, not from when the transition was recorded.
 type Transition struct {
 	Kind TransitionKind `json:"kind"`
 	From string         `json:"from"`
 	To   string         `json:"to"`
-	Date string         `json:"date"` // YYYY-MM-DD
+	Date string         `json:"date"`           // YYYY-MM-DD
+	Time string         `json:"time,omitempty"` // HH:MM, program time zone
+	// Complexity of the medical decision-making at a discharge (moderate:
+	// CPT 99495, high: 99496) is the clinician's call; empty takes it from
+	// the risk level.
+	Complexity Complexity `json:"complexity,omitempty"`
+}
+
+// Complexity is the TCM medical decision-making complexity of a discharge.
+type Complexity string
+
+// Complexities.
+const (
+	ComplexityModerate Complexity = "moderate"
+	ComplexityHigh     Complexity = "high"
+)
+
+// Complexities lists every complexity.
+var Complexities = []Complexity{ComplexityModerate, ComplexityHigh}
+
+// At is when the transition happened in loc: its date and time, or the
+// start of its date when no time was given. ok is false when the date or
+// time does not parse.
+func (t Transition) At(loc *time.Location) (at time.Time, timed, ok bool) {
+	if t.Time == "" {
+		d, err := time.ParseInLocation(time.DateOnly, t.Date, loc)
+		return d, false, err == nil
+	}
+	d, err := time.ParseInLocation(time.DateOnly+" 15:04", t.Date+" "+t.Time, loc)
+	return d, true, err == nil
+}
+
+// CheckDate checks the transition's date against the time it is recorded
+// (now) and the time the case opened: not in the future beyond tolerance
+// (a planned discharge is not recorded until it happens), not more than
+// maxBefore before the case opened.
+func (t Transition) CheckDate(now, opened time.Time, loc *time.Location, tolerance, maxBefore time.Duration) error {
+	at, timed, ok := t.At(loc)
+	if !ok {
+		return Invalidf("time", "must be a time HH:MM (24-hour, program time zone), got %q", t.Time)
+	}
+	latest := now.Add(tolerance)
+	if !timed {
+		// A date alone is in the future only once it is so everywhere
+		// (the client's or feed's zone may be ahead of the program's).
+		latest = EndOfDay(latest, time.FixedZone("UTC+14", 14*3600))
+	}
+	field := "date"
+	if timed {
+		field = "time"
+	}
+	if at.After(latest) {
+		return Invalidf(field, "%s %s is in the future: record a %s once it has happened (a planned one is not a transition yet)",
+			t.Date, t.Time, t.Kind)
+	}
+	if !opened.IsZero() && maxBefore > 0 && at.Before(opened.Add(-maxBefore)) {
+		return Invalidf("date", "%s is more than %s before the case opened (%s): check the date",
+			t.Date, FormatDuration(maxBefore), opened.In(loc).Format(time.DateOnly))
+	}
+	return nil
 }
 
 // Validate checks a transition.
@@ -273,6 +366,27 @@ func (t Transition) Validate() error {
 	if _, err := time.Parse(time.DateOnly, t.Date); err != nil {
 		return Invalidf("date", "must be a date YYYY-MM-DD, got %q", t.Date)
 	}
+	if t.Time != "" {
+		if _, err := time.Parse("15:04", t.Time); err != nil {
+			return Invalidf("time", "must be a time HH:MM (24-hour, program time zone), got %q", t.Time)
+		}
+	}
+	if t.Complexity != "" {
+		if t.Kind != TransitionDischarge {
+			return Invalidf("complexity", "is set at a discharge only")
+		}
+		if err := validEnum("complexity", t.Complexity, Complexities); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validMinutes checks the minutes a contact or call took.
+func validMinutes(m int) error {
+	if m < 0 || m > 24*60 {
+		return Invalidf("minutes", "must be the minutes the contact took, 0 to 1440, got %d", m)
+	}
 	return nil
 }
 
@@ -281,10 +395,19 @@ func (t Transition) Validate() error {
 type Evaluation struct {
 	Scores OutcomeScores `json:"scores"`
 	Notes  string        `json:"notes,omitempty"`
+	// WithoutTransition evaluates a case from follow-up that never had a
+	// transition of care; Reason says why.
+	WithoutTransition bool   `json:"without_transition,omitempty"`
+	Reason            string `json:"reason,omitempty"`
 }
 
 // Validate checks an evaluation.
-func (e Evaluation) Validate() error { return e.Scores.Validate("scores") }
+func (e Evaluation) Validate() error {
+	if e.WithoutTransition && strings.TrimSpace(e.Reason) == "" {
+		return Invalidf("reason", "is required with --without-transition: say why the case is evaluated without a transition of care")
+	}
+	return e.Scores.Validate("scores")
+}
 
 // Closure closes a case.
 type Closure struct {
@@ -294,3 +417,28 @@ type Closure struct {
 
 // Validate checks a closure.
 func (c Closure) Validate() error { return validEnum("reason", c.Reason, ClosureReasons) }
+
+// EarliestBirthYear is the first year a birth date may fall in.
+const EarliestBirthYear = 1900
+
+// CheckBirthDate refuses a birth date in the future or before 1900.
+func CheckBirthDate(d, now time.Time) error {
+	switch {
+	case d.After(now):
+		return Invalidf("birth-date", "%s is in the future: check the date", d.Format(time.DateOnly))
+	case d.Year() < EarliestBirthYear:
+		return Invalidf("birth-date", "%s is before %d: check the date", d.Format(time.DateOnly), EarliestBirthYear)
+	}
+	return nil
+}
+
+// validOptional checks an enum answer that may be left out ("").
+func validOptional[T ~string](field string, value T, allowed []T) error {
+	if value == "" {
+		return nil
+	}
+	return validEnum(field, value, allowed)
+}
+
+// Known returns a pointer to an answer given (a yes/no question asked).
+func Known(v bool) *bool { return &v }

@@ -35,7 +35,7 @@ func TestScreeningValidate(t *testing.T) {
 func validAssessment() care.Assessment {
 	return care.Assessment{
 		Admissions12m: 1, EDVisits6m: 2, InsurancePlan: "medicare-a", PriorServices: []string{"home-nursing"},
-		Housing: care.HousingStable, HomeSafe: true, SupportNetwork: care.SupportLimited,
+		Housing: care.HousingStable, HomeSafe: care.Known(true), SupportNetwork: care.SupportLimited,
 		Readiness: care.ReadinessContemplation, Engagement: 3,
 		Age: 72, ChronicConditions: 2, Medications: 6,
 		Baseline: care.OutcomeScores{PhysicalFunction: 2, ClinicalResults: 3, Financial: 4, Satisfaction: 5, Knowledge: 1, Psychosocial: 3},
@@ -50,6 +50,10 @@ func TestAssessmentValidate(t *testing.T) {
 	require.NoError(t, edge.Validate())
 	edge.Age, edge.Engagement = 0, 1
 	require.NoError(t, edge.Validate())
+	// Answers left out are unknown, not invalid: the risk rules do not score them.
+	unknown := validAssessment()
+	unknown.Housing, unknown.SupportNetwork, unknown.Readiness, unknown.Engagement, unknown.HomeSafe = "", "", "", 0, nil
+	require.NoError(t, unknown.Validate())
 
 	for _, tc := range []struct {
 		name   string
@@ -63,13 +67,9 @@ func TestAssessmentValidate(t *testing.T) {
 		{"age over 130", func(a *care.Assessment) { a.Age = 131 }, "age", "got 131"},
 		{"negative chronic conditions", func(a *care.Assessment) { a.ChronicConditions = -2 }, "chronic_conditions", "0 or more"},
 		{"negative medications", func(a *care.Assessment) { a.Medications = -1 }, "medications", "0 or more"},
-		{"engagement 0", func(a *care.Assessment) { a.Engagement = 0 }, "engagement", "got 0"},
 		{"engagement 6", func(a *care.Assessment) { a.Engagement = 6 }, "engagement", "got 6"},
-		{"missing housing", func(a *care.Assessment) { a.Housing = "" }, "housing", "is required"},
 		{"bad housing", func(a *care.Assessment) { a.Housing = "castle" }, "housing", `"castle"`},
-		{"missing support network", func(a *care.Assessment) { a.SupportNetwork = "" }, "support_network", "is required"},
 		{"bad support network", func(a *care.Assessment) { a.SupportNetwork = "some" }, "support_network", "none, limited, strong"},
-		{"missing readiness", func(a *care.Assessment) { a.Readiness = "" }, "readiness", "is required"},
 		{"bad readiness", func(a *care.Assessment) { a.Readiness = "ready" }, "readiness", "precontemplation"},
 		{"baseline physical function 0", func(a *care.Assessment) { a.Baseline.PhysicalFunction = 0 }, "baseline.physical_function", "got 0"},
 		{"baseline clinical results 6", func(a *care.Assessment) { a.Baseline.ClinicalResults = 6 }, "baseline.clinical_results", "got 6"},

@@ -11,7 +11,7 @@ import (
 // noRisk is an assessment that scores 0.
 func noRisk() care.Assessment {
 	return care.Assessment{
-		Age: 40, Housing: care.HousingStable, HomeSafe: true,
+		Age: 40, Housing: care.HousingStable, HomeSafe: care.Known(true),
 		SupportNetwork: care.SupportStrong, Readiness: care.ReadinessAction, Engagement: 4,
 	}
 }
@@ -43,7 +43,7 @@ func TestProposeRiskBoundaries(t *testing.T) {
 			a.Age, a.ChronicConditions, a.Medications, a.EDVisits6m = 75, 3, 10, 2
 		}, 7, care.RiskHigh, []string{"age 75+", "3+ chronic conditions", "10+ medications", "2+ ED visits in 6 months"}},
 		{"exactly 7 from social factors", func(a *care.Assessment) {
-			a.Housing, a.HomeSafe, a.SupportNetwork = care.HousingHomeless, false, care.SupportNone
+			a.Housing, a.HomeSafe, a.SupportNetwork = care.HousingHomeless, care.Known(false), care.SupportNone
 			a.BehaviouralConcern, a.SubstanceUse, a.NutritionConcern = true, true, true
 		}, 7, care.RiskHigh, []string{"emotional or behavioural health", "substance, alcohol or tobacco use",
 			"nutrition or exercise", "homeless", "home not safe", "no support network"}},
@@ -87,7 +87,7 @@ func TestProposeRiskFactors(t *testing.T) {
 		{"nutrition", func(a *care.Assessment) { a.NutritionConcern = true }, 1, "nutrition or exercise"},
 		{"unstable housing", func(a *care.Assessment) { a.Housing = care.HousingUnstable }, 1, "unstable housing"},
 		{"homeless", func(a *care.Assessment) { a.Housing = care.HousingHomeless }, 2, "homeless"},
-		{"home not safe", func(a *care.Assessment) { a.HomeSafe = false }, 1, "home not safe"},
+		{"home not safe", func(a *care.Assessment) { a.HomeSafe = care.Known(false) }, 1, "home not safe"},
 		{"no support", func(a *care.Assessment) { a.SupportNetwork = care.SupportNone }, 1, "no support network"},
 		{"limited support", func(a *care.Assessment) { a.SupportNetwork = care.SupportLimited }, 0, ""},
 		{"financial hardship is not scored", func(a *care.Assessment) { a.FinancialHardship = true }, 0, ""},
@@ -111,10 +111,47 @@ func TestProposeRiskMaximum(t *testing.T) {
 	a := care.Assessment{
 		Age: 90, ChronicConditions: 5, Medications: 12, Admissions12m: 3, EDVisits6m: 4,
 		BehaviouralConcern: true, SubstanceUse: true, NutritionConcern: true,
-		Housing: care.HousingHomeless, HomeSafe: false, SupportNetwork: care.SupportNone,
+		Housing: care.HousingHomeless, HomeSafe: care.Known(false), SupportNetwork: care.SupportNone,
 	}
 	p := care.ProposeRisk(a)
 	require.Equal(t, 16, p.Score)
 	require.Equal(t, care.RiskHigh, p.Level)
 	require.Len(t, p.Factors, 11)
+}
+
+func riskV2(t *testing.T) care.RiskRuleSet {
+	t.Helper()
+	p := programCalendar(t)
+	require.NotNil(t, p.RiskRules, "the policy pins its risk rules")
+	return *p.RiskRules
+}
+
+func TestRiskRulesScoreEveryFactorTheAssessmentCollects(t *testing.T) {
+	rules := riskV2(t)
+	a := noRisk()
+	a.FinancialHardship, a.Readiness, a.Engagement = true, care.ReadinessPrecontemplation, 2
+	p := rules.Propose(a)
+	require.Equal(t, []string{"financial hardship", "not yet ready to change", "low engagement with own health"}, p.Factors)
+	require.Equal(t, 3, p.Score)
+	require.Equal(t, "risk-v2", p.Rules)
+	require.Empty(t, p.Unknown)
+}
+
+func TestAnOmittedAnswerIsUnknownNotUnsafe(t *testing.T) {
+	rules := riskV2(t)
+	a := noRisk()
+	a.HomeSafe, a.Housing, a.Readiness, a.Engagement = nil, "", "", 0
+	p := rules.Propose(a)
+	require.Zero(t, p.Score, "nothing scored for answers not given")
+	require.Equal(t, []string{"housing", "home_safe", "readiness", "engagement"}, p.Unknown)
+	require.Contains(t, care.ProposeRisk(a).Factors, "home not safe", "risk-v1, pinned by older cases, is unchanged")
+}
+
+func TestRiskRulesAreValidatedAsPolicyData(t *testing.T) {
+	rules := riskV2(t)
+	rules.Points = map[string]int{"star_sign": 1}
+	require.ErrorContains(t, rules.Validate(), "risk_rules.points.star_sign")
+	rules = riskV2(t)
+	rules.High = rules.Moderate
+	require.ErrorContains(t, rules.Validate(), "moderate < high")
 }

@@ -16,7 +16,12 @@ const (
 	TaskReadmissionWatch TaskKind = "readmission-watch"  // 30 days without readmission
 	TaskLostToContact    TaskKind = "lost-to-contact"    // repeated no-answers: decide what to do
 	TaskCoordination     TaskKind = "coordination"       // a service needs staff: denial, no slot, repeated no-shows
+	TaskCCMMinutes       TaskKind = "ccm-minutes"        // the calendar month's care-management minutes (CPT 99490)
 )
+
+// PostDischargeKinds are the clocks a discharge starts besides the
+// readmission watch.
+var PostDischargeKinds = []TaskKind{TaskTCMContact, TaskTCMVisit, TaskMedRec, TaskContact}
 
 // TaskStatus is where a task stands.
 type TaskStatus string
@@ -47,6 +52,13 @@ type Task struct {
 	// whether they were done in time.
 	Clock bool  `json:"clock,omitempty"`
 	Met   *bool `json:"met,omitempty"`
+	// CasePaused marks, on the worklist, a task of a case whose outreach is
+	// paused (not stored with the task).
+	CasePaused bool `json:"case_paused,omitempty"`
+	// ServiceID is the planned service a coordination task is about; the
+	// task closes by itself when its cause clears (the service is booked,
+	// authorized or replaced).
+	ServiceID string `json:"service_id,omitempty"`
 }
 
 // CallOutcome is the outcome of a follow-up call.
@@ -70,6 +82,8 @@ type CallResult struct {
 	// goes back to assessment.
 	Deteriorated bool   `json:"deteriorated,omitempty"`
 	Notes        string `json:"notes,omitempty"`
+	// Minutes is the care-management time the call took (CCM 99490).
+	Minutes int `json:"minutes,omitempty"`
 }
 
 // Validate checks a call result.
@@ -78,6 +92,9 @@ func (c CallResult) Validate() error {
 		return Invalidf("call", "is required: the id of the call task (see caseflow case show)")
 	}
 	if err := validEnum("outcome", c.Outcome, CallOutcomes); err != nil {
+		return err
+	}
+	if err := validMinutes(c.Minutes); err != nil {
 		return err
 	}
 	if c.Deteriorated && c.Outcome != CallReached {
@@ -125,4 +142,45 @@ type DischargeClocks struct {
 	VisitDue        time.Time `json:"visit_due"`
 	VisitDays       int       `json:"visit_days"`
 	ReadmissionEnds time.Time `json:"readmission_ends"`
+	// Set by discharges recorded from the event's own date (change
+	// event-dates): the date, the complexity, the policy labels of the
+	// contact and visit clocks, the end of the 30-day TCM period, when the
+	// discharge was entered and the tasks it opened.
+	Date         string     `json:"date,omitempty"`
+	Complexity   Complexity `json:"complexity,omitempty"`
+	ContactRule  string     `json:"contact_rule,omitempty"`
+	VisitWithin  string     `json:"visit_within,omitempty"`
+	TCMPeriodEnd time.Time  `json:"tcm_period_end,omitzero"`
+	EnteredAt    time.Time  `json:"entered_at,omitzero"`
+	Tasks        []string   `json:"tasks,omitempty"`
+	// Attempts counts the documented interactive-contact attempts made
+	// within the contact window.
+	Attempts int `json:"attempts,omitempty"`
+	// Readmitted is set once a readmission followed this discharge.
+	Readmitted bool `json:"readmitted,omitempty"`
+}
+
+// DischargeRequest is what the discharge-clocks activity computes from.
+type DischargeRequest struct {
+	Policy     Policy     `json:"policy"`
+	Risk       RiskLevel  `json:"risk"`
+	Transition Transition `json:"transition"`
+	// EnteredAt is when staff or the feed recorded the discharge.
+	EnteredAt time.Time `json:"entered_at"`
+}
+
+// Month is a calendar month in the program's time zone.
+type Month struct {
+	Name  string    `json:"name"` // YYYY-MM
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"` // its last second
+}
+
+// MonthMinutes is a case's CCM 99490 accumulator: the care-management
+// minutes recorded in one calendar month, against the policy target.
+type MonthMinutes struct {
+	Month   Month  `json:"month"`
+	Minutes int    `json:"minutes"`
+	Target  int    `json:"target"`
+	TaskID  string `json:"task_id,omitempty"`
 }

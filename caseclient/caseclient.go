@@ -50,6 +50,9 @@ func New(tc client.Client, taskQueue string) *Client {
 // and starts nothing, when a workflow with that id exists already (open or
 // closed).
 func (c *Client) Open(ctx context.Context, in workflows.CaseInput) (bool, error) {
+	if err := CheckSize(in); err != nil {
+		return false, err
+	}
 	cs := &in.Case
 	if cs.OpenedAt.IsZero() {
 		cs.OpenedAt = time.Now().UTC().Truncate(time.Second)
@@ -86,9 +89,13 @@ func (c *Client) Open(ctx context.Context, in workflows.CaseInput) (bool, error)
 
 // Act sends the staff action a with its argument to a case, as actor, and
 // waits for the case's new status. A refused action changes nothing; its
-// error has the kind the workflow gave it.
+// error has the kind the workflow gave it. An argument over the input
+// limits (CheckSize) is refused before it reaches Temporal.
 func Act[T any](ctx context.Context, c *Client, caseID, actor string, a workflows.Action[T], arg T) (workflows.Status, error) {
 	var st workflows.Status
+	if err := CheckSize(arg); err != nil {
+		return st, err
+	}
 	h, err := c.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   care.WorkflowID(caseID),
 		UpdateName:   a.Name,

@@ -22,6 +22,9 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	if err := care.ValidateOpaqueID("case", caseID); err != nil {
 		return err
 	}
+	if err := caseclient.CheckSize(arg); err != nil { // before dialing anything
+		return inputField(cmd, err)
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 	defer cancel()
 	if err := a.checkActor(ctx); err != nil {
@@ -33,7 +36,7 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	}
 	st, err := caseclient.Act(ctx, cases, caseID, a.actor, action, arg)
 	if err != nil {
-		return a.caseError(caseID, err)
+		return a.caseError(caseID, inputField(cmd, err))
 	}
 	if a.json() {
 		return a.printJSON(st)
@@ -56,7 +59,7 @@ func (a *app) caseError(caseID string, err error) error {
 	case errors.Is(err, caseclient.ErrClosed):
 		return care.Errorf(kind, "%w (see \"caseflow case show %s\")", err, caseID)
 	case kind == care.KindUnavailable && !errors.As(err, new(*serviceerror.Unavailable)): // the worker did not answer
-		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, a.timeout, caseID)
+		return care.Errorf(kind, "case %s: no answer within %s; is the caseflow worker running (make run)? The action may still complete: check with \"caseflow case show %s\"", caseID, humanDuration(a.timeout), caseID)
 	}
 	return err
 }
@@ -90,6 +93,7 @@ with the reason given.`,
 func (a *app) assessCommand() *cobra.Command {
 	var file, baseline string
 	var as care.Assessment
+	var homeSafe bool
 	cmd := &cobra.Command{
 		Use:   "assess <case>",
 		Short: "Record the assessment and outcome baseline (step 2)",
@@ -113,6 +117,7 @@ knowledge, psychosocial}, notes.`,
 		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			flags := as
+			flags.HomeSafe = &homeSafe
 			merged := care.Assessment{}
 			if file != "" {
 				if err := readJSONFile(file, &merged); err != nil {
@@ -135,7 +140,7 @@ knowledge, psychosocial}, notes.`,
 	fl.StringVar(&as.InsurancePlan, "insurance-plan", "", "insurance plan and what it covers")
 	fl.StringSliceVar(&as.PriorServices, "prior-service", nil, "a service received before (repeatable)")
 	fl.StringVar((*string)(&as.Housing), "housing", "", "housing status: stable, unstable, homeless")
-	fl.BoolVar(&as.HomeSafe, "home-safe", false, "the home is safe")
+	fl.BoolVar(&homeSafe, "home-safe", false, "the home is safe (--home-safe=false: not safe; left out: not asked)")
 	fl.StringVar((*string)(&as.SupportNetwork), "support", "", "support network: none, limited, strong")
 	fl.StringVar((*string)(&as.Readiness), "readiness", "", "readiness to change: precontemplation, contemplation, preparation, action, maintenance")
 	fl.IntVar(&as.Engagement, "engagement", 0, "engagement with own health, 1 (disengaged) to 5 (fully engaged)")
@@ -156,7 +161,7 @@ func overlay(fl *pflag.FlagSet, dst, src *care.Assessment) {
 	set := map[string]func(){
 		"admissions": func() { dst.Admissions12m = src.Admissions12m }, "ed-visits": func() { dst.EDVisits6m = src.EDVisits6m },
 		"insurance-plan": func() { dst.InsurancePlan = src.InsurancePlan }, "prior-service": func() { dst.PriorServices = src.PriorServices },
-		"housing": func() { dst.Housing = src.Housing }, "home-safe": func() { dst.HomeSafe = src.HomeSafe },
+		"housing": func() { dst.Housing = src.Housing }, "home-safe": func() { v := *src.HomeSafe; dst.HomeSafe = &v },
 		"support": func() { dst.SupportNetwork = src.SupportNetwork }, "readiness": func() { dst.Readiness = src.Readiness },
 		"engagement": func() { dst.Engagement = src.Engagement }, "age": func() { dst.Age = src.Age },
 		"conditions": func() { dst.ChronicConditions = src.ChronicConditions }, "medications": func() { dst.Medications = src.Medications },
@@ -211,7 +216,14 @@ services (step 5) starts at once, then the case moves to follow-up.
 
 The file is JSON: {"goals": [{"id", "description", "target", "due"}],
 "services": [{"id", "code", "name", "frequency", "occurrences",
-"requires_authorization"}], "notes"}.`,
+"requires_authorization"}], "notes", "payer_type"}. Service codes must be
+offered by a provider (caseflow providers load) or allowed by the program's
+policy without providers.
+
+Approving a plan again (after "case contact --back-to planning") compares it
+with the current one, service by service: an unchanged service keeps its
+authorization, appointment and reminders; a changed one is amended in place;
+a removed one is cancelled; a new one starts.`,
 		Example: `  caseflow case plan c-1a2b3c4d5e6f7a8b --file demo/river/plan.json`,
 		Args:    exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -223,6 +235,11 @@ The file is JSON: {"goals": [{"id", "description", "target", "due"}],
 				return err
 			}
 			if err := p.Validate(); err != nil {
+				return fmt.Errorf("%s: %w", file, err)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
+			defer cancel()
+			if err := a.checkCatalog(ctx, args[0], p); err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}
 			return act(a, cmd, args[0], workflows.Plan, p)
@@ -239,8 +256,18 @@ func (a *app) contactCommand() *cobra.Command {
 		Short: "Record a follow-up or post-transition contact (steps 6 and 8)",
 		Long: `Record a contact made with the client, the family or a provider. When the
 contact shows the plan no longer fits, --back-to sends the case back to
-assessment or planning.`,
-		Example: `  caseflow case contact c-1a2b3c4d5e6f7a8b --with client --notes "walking with crutches"
+assessment or planning.
+
+After a discharge, a contact with the client or family meets the interactive
+contact clock; only a face-to-face visit with the client (the patient present)
+meets the visit clock. An attempt that did not reach the client is recorded
+with --attempt --outcome no-answer: two documented attempts within the contact
+window meet the contact clock ("met by attempts"). --minutes records the
+care-management time of the contact (CCM 99490: the month's minutes count
+against the program's target).`,
+		Example: `  caseflow case contact c-1a2b3c4d5e6f7a8b --with client --notes "walking with crutches" --minutes 15
+  caseflow case contact c-1a2b3c4d5e6f7a8b --with client --face-to-face
+  caseflow case contact c-1a2b3c4d5e6f7a8b --attempt --outcome no-answer
   caseflow case contact c-1a2b3c4d5e6f7a8b --with provider --back-to planning`,
 		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -248,7 +275,7 @@ assessment or planning.`,
 				return err
 			}
 			if err := c.Validate(); err != nil {
-				return care.Invalidf("--back-to", "unknown value %q; use assessment or planning", c.BackTo)
+				return flagError(err)
 			}
 			return act(a, cmd, args[0], workflows.Contact, c)
 		},
@@ -257,6 +284,9 @@ assessment or planning.`,
 	cmd.Flags().BoolVar(&c.FaceToFace, "face-to-face", false, "an in-person visit (meets the post-discharge visit clock)")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was learnt")
 	cmd.Flags().StringVar((*string)(&c.BackTo), "back-to", "", "send the case back to: assessment or planning")
+	cmd.Flags().BoolVar(&c.Attempt, "attempt", false, "an interactive-contact attempt that did not reach the client (needs --outcome)")
+	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "outcome of an attempt: no-answer or declined")
+	cmd.Flags().IntVar(&c.Minutes, "minutes", 0, "care-management minutes the contact took (CCM 99490)")
 	return cmd
 }
 
@@ -267,13 +297,20 @@ func (a *app) transitionCommand() *cobra.Command {
 		Short: "Record a transition of care (step 7)",
 		Long: `Record a move between levels of care: a hospital discharge, a transfer to
 a facility, a change of care level (e.g. weekly to monthly physiotherapy), or a
-readmission. A discharge starts the transitional-care clocks of the program
-policy: interactive contact within 2 business days, face-to-face visit within
-7 days (high risk) or 14 days, medication reconciliation by the visit, and a
-30-day readmission watch. A readmission within the watch is recorded and the
-case waits in transition until the next discharge. Hospital ADT feeds send the
+readmission, with the date (and --time, when known) it happened: every clock
+runs from it, not from when it is entered. A discharge starts the
+transitional-care clocks of the program policy (see docs/policies.md): the
+interactive contact, the face-to-face visit (--complexity high: the policy's
+visit_high, CPT 99496; moderate: visit_moderate, 99495; default from the risk
+level), medication reconciliation by the visit, the readmission watch and the
+TCM period. A discharge entered late records the clocks already past as missed
+at their due times. Dates in the future are refused: record a planned
+discharge once it has happened. A readmission is counted from the discharge
+date (day 0) and is accepted in every open phase after a discharge; the case
+waits in transition until the next discharge. A second discharge needs an
+admission (readmission or transfer) in between. Hospital ADT feeds send the
 same as the "adt-transition" signal.`,
-		Example: `  caseflow case transition c-1a2b3c4d5e6f7a8b --kind discharge --from "city hospital" --to home --date 2026-12-04
+		Example: `  caseflow case transition c-1a2b3c4d5e6f7a8b --kind discharge --from "city hospital" --to home --date 2026-12-04 --time 14:30 --complexity high
   caseflow case transition c-1a2b3c4d5e6f7a8b --kind readmission --from home --to "city hospital" --date 2026-12-16`,
 		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -287,6 +324,8 @@ same as the "adt-transition" signal.`,
 	cmd.Flags().StringVar(&t.From, "from", "", "level or place of care left (required)")
 	cmd.Flags().StringVar(&t.To, "to", "", "level or place of care entered (required)")
 	cmd.Flags().StringVar(&t.Date, "date", "", "date of the transition, YYYY-MM-DD (required)")
+	cmd.Flags().StringVar(&t.Time, "time", "", "time of the transition, HH:MM in the program's time zone")
+	cmd.Flags().StringVar((*string)(&t.Complexity), "complexity", "", "discharge: medical decision-making complexity, moderate or high (default from the risk level)")
 	return cmd
 }
 
@@ -298,7 +337,10 @@ func (a *app) evaluateCommand() *cobra.Command {
 		Short: "Score the outcome domains against the baseline (step 9)",
 		Long: `Score the six outcome domains (1 poor .. 5 good): physical_function,
 clinical_results, financial, satisfaction, knowledge, psychosocial. They are
-compared with the assessment baseline. Then close the case with "case close".
+compared with the intake assessment's baseline, and with the latest
+re-assessment's when there was one. A case in follow-up that never had a
+transition of care is evaluated only with --without-transition --reason. Then
+close the case with "case close" (goals-met needs this evaluation).
 The file is JSON: {"scores": {...}, "notes": "..."}.`,
 		Example: `  caseflow case evaluate c-1a2b3c4d5e6f7a8b --scores physical_function=5,clinical_results=4,financial=3,satisfaction=5,knowledge=4,psychosocial=4
   caseflow case evaluate c-1a2b3c4d5e6f7a8b --file demo/river/evaluation.json`,
@@ -321,12 +363,20 @@ The file is JSON: {"scores": {...}, "notes": "..."}.`,
 			if cmd.Flags().Changed("notes") {
 				ev.Notes = e.Notes
 			}
+			if e.WithoutTransition {
+				ev.WithoutTransition, ev.Reason = true, e.Reason
+			}
+			if err := ev.Validate(); err != nil {
+				return flagError(err)
+			}
 			return act(a, cmd, args[0], workflows.Evaluate, ev)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "JSON file with the evaluation (- for stdin)")
 	cmd.Flags().StringVar(&scores, "scores", "", "outcome scores as domain=score pairs")
 	cmd.Flags().StringVar(&e.Notes, "notes", "", "evaluation notes")
+	cmd.Flags().BoolVar(&e.WithoutTransition, "without-transition", false, "evaluate from follow-up a case that had no transition of care (needs --reason)")
+	cmd.Flags().StringVar(&e.Reason, "reason", "", "why the case is evaluated without a transition")
 	return cmd
 }
 

@@ -47,6 +47,7 @@ call-7 in "case show" and "worklist". Record what happened:
 	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "reached, no-answer or declined (required)")
 	cmd.Flags().BoolVar(&c.Deteriorated, "deteriorated", false, "the client's condition got worse: back to assessment")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was said")
+	cmd.Flags().IntVar(&c.Minutes, "minutes", 0, "care-management minutes the call took (CCM 99490)")
 	return cmd
 }
 
@@ -77,14 +78,17 @@ Calls are recorded with "case call"; the readmission watch ends by itself.`,
 }
 
 func (a *app) pauseCommands() []*cobra.Command {
-	mk := func(use string, action workflows.Action[care.Pause], short, example string) *cobra.Command {
+	mk := func(use string, action workflows.Action[care.Pause], short, reason string) *cobra.Command {
 		var p care.Pause
 		cmd := &cobra.Command{
 			Use:     use + " <case>",
 			Short:   short,
-			Example: example,
+			Example: fmt.Sprintf("  caseflow case %s c-1a2b3c4d5e6f7a8b --reason %q", use, reason),
 			Args:    exactlyOneCase,
 			RunE: func(cmd *cobra.Command, args []string) error {
+				if p.Reason == "" {
+					return care.Invalidf("--reason", "is required: say why, e.g. --reason %q", reason)
+				}
 				if err := p.Validate(); err != nil {
 					return flagError(err)
 				}
@@ -95,10 +99,10 @@ func (a *app) pauseCommands() []*cobra.Command {
 		return cmd
 	}
 	return []*cobra.Command{
-		mk("pause", workflows.Pause, "Pause a case's outreach clocks (calls, post-discharge clocks, escalations)",
-			`  caseflow case pause c-1a2b3c4d5e6f7a8b --reason "re-admitted to city hospital"`),
-		mk("resume", workflows.Resume, "Resume a paused case; pending deadlines move by the paused time",
-			`  caseflow case resume c-1a2b3c4d5e6f7a8b --reason "discharged home"`),
+		mk("pause", workflows.Pause, "Pause a case's outreach (follow-up calls, cadence, reminders); TCM, readmission and authorization deadlines keep running",
+			"re-admitted to city hospital"),
+		mk("resume", workflows.Resume, "Resume a paused case's outreach; the calls move by the paused time, deadlines never do",
+			"discharged home"),
 	}
 }
 
@@ -149,6 +153,9 @@ re-assessments, lost-to-contact decisions.`,
 						}
 						if !t.EscalatedAt.IsZero() {
 							mark += " (escalated)"
+						}
+						if t.CasePaused {
+							mark += " (case paused)"
 						}
 						fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", formatTime(t.Due), mark, t.CaseID, t.ID, t.Owner, t.Description)
 					}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,7 @@ closes it; "case close" closes it from any phase.`,
 		a.planCommand(), a.contactCommand(), a.transitionCommand(), a.evaluateCommand(), a.closeCommand(),
 		a.showCommand(), a.listCommand(), a.historyCommand(), a.importCommand(), a.callCommand(), a.doneCommand(), a.appointmentCommand())
 	cmd.AddCommand(a.pauseCommands()...)
+	cmd.AddCommand(a.appealCommand(), a.bookCommand(), a.serviceCommand(), a.caseExportCommand())
 	return cmd
 }
 
@@ -42,6 +44,7 @@ type OpenResult struct {
 func (a *app) openCommand() *cobra.Command {
 	var f struct {
 		patientRef, name, birthDate, program, model, manager, source, caseID string
+		updatePatient                                                        bool
 	}
 	cmd := &cobra.Command{
 		Use:   "open",
@@ -69,6 +72,7 @@ case in the program is closed).`,
 			if err != nil {
 				return err
 			}
+			op.updatePatient = f.updatePatient
 			opened, err := op.Open(ctx, o)
 			if err != nil {
 				return err
@@ -100,6 +104,7 @@ case in the program is closed).`,
 	fl.StringVar(&f.manager, "manager", "", "opaque id of the case manager, e.g. cm-ana (required)")
 	fl.StringVar(&f.source, "source", "referral", "where the case came from: referral, adt, claims")
 	fl.StringVar(&f.caseID, "case-id", "", "opaque case id (default: derived from patient and program)")
+	fl.BoolVar(&f.updatePatient, "update-patient", false, "the patient is known with other demographics: update them (audited)")
 	return cmd
 }
 
@@ -122,6 +127,9 @@ type opener struct {
 	a     *app
 	cases *caseclient.Client
 	store *postgres.Store
+	// updatePatient lets a known patient's demographics be changed (audited);
+	// without it, different demographics are refused.
+	updatePatient bool
 }
 
 // opener reaches Temporal and PostgreSQL, before anything is written to
@@ -156,6 +164,19 @@ func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error
 	policy, err := o.a.policy(ctx, o.store, c.Program)
 	if err != nil {
 		return intake.Opened{}, err
+	}
+	if known, err := o.store.PatientByRef(ctx, t.PatientRef); err == nil {
+		if fields := known.DemographicsDiffer(t.Name, t.BirthDate); len(fields) > 0 {
+			if !o.updatePatient {
+				return intake.Opened{}, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or pass --update-patient to change the record (audited)",
+					t.PatientRef, strings.Join(fields, " and "))
+			}
+			if err := o.store.UpdatePatient(ctx, known.ID, o.a.actor, t.Name, t.BirthDate, fields); err != nil {
+				return intake.Opened{}, fmt.Errorf("update patient: %w", err)
+			}
+		}
+	} else if !errors.Is(err, care.ErrNotFound) {
+		return intake.Opened{}, fmt.Errorf("look up patient: %w", err)
 	}
 	c.PatientID, err = o.store.UpsertPatient(ctx, t.PatientRef, t.Name, t.BirthDate)
 	if err != nil {

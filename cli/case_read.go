@@ -16,20 +16,32 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
+	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/workflows"
 )
 
 func (a *app) showCommand() *cobra.Command {
-	return &cobra.Command{
+	var web bool
+	cmd := &cobra.Command{
 		Use:   "show <case>",
-		Short: "Show a case: phase, risk, plan, services, open items, timeline",
+		Short: "Show a case: phase, risk, plan, services, open items, notes, timeline",
+		Long: `Show a case: phase (and whether its clocks are paused), risk, plan, services,
+outcomes, open items with the task ids "case done" and "case call" take (the
+appointment ids "case appointment" takes are in the Services table), the notes
+staff wrote (from the audit trail in PostgreSQL) and the latest timeline
+entries. --web prints the case's address
+in the Temporal Web UI (CASEFLOW_UI_URL, default ` + defaultUIURL + `).`,
 		Example: `  caseflow case show c-1a2b3c4d5e6f7a8b
-  caseflow case show c-1a2b3c4d5e6f7a8b --output json | jq .open_items`,
+  caseflow case show c-1a2b3c4d5e6f7a8b --output json | jq .open_items
+  caseflow case show c-1a2b3c4d5e6f7a8b --web`,
 		Args: exactlyOneCase,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			caseID := args[0]
 			if err := care.ValidateOpaqueID("case", caseID); err != nil {
 				return err
+			}
+			if web {
+				return a.printWeb(caseID)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 			defer cancel()
@@ -41,25 +53,32 @@ func (a *app) showCommand() *cobra.Command {
 			if err != nil {
 				return a.caseError(caseID, err)
 			}
+			who := a.subject(ctx, caseID)
 			if a.json() {
-				return a.printJSON(st)
+				return a.printJSON(struct {
+					workflows.Status
+					Subject *postgres.CaseSubject `json:"subject,omitempty"`
+				}{st, who})
 			}
-			a.renderStatus(st)
+			a.renderStatus(ctx, st, who)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&web, "web", false, "print the case's address in the Temporal Web UI")
+	return cmd
 }
 
-func (a *app) renderStatus(st workflows.Status) {
+func (a *app) renderStatus(ctx context.Context, st workflows.Status, who *postgres.CaseSubject) {
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
 	c := st.Case
 	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
 	row("Case", c.ID)
 	row("Phase", fmt.Sprintf("%s (since %s)", st.Phase, formatTime(st.PhaseSince)))
+	renderPause(row, st)
 	row("Program", fmt.Sprintf("%s (policy v%d)", c.Program, st.Policy.Version))
 	row("Model", string(c.Model))
 	row("Manager", c.Manager)
-	row("Patient", c.PatientID)
+	row("Patient", describe(who)+", id "+c.PatientID)
 	row("Source", string(c.Source))
 	row("Opened", formatTime(c.OpenedAt)+" by "+c.OpenedBy)
 	if st.Proposal != nil {
@@ -67,6 +86,12 @@ func (a *app) renderStatus(st workflows.Status) {
 	}
 	row("Risk", orDash(string(st.Risk)))
 	row("Care category", orDash(string(st.Category)))
+	if st.Paused {
+		row("Paused", fmt.Sprintf("since %s: %s (outreach only; deadlines keep running)", formatTime(st.PausedAt), st.PauseReason))
+	}
+	if d := st.Discharge; d != nil && !d.TCMPeriodEnd.IsZero() {
+		row("Discharged", fmt.Sprintf("%s (%s complexity); TCM period ends %s", orDash(d.Date), d.Complexity, formatTime(d.TCMPeriodEnd)))
+	}
 	if st.Closure != nil {
 		row("Closed", fmt.Sprintf("%s: %s", formatTime(st.ClosedAt), st.Closure.Reason))
 	}
@@ -79,22 +104,13 @@ func (a *app) renderStatus(st workflows.Status) {
 		w.Flush()
 	}
 	a.renderServices(w, st.Services)
+	renderPlanChanges(a.out, st.PlanChanges)
 	if st.Assessment != nil {
 		a.renderOutcomes(w, st)
 	}
-	fmt.Fprintln(a.out, "\nOpen items")
-	if len(st.OpenItems) == 0 {
-		fmt.Fprintln(a.out, "  none")
-	}
-	for _, it := range st.OpenItems {
-		fmt.Fprintf(w, "  %s\t%s\tdue %s\t%s\n", it.Kind, it.Description, formatTime(it.Due), it.Owner)
-	}
-	w.Flush()
-	fmt.Fprintln(a.out, "\nTimeline")
-	for _, e := range st.Timeline {
-		fmt.Fprintf(w, "  %d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, formatTime(e.At), e.Actor, e.Action, e.Phase, e.Summary)
-	}
-	w.Flush()
+	a.renderOpenItems(w, st)
+	a.renderNotes(ctx, w, c.ID)
+	a.renderTimeline(w, st)
 }
 
 // renderServices prints the services of a case: status, authorization,
@@ -117,11 +133,16 @@ func (a *app) renderServices(w *tabwriter.Writer, services []care.ServiceState) 
 				auth += " " + z.Number + " until " + z.ValidTo.Local().Format(time.DateOnly)
 			case z.Reason != "":
 				auth += ": " + z.Reason
+			case z.Status == care.AuthorizationPended && z.Exempt:
+				auth += ", no decision deadline (exempt payer type)"
 			case z.Status == care.AuthorizationPended:
 				auth += ", decision due " + formatTime(z.DeadlineAt)
 				if z.Escalated {
 					auth += " (escalated)"
 				}
+			}
+			if z.Related != "" {
+				auth += " (appeal of " + z.Related + ")"
 			}
 		}
 		appt := "-"
@@ -156,8 +177,13 @@ type CaseListing struct {
 	Risk    string     `json:"risk,omitempty"`
 	Program string     `json:"program"`
 	Manager string     `json:"manager"`
+	Name    string     `json:"name,omitempty"` // from PostgreSQL
+	MRN     string     `json:"mrn,omitempty"`  // from PostgreSQL
 	NextDue *time.Time `json:"next_due,omitempty"`
-	Opened  time.Time  `json:"opened"`
+	// Overdue: NextDue has passed (the worklist marks the same).
+	Overdue bool      `json:"overdue,omitempty"`
+	Opened  time.Time `json:"opened"`
+	Paused  bool      `json:"paused,omitempty"`
 }
 
 func (a *app) listCommand() *cobra.Command {
@@ -189,6 +215,19 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 			if err != nil {
 				return err
 			}
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.CaseID
+			}
+			who := a.subjects(ctx, ids)
+			for i, r := range rows {
+				if s, ok := who[r.CaseID]; ok {
+					rows[i].MRN = s.ExternalRef
+					if s.Name != nil {
+						rows[i].Name = *s.Name
+					}
+				}
+			}
 			return printRows(a, rows, func() error { return a.printCases(rows) })
 		},
 	}
@@ -208,13 +247,17 @@ func (a *app) printCases(rows []CaseListing) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CASE\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
+	fmt.Fprintln(w, "CASE\tPATIENT\tMRN\tSTATUS\tPHASE\tRISK\tPROGRAM\tMANAGER\tNEXT DUE")
 	for _, r := range rows {
 		due := "-"
 		if r.NextDue != nil {
-			due = formatTime(*r.NextDue)
+			due = formatTime(*r.NextDue) + dueMark(*r.NextDue, time.Now())
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, r.Status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
+		status := r.Status
+		if r.Paused {
+			status += " (paused)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.CaseID, orDash(r.Name), orDash(r.MRN), status, r.Phase, orDash(r.Risk), r.Program, r.Manager, due)
 	}
 	return w.Flush()
 }
@@ -270,10 +313,13 @@ func listCases(ctx context.Context, tc client.Client, query string, limit int) (
 				Manager: keyword(attrs["CaseManager"]),
 				Opened:  e.GetStartTime().AsTime(),
 			}
+			if p, ok := attrs["CasePaused"]; ok && r.Status == "running" {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &r.Paused)
+			}
 			if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
 				var t time.Time
 				if converter.GetDefaultDataConverter().FromPayload(p, &t) == nil && !t.IsZero() {
-					r.NextDue = &t
+					r.NextDue, r.Overdue = &t, t.Before(time.Now())
 				}
 			}
 			rows = append(rows, r)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -24,8 +25,11 @@ func readJSONFile(path string, v any) error {
 	} else {
 		data, err = os.ReadFile(path)
 	}
-	if err != nil {
-		return care.Errorf(care.KindInvalid, "--file: %w", rootCause(err))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return care.Errorf(care.KindInvalid, "file %s does not exist; give the path of a JSON file (or - for stdin)", path)
+	case err != nil:
+		return care.Errorf(care.KindInvalid, "file %s: %v", path, rootCause(err))
 	}
 	if !utf8.Valid(data) {
 		return care.Errorf(care.KindInvalid, "%s: not UTF-8 text; save the file as UTF-8 JSON", path)
@@ -55,9 +59,60 @@ func describeJSONError(data []byte, offset int64, err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "malformed JSON: the file ends in the middle of the object"
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		if at, ok := fieldOffset(data, unknownField(err)); ok {
+			offset = at
+		}
 		return fmt.Sprintf("line %d: %s; check the spelling against the example in \"--help\"", lineAt(data, offset), strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return err.Error()
+}
+
+// unknownField is the name in a "json: unknown field" error: the last
+// element of its path.
+func unknownField(err error) string {
+	name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+	name = strings.Trim(name, "\"")
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}
+
+// fieldOffset is the offset of the first object key called name in data,
+// for the line of an unknown field (the decoder reports the end of the
+// object it was in).
+func fieldOffset(data []byte, name string) (int64, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct{ object, wantKey bool }
+	var stack []frame
+	for {
+		before := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return 0, false
+		}
+		top := len(stack) - 1
+		if s, ok := tok.(string); ok && top >= 0 && stack[top].object && stack[top].wantKey {
+			stack[top].wantKey = false
+			if s == name {
+				for before < int64(len(data)) && strings.ContainsRune(" \t\r\n,", rune(data[before])) {
+					before++
+				}
+				return before, true
+			}
+			continue
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:top]
+			continue
+		}
+		if top >= 0 && stack[top].object {
+			stack[top].wantKey = true // this value ends the pair
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, frame{object: d == '{', wantKey: d == '{'})
+		}
+	}
 }
 
 func lineAt(data []byte, offset int64) int {

@@ -181,6 +181,9 @@ func readPolicies(paths []string) ([]care.Policy, error) {
 		if err := p.Validate(); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
+		if err := p.CheckHorizon(time.Now()); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
 		key := fmt.Sprintf("%s v%d", p.Program, p.Version)
 		if prev, dup := seen[key]; dup {
 			return nil, care.Errorf(care.KindInvalid, "%s: %s is also in %s", f, key, prev)

@@ -27,7 +27,7 @@ the earliest free one in the window a care plan asks for; no slot is ever
 booked twice.
 
 The providers file format is in docs/coordination.md; demo/providers.json is
-an example whose slots start relative to the time you load it.`,
+an example whose slots start relative to the day you load it.`,
 	}
 	cmd.AddCommand(a.providersLoadCommand(), a.providersListCommand(), a.providersSlotsCommand())
 	return cmd
@@ -39,10 +39,12 @@ func (a *app) providersLoadCommand() *cobra.Command {
 		Short: "Load providers, their services and their slots from a JSON file",
 		Long: `Load a providers file. Loading adds providers, services and slots and
 renames providers; it never removes anything. A slot that already exists
-(same provider, service and start) is left as it is, so loading the same file
-twice within the same hour adds nothing. Slots given with "start_offset"
-start that long after the load time, truncated to the hour; loading such a
-file in a later hour adds the new slots beside the old ones.
+(same provider, service and start) is left as it is. A series given with
+"start_offset" lies on a fixed grid (start_offset past each multiple of its
+"every" in UTC; past each midnight for a single slot) and starts at the first
+grid point at least start_offset after the load hour, so loading the same file
+again (a restarted "make run") adds no second copy: the same day it adds
+nothing, later only the slots beyond the first load's.
 Nothing is loaded if the file is invalid.
 
 The file (docs/coordination.md has the details):
@@ -192,8 +194,8 @@ func slotQuery(service, from, to string, all bool, limit int) (postgres.SlotQuer
 // printSlots prints the slots q found as a table.
 func (a *app) printSlots(slots []postgres.SlotListing, q postgres.SlotQuery) error {
 	if len(slots) == 0 {
-		fmt.Fprintf(a.out, "no %sslots for %s between %s and %s; see caseflow providers list, or load more with caseflow providers load\n",
-			map[bool]string{false: "free ", true: ""}[q.IncludeBooked], q.ServiceCode, formatTime(q.From), formatTime(q.To))
+		fmt.Fprintf(a.out, "no %sslots for %s from %s; see caseflow providers list, or load more with caseflow providers load\n",
+			map[bool]string{false: "free ", true: ""}[q.IncludeBooked], q.ServiceCode, formatRange(q.From, q.To))
 		return nil
 	}
 	w := tabwriter.NewWriter(a.out, 0, 4, 2, ' ', 0)

@@ -58,7 +58,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if out := outputIn(args); out != "" {
 			a.output = out // cobra may have stopped before it parsed --output
 		}
-		return a.report(err, stderr)
+		return a.report(a.shortTimeout(err), stderr)
 	}
 	return exitOK
 }
@@ -88,6 +88,9 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 			if a.output != "table" && a.output != "json" {
 				return care.Invalidf("--output", "unknown value %q; use table or json", a.output)
 			}
+			if a.timeout <= 0 {
+				return care.Invalidf("--timeout", "must be more than 0, e.g. 30s or 2m")
+			}
 			return care.ValidateOpaqueID("--actor", a.actor)
 		},
 	}
@@ -99,9 +102,14 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 	root.AddCommand(a.providersCommand(), a.staffCommand())
 	root.AddCommand(a.payerSimCommand())
 	root.AddCommand(a.codecServerCommand())
+	root.AddCommand(a.adtCommand())
+	root.AddCommand(a.exportCommand())
 	root.SetFlagErrorFunc(badFlag)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	documentCompletion(root)
+	a.registerCompletions(root)
+	plainBoolFlags(root)
 	strictCommands(root)
 	return root
 }

@@ -46,7 +46,8 @@ func dial(ctx context.Context, logger *slog.Logger, apply func(*client.Options, 
 	}
 	kr, err := codec.LoadKeyring()
 	if err != nil {
-		return nil, nil, err
+		// A missing or malformed key is configuration to fix, like a bad flag.
+		return nil, nil, &care.Error{Kind: care.KindInvalid, Message: err.Error(), Err: err}
 	}
 	apply(&opts, kr)
 	opts.Logger = sdklog.NewStructuredLogger(logger)

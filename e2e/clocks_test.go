@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +130,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	require.False(t, *visit.Met)
 	medrec, _ := e.taskRow(id, medrecID)
 	require.Equal(t, "missed", medrec.Status)
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 
 	alerts := e.alertKinds(id)
 	require.GreaterOrEqual(t, alerts["call-due"], 2)
@@ -146,12 +147,14 @@ func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {
 	e := newEnv(t)
 	first := e.openRiver()
 
-	// Version 2 of complex-case, in force from today: calls twice as often.
+	// The next version of complex-case, in force from today: calls twice as often.
 	b, err := os.ReadFile(filepath.Join(root, "policies", "complex-case.json"))
 	require.NoError(t, err)
 	var p care.Policy
 	require.NoError(t, json.Unmarshal(b, &p))
-	p.Version = 2
+	base := p.Version
+	next := fmt.Sprintf("complex-case v%d", base+1)
+	p.Version = base + 1
 	p.EffectiveFrom = time.Now().Format(time.DateOnly)
 	p.FollowUp.Cadence.High = care.Duration(84 * time.Hour)
 	dir := t.TempDir()
@@ -160,26 +163,26 @@ func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), out, 0o600))
 	}
-	write("complex-case-v2.json", p)
-	require.Contains(t, e.ok("policy", "load", dir), "complex-case v2: loaded")
-	require.Contains(t, e.ok("policy", "load", dir), "complex-case v2: already loaded")
+	write("complex-case-next.json", p)
+	require.Contains(t, e.ok("policy", "load", dir), next+": loaded")
+	require.Contains(t, e.ok("policy", "load", dir), next+": already loaded")
 
 	var second cli.OpenResult
 	e.okJSON(&second, "case", "open", "--patient-ref", "MRN-OTHER-7", "--program", "complex-case", "--model", "clinical", "--manager", "cm-ana")
 	var a, b2 workflows.Status
 	e.okJSON(&a, "case", "show", first)
 	e.okJSON(&b2, "case", "show", second.CaseID)
-	require.Equal(t, 1, a.Policy.Version, "the running case keeps the version it opened with")
+	require.Equal(t, base, a.Policy.Version, "the running case keeps the version it opened with")
 	require.Equal(t, care.Duration(7*24*time.Hour), a.Policy.FollowUp.Cadence.High)
-	require.Equal(t, 2, b2.Policy.Version)
+	require.Equal(t, base+1, b2.Policy.Version)
 	require.Equal(t, care.Duration(84*time.Hour), b2.Policy.FollowUp.Cadence.High)
 
 	// A published version never changes.
 	p.FollowUp.Cadence.High = care.Duration(48 * time.Hour)
-	write("complex-case-v2.json", p)
+	write("complex-case-next.json", p)
 	r := e.cli("policy", "load", dir)
 	require.Equal(t, 4, r.code, "a conflict: %s", r.stderr)
-	require.Contains(t, r.stderr, "complex-case v2: policy version already loaded with a different body: give the changed policy a new version")
+	require.Contains(t, r.stderr, next+": policy version already loaded with a different body: give the changed policy a new version")
 	// An unknown program is refused before anything is written.
 	r = e.cli("case", "open", "--patient-ref", "MRN-NOPE", "--program", "dermatology", "--model", "clinical", "--manager", "cm-ana")
 	require.Equal(t, 2, r.code, "invalid: %s", r.stderr)
@@ -226,7 +229,7 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 		return []*workflowservice.ListWorkflowExecutionsResponse{resp}
 	}
 	e.waitFor("three runs", 150*time.Second, func() bool { return len(runs()[0].Executions) >= 3 })
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 
 	var lengths []int64
 	for _, ex := range runs()[0].Executions {

@@ -158,6 +158,13 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 
 	// Attendance: physiotherapy attended, financial counselling a no-show (rebooked).
 	ptAppt, finAppt := e.service(id, "pt").Appointment.ID, e.service(id, "fin").Appointment.ID
+	// Attendance can be recorded once an appointment has started.
+	ptStarts, finStarts := e.service(id, "pt").Appointment.StartsAt, e.service(id, "fin").Appointment.StartsAt
+	if time.Now().Before(ptStarts.Add(-5 * time.Second)) {
+		r := e.cli("case", "appointment", id, ptAppt, "--attended")
+		require.Equal(t, 4, r.code, "an appointment that has not started: not allowed: %s", r.stderr)
+	}
+	time.Sleep(time.Until(maxStart(ptStarts, finStarts)) + time.Second)
 	e.ok("case", "appointment", id, ptAppt, "--attended")
 	e.ok("case", "appointment", id, finAppt, "--no-show")
 	r := e.cli("case", "appointment", id, finAppt, "--attended")
@@ -175,7 +182,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 	// No slot was ever booked twice, and each (service, occurrence, attempt) once.
 	require.Equal(t, 0, e.count(`SELECT count(*) FROM (SELECT slot_id FROM appointments WHERE status <> 'cancelled'
 		GROUP BY slot_id HAVING count(*) > 1) d`))
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
 	e.waitFor("the open appointments cancelled with the case", 30*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM appointments WHERE case_id = $1 AND status = 'booked'`, id) == 0
 	})
@@ -244,7 +251,14 @@ func TestAKilledWorkerDoublesNothing(t *testing.T) {
 				"only a reminder in flight when the worker died may arrive twice (%s first came %s after the kill)", key, g.firstSeen[key].Sub(killedAt))
 		}
 	}
-	e.ok("case", "close", id, "--reason", "goals-met")
+	e.ok("case", "close", id, "--reason", "transferred")
+}
+
+func maxStart(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // kill stops the worker with SIGKILL: no graceful shutdown.

@@ -77,7 +77,7 @@ func setup(m *testing.M) (int, error) {
 
 	attrs := temporal.NewSearchAttributes(
 		workflows.AttrPhase.ValueSet(""), workflows.AttrRisk.ValueSet(""), workflows.AttrProgram.ValueSet(""),
-		workflows.AttrManager.ValueSet(""), workflows.AttrNextDue.ValueSet(time.Time{}),
+		workflows.AttrManager.ValueSet(""), workflows.AttrNextDue.ValueSet(time.Time{}), workflows.AttrPaused.ValueSet(false),
 	)
 	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	server, err = testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{

@@ -81,7 +81,7 @@ func TestPrivacyNoPatientDataInTemporalWithoutTheKey(t *testing.T) {
 		return st.Phase == care.PhaseFollowUp
 	}, 60*time.Second, 250*time.Millisecond, "coordination did not finish; worker log:\n%s", w.log)
 	mustCLIJSON(e, on, &st, "case", "contact", id, "--with", "client", "--notes", "called: "+notes)
-	mustCLIJSON(e, on, &st, "case", "close", id, "--reason", "goals-met", "--notes", "closed: "+notes)
+	mustCLIJSON(e, on, &st, "case", "close", id, "--reason", "transferred", "--notes", "closed: "+notes)
 	require.Equal(t, care.PhaseClosed, st.Phase)
 	require.Contains(t, st.Assessment.Notes, plantedDiagnosis, "the CLI with the key reads the notes back")
 	waitClosed(t, fs.srv.Client(), wfID)
@@ -214,7 +214,7 @@ func TestRotationCaseStartedUnderOneKeyCompletesUnderTheNext(t *testing.T) {
 		return st.Phase == care.PhaseFollowUp
 	}, 60*time.Second, 250*time.Millisecond, "worker log:\n%s", w.log)
 	mustCLIJSON(e, rotated, &st, "case", "contact", id, "--with", "client", "--notes", "contacted under key B")
-	mustCLIJSON(e, rotated, &st, "case", "close", id, "--reason", "goals-met")
+	mustCLIJSON(e, rotated, &st, "case", "close", id, "--reason", "transferred")
 	require.Equal(t, care.PhaseClosed, st.Phase)
 	waitClosed(t, plainConn, wfID)
 

@@ -203,7 +203,7 @@ func TestWrongKeyWorkerFailsNoWorkflow(t *testing.T) {
 		}
 	}
 	require.Positive(t, taskFailures, "the wrong-key worker failed workflow tasks")
-	e.ok("case", "close", demo, "--reason", "goals-met")
+	e.ok("case", "close", demo, "--reason", "transferred")
 }
 
 // refused reports whether a CLI error says that the case could not act or

@@ -44,6 +44,8 @@ func Check(r Request, actor string) (ToOpen, []error) {
 		d, err := time.Parse(time.DateOnly, r.BirthDate)
 		if err != nil {
 			problems = append(problems, care.Invalidf("birth-date", "must be a date YYYY-MM-DD, got %q", r.BirthDate))
+		} else if err := care.CheckBirthDate(d, time.Now()); err != nil {
+			problems = append(problems, err)
 		} else {
 			o.BirthDate = &d
 		}

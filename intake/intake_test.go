@@ -145,3 +145,14 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 		t.Fatalf("fields %q, want %q", got, want)
 	}
 }
+
+func TestABirthDateInTheFutureOrBefore1900IsRefused(t *testing.T) {
+	for _, d := range []string{"2999-01-01", "1899-12-31"} {
+		_, problems := Check(Request{PatientRef: "MRN-1", BirthDate: d, Program: "demo", Model: "clinical",
+			Source: "referral", Manager: "cm-ana"}, "cm-ana")
+		var v *care.ValidationError
+		if len(problems) != 1 || !errors.As(problems[0], &v) || v.Field != "birth-date" {
+			t.Fatalf("%s: problems %v, want one about birth-date", d, problems)
+		}
+	}
+}

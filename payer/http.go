@@ -56,6 +56,18 @@ type wireClaim struct {
 	EpisodeOfCare string         `json:"episodeOfCare"`
 	Priority      care.Urgency   `json:"priority"`
 	Item          []wireItem     `json:"item"`
+	// Related references the denied request an appeal asks to reconsider
+	// (FHIR Claim.related with relationship "prior").
+	Related []wireRelated `json:"related,omitempty"`
+	// Note carries the appeal's grounds (FHIR Claim has no note; PAS puts
+	// them in supportingInfo; caseflow flattens it).
+	Note string `json:"note,omitempty"`
+}
+
+// wireRelated is one FHIR Claim.related entry.
+type wireRelated struct {
+	Claim        string `json:"claim"` // ClaimResponse/{id} of the denied request
+	Relationship string `json:"relationship"`
 }
 
 // wireClaimResponse is the payer's answer: a FHIR ClaimResponse. outcome is
@@ -86,7 +98,7 @@ type wireOutcome struct {
 }
 
 func toClaim(r care.AuthorizationRequest) wireClaim {
-	return wireClaim{
+	c := wireClaim{
 		ResourceType:  "Claim",
 		Use:           "preauthorization",
 		Identifier:    wireIdentifier{System: requestKeySystem, Value: r.RequestKey},
@@ -96,6 +108,11 @@ func toClaim(r care.AuthorizationRequest) wireClaim {
 		Item: []wireItem{{ProductOrService: r.ServiceCode,
 			ServicedPeriod: wirePeriod{Start: r.PeriodStart.UTC(), End: r.PeriodEnd.UTC()}}},
 	}
+	if r.Related != "" {
+		c.Related = []wireRelated{{Claim: inquirePath[1:] + r.Related, Relationship: "prior"}}
+		c.Note = r.Notes
+	}
+	return c
 }
 
 func fromResponse(cr wireClaimResponse) (care.AuthorizationDecision, error) {
@@ -119,9 +136,11 @@ func fromResponse(cr wireClaimResponse) (care.AuthorizationDecision, error) {
 		d.AuthorizationNumber = cr.PreAuthRef
 		d.ValidFrom, d.ValidTo = cr.PreAuthPeriod.Start.UTC(), cr.PreAuthPeriod.End.UTC()
 	case care.AuthorizationDenied:
-		d.DenialReason = cr.Disposition
+		// CMS-0057-F: a denial must give a specific reason. One without is
+		// not a decision caseflow can act on.
+		d.DenialReason = strings.TrimSpace(cr.Disposition)
 		if d.DenialReason == "" {
-			d.DenialReason = "no reason given by the payer"
+			return d, &ProtocolError{Op: "decision", Problem: "a denial without a reason (ClaimResponse.disposition is empty)"}
 		}
 	case care.AuthorizationPended:
 		d.DecidedAt = time.Time{}
@@ -204,6 +223,10 @@ func (c *HTTPClient) do(req *http.Request, op string) (care.AuthorizationDecisio
 		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "unreadable answer: not a JSON ClaimResponse", Retryable: true}
 	}
 	d, err := fromResponse(cr)
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		return care.AuthorizationDecision{}, pe
+	}
 	if err != nil {
 		// A malformed answer is not a decision: treat it as an outage.
 		return care.AuthorizationDecision{}, &httperr.Error{Service: "payer", Op: op, StatusCode: resp.StatusCode, Message: "unusable answer: " + err.Error(), Retryable: true, Err: err}
@@ -228,3 +251,22 @@ func outcomeMessage(data []byte, status string) string {
 	}
 	return status
 }
+
+// ProtocolError is an answer from the payer that breaks the protocol in a
+// way retrying will not fix, such as a denial without a reason. It is
+// neither a decision nor an outage: staff must take it up with the payer.
+type ProtocolError struct {
+	Op      string
+	Problem string
+}
+
+func (e *ProtocolError) Error() string {
+	return "payer protocol error in " + e.Op + ": " + e.Problem
+}
+
+// Temporary reports false: asking again gets the same answer.
+func (e *ProtocolError) Temporary() bool { return false }
+
+// ProtocolViolation marks the error as a protocol error for callers that
+// only see interfaces.
+func (e *ProtocolError) ProtocolViolation() bool { return true }

@@ -49,6 +49,9 @@ type Behaviour struct {
 	// Then is the behaviour after a pend (approve or deny), a fail or a slow
 	// answer. It defaults to approve.
 	Then *Behaviour `json:"then,omitempty"`
+	// Appeal is how an appeal of a denial (a request whose Claim.related
+	// names the denied request) is decided; it defaults to approve.
+	Appeal *Behaviour `json:"appeal,omitempty"`
 }
 
 func (b Behaviour) then() Behaviour {
@@ -90,6 +93,11 @@ func (b Behaviour) validate(field string) error {
 		return care.Invalidf(field+".behaviour", "is required; use approve, deny, pend, fail or slow")
 	default:
 		return care.Invalidf(field+".behaviour", "unknown value %q; use approve, deny, pend, fail or slow", b.Behaviour)
+	}
+	if b.Appeal != nil {
+		if err := b.Appeal.validate(field + ".appeal"); err != nil {
+			return err
+		}
 	}
 	if b.Then != nil {
 		if b.Behaviour != BehaviourPend && b.Behaviour != BehaviourFail && b.Behaviour != BehaviourSlow {
@@ -243,7 +251,22 @@ func (s *Simulator) submit(w http.ResponseWriter, r *http.Request) (code, id, ou
 		return
 	}
 	code = req.ServiceCode
-	beh, ok := s.outage(w, r, code, s.behaviourFor(code))
+	b := s.behaviourFor(code)
+	if req.Related != "" {
+		s.mu.Lock()
+		denied := s.byID[req.Related]
+		s.mu.Unlock()
+		if denied == nil || denied.final == nil || denied.final.Status != care.AuthorizationDenied {
+			writeOutcome(w, http.StatusUnprocessableEntity, "business-rule",
+				fmt.Sprintf("related %s is not a denied request of this payer; only a denial can be appealed", req.Related))
+			return code, "", "invalid"
+		}
+		b = Behaviour{Behaviour: BehaviourApprove}
+		if b0 := s.behaviourFor(code); b0.Appeal != nil {
+			b = *b0.Appeal
+		}
+	}
+	beh, ok := s.outage(w, r, code, b)
 	if !ok {
 		return code, "", "outage"
 	}
@@ -391,13 +414,24 @@ func claimRequest(c wireClaim) (care.AuthorizationRequest, error) {
 	r := care.AuthorizationRequest{RequestKey: c.Identifier.Value, CaseID: episode, PatientID: patient,
 		ServiceCode: c.Item[0].ProductOrService, Urgency: c.Priority,
 		PeriodStart: c.Item[0].ServicedPeriod.Start.UTC(), PeriodEnd: c.Item[0].ServicedPeriod.End.UTC()}
+	switch len(c.Related) {
+	case 0:
+	case 1:
+		id, ok := strings.CutPrefix(c.Related[0].Claim, inquirePath[1:])
+		if !ok || c.Related[0].Relationship != "prior" {
+			return r, fmt.Errorf("related must be one {claim: ClaimResponse/{id}, relationship: prior}, got %q (%s)", c.Related[0].Claim, c.Related[0].Relationship)
+		}
+		r.Related, r.Notes = id, c.Note
+	default:
+		return r, fmt.Errorf("an appeal relates to exactly one denied request, got %d", len(c.Related))
+	}
 	return r, r.Validate()
 }
 
 func sameRequest(a, b care.AuthorizationRequest) bool {
 	return a.RequestKey == b.RequestKey && a.CaseID == b.CaseID && a.PatientID == b.PatientID &&
 		a.ServiceCode == b.ServiceCode && a.Urgency == b.Urgency &&
-		a.PeriodStart.Equal(b.PeriodStart) && a.PeriodEnd.Equal(b.PeriodEnd)
+		a.PeriodStart.Equal(b.PeriodStart) && a.PeriodEnd.Equal(b.PeriodEnd) && a.Related == b.Related && a.Notes == b.Notes
 }
 
 // requestID derives the payer's request id from the request key, so the same

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/caseflow/caseflow/care"
@@ -126,7 +127,18 @@ func (s *Store) Worklist(ctx context.Context, f WorklistFilter) ([]care.Task, er
 		q += fmt.Sprintf(" AND due_at < $%d", len(args))
 	}
 	q += " ORDER BY due_at, case_id, task_id"
-	return s.tasks(ctx, q, args...)
+	tasks, err := s.tasks(ctx, q, args...)
+	if err != nil || len(tasks) == 0 {
+		return tasks, err
+	}
+	var paused []string
+	if err := s.db.SelectContext(ctx, &paused, `SELECT case_id FROM cases WHERE paused`); err != nil {
+		return nil, err
+	}
+	for i := range tasks {
+		tasks[i].CasePaused = slices.Contains(paused, tasks[i].CaseID)
+	}
+	return tasks, nil
 }
 
 // Tasks returns every task of a case, in the order they started.

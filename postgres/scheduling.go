@@ -162,7 +162,7 @@ func utcAppointment(a *care.Appointment) {
 
 const appointmentColumns = `
 	a.appointment_id, a.case_id, a.service_id, a.occurrence, a.attempt, sl.service_code, a.slot_id,
-	sl.provider_id, p.name AS provider_name, sl.starts_at, sl.ends_at, a.status, a.booked_at, a.status_at
+	sl.provider_id, p.name AS provider_name, sl.starts_at, sl.ends_at, a.status, a.plan_version, a.booked_at, a.status_at
 	FROM appointments a JOIN slots sl USING (slot_id) JOIN providers p ON p.provider_id = sl.provider_id`
 
 // BookEarliest books the earliest free slot of serviceCode starting in
@@ -185,9 +185,35 @@ func (s *Store) BookEarliest(ctx context.Context, key care.BookingKey, serviceCo
 	if !to.After(from) {
 		return care.Appointment{}, care.Invalidf("window", "the booking window must end after it starts (%s to %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
+	return s.book(ctx, key, serviceCode, from, to, "")
+}
+
+// BookSlot books slotID, a slot staff chose, for key, or returns the
+// appointment already booked under key. The slot must be of serviceCode,
+// start in the future and be free; otherwise the error wraps care.ErrNoSlot
+// (care.ErrNotFound when there is no such slot).
+func (s *Store) BookSlot(ctx context.Context, key care.BookingKey, serviceCode, slotID string) (care.Appointment, error) {
+	if err := key.Validate(); err != nil {
+		return care.Appointment{}, err
+	}
+	var sl care.Slot
+	err := s.db.GetContext(ctx, &sl, `SELECT slot_id, provider_id, service_code, starts_at, ends_at FROM slots WHERE slot_id = $1`, slotID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return care.Appointment{}, fmt.Errorf("slot %s: %w", slotID, care.ErrNotFound)
+	}
+	if err != nil {
+		return care.Appointment{}, err
+	}
+	if sl.ServiceCode != serviceCode {
+		return care.Appointment{}, care.Invalidf("slot", "%s is a %s slot, not %s", slotID, sl.ServiceCode, serviceCode)
+	}
+	return s.book(ctx, key, serviceCode, time.Now(), sl.StartsAt.Add(time.Second), slotID)
+}
+
+func (s *Store) book(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time, slotID string) (care.Appointment, error) {
 	backoff := 5 * time.Millisecond
 	for range 12 {
-		ap, retry, err := s.bookOnce(ctx, key, serviceCode, from, to)
+		ap, retry, err := s.bookOnce(ctx, key, serviceCode, from, to, slotID)
 		if !retry {
 			return ap, err
 		}
@@ -205,7 +231,7 @@ func (s *Store) BookEarliest(ctx context.Context, key care.BookingKey, serviceCo
 
 // bookOnce makes one booking attempt in its own transaction. retry is true
 // when a concurrent booking got in the way and a fresh attempt may succeed.
-func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time) (ap care.Appointment, retry bool, err error) {
+func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode string, from, to time.Time, chosen string) (ap care.Appointment, retry bool, err error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return ap, false, err
@@ -224,11 +250,11 @@ func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode s
 	var slotID string
 	err = tx.GetContext(ctx, &slotID, `
 		SELECT sl.slot_id FROM slots sl
-		WHERE sl.service_code = $1 AND sl.starts_at >= $2 AND sl.starts_at < $3
+		WHERE sl.service_code = $1 AND sl.starts_at >= $2 AND sl.starts_at < $3 AND ($4 = '' OR sl.slot_id = $4)
 			AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = sl.slot_id AND a.status <> 'cancelled')
 		ORDER BY sl.starts_at, sl.slot_id
 		LIMIT 1
-		FOR UPDATE OF sl SKIP LOCKED`, serviceCode, from, to)
+		FOR UPDATE OF sl SKIP LOCKED`, serviceCode, from, to, chosen)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Every free slot may be locked by a booking still in flight that
 		// could yet roll back: report "no slot" only when none is free even
@@ -236,9 +262,9 @@ func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode s
 		var inFlight bool
 		if err := tx.GetContext(ctx, &inFlight, `
 			SELECT EXISTS (SELECT 1 FROM slots sl
-				WHERE sl.service_code = $1 AND sl.starts_at >= $2 AND sl.starts_at < $3
+				WHERE sl.service_code = $1 AND sl.starts_at >= $2 AND sl.starts_at < $3 AND ($4 = '' OR sl.slot_id = $4)
 				AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = sl.slot_id AND a.status <> 'cancelled'))`,
-			serviceCode, from, to); err != nil {
+			serviceCode, from, to, chosen); err != nil {
 			return ap, false, err
 		}
 		if inFlight {
@@ -251,6 +277,9 @@ func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode s
 		} else if !errors.Is(err, care.ErrNotFound) {
 			return ap, false, err
 		}
+		if chosen != "" {
+			return ap, false, fmt.Errorf("%w: slot %s is taken or has started", care.ErrNoSlot, chosen)
+		}
 		return ap, false, fmt.Errorf("%w for %s from %s to %s", care.ErrNoSlot, serviceCode, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
 	if err != nil {
@@ -261,8 +290,8 @@ func (s *Store) bookOnce(ctx context.Context, key care.BookingKey, serviceCode s
 		return ap, false, err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO appointments (appointment_id, case_id, service_id, occurrence, attempt, slot_id, status)
-		VALUES ($1, $2, $3, $4, $5, $6, 'booked')`, id, key.CaseID, key.ServiceID, key.Occurrence, key.Attempt, slotID)
+		INSERT INTO appointments (appointment_id, case_id, plan_version, service_id, occurrence, attempt, slot_id, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'booked')`, id, key.CaseID, key.PlanVersion, key.ServiceID, key.Occurrence, key.Attempt, slotID)
 	if err != nil {
 		var pqErr *pq.Error
 		if errors.As(err, &pqErr) && pqErr.Code == "23505" {
@@ -292,8 +321,8 @@ func (s *Store) AppointmentByKey(ctx context.Context, key care.BookingKey) (care
 func appointmentByKey(ctx context.Context, q sqlx.QueryerContext, key care.BookingKey) (care.Appointment, error) {
 	var ap care.Appointment
 	err := sqlx.GetContext(ctx, q, &ap, `SELECT `+appointmentColumns+`
-		WHERE a.case_id = $1 AND a.service_id = $2 AND a.occurrence = $3 AND a.attempt = $4`,
-		key.CaseID, key.ServiceID, key.Occurrence, key.Attempt)
+		WHERE a.case_id = $1 AND a.service_id = $2 AND a.occurrence = $3 AND a.attempt = $4 AND a.plan_version = $5`,
+		key.CaseID, key.ServiceID, key.Occurrence, key.Attempt, key.PlanVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ap, care.ErrNotFound
 	}
@@ -321,7 +350,7 @@ func (s *Store) Appointment(ctx context.Context, id string) (care.Appointment, e
 func (s *Store) AppointmentsForCase(ctx context.Context, caseID string) ([]care.Appointment, error) {
 	var out []care.Appointment
 	err := s.db.SelectContext(ctx, &out, `SELECT `+appointmentColumns+`
-		WHERE a.case_id = $1 ORDER BY a.service_id, a.occurrence, a.attempt`, caseID)
+		WHERE a.case_id = $1 ORDER BY a.plan_version, a.service_id, a.occurrence, a.attempt`, caseID)
 	for i := range out {
 		utcAppointment(&out[i])
 	}

@@ -86,9 +86,10 @@ func TestLoadProviders(t *testing.T) {
 	sl, err := s.Slots(ctx, postgres.SlotQuery{ServiceCode: "physiotherapy", From: now, To: now.AddDate(0, 1, 0)})
 	require.NoError(t, err)
 	require.Len(t, sl, 3)
-	// Relative starts count from the load time truncated to the hour.
-	require.Equal(t, time.Date(2030, 1, 1, 11, 0, 0, 0, time.UTC), sl[0].StartsAt)
-	require.Equal(t, time.Date(2030, 1, 2, 11, 0, 0, 0, time.UTC), sl[1].StartsAt)
+	// A relative series lies on its period's grid (daily: UTC midnights),
+	// its offset past the first grid point at or after the load hour.
+	require.Equal(t, time.Date(2030, 1, 2, 1, 0, 0, 0, time.UTC), sl[0].StartsAt)
+	require.Equal(t, time.Date(2030, 1, 3, 1, 0, 0, 0, time.UTC), sl[1].StartsAt)
 	require.Equal(t, 45*time.Minute, sl[0].EndsAt.Sub(sl[0].StartsAt))
 	require.Equal(t, "North Physiotherapy", sl[0].ProviderName)
 	require.True(t, sl[0].Free)

@@ -188,17 +188,17 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	if !superseded {
 		_, err = tx.ExecContext(ctx, `
 			INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
-				care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, run_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14, $15, $16)
+				care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, run_id, paused)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14, $15, $16, $18)
 			ON CONFLICT (case_id) DO UPDATE SET
 				phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
 				care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
 				manager = EXCLUDED.manager, model = EXCLUDED.model,
 				closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
-				last_event_seq = EXCLUDED.last_event_seq, run_id = EXCLUDED.run_id, updated_at = now()
+				last_event_seq = EXCLUDED.last_event_seq, run_id = EXCLUDED.run_id, paused = EXCLUDED.paused, updated_at = now()
 			WHERE cases.last_event_seq < EXCLUDED.last_event_seq OR $17`,
 			snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
-			snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, runID, reset)
+			snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, runID, reset, snap.Paused)
 		if err != nil {
 			return fmt.Errorf("update case %s: %w", snap.CaseID, err)
 		}
@@ -235,6 +235,11 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	}
 	if err := saveServices(ctx, tx, ev.CaseID, st.Services); err != nil {
 		return err
+	}
+	if pc := st.PlanChange; pc != nil {
+		if err := savePlanChange(ctx, tx, ev.CaseID, *pc); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
@@ -275,7 +280,7 @@ func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) 
 	err := s.db.GetContext(ctx, &c, `
 		SELECT case_id, patient_id, program, model, manager, source, phase, COALESCE(risk, '') AS risk, risk_score,
 			COALESCE(care_category, '') AS care_category, COALESCE(closure_reason, '') AS closure_reason,
-			opened_at, closed_at, next_due_at, last_event_seq
+			opened_at, closed_at, next_due_at, last_event_seq, paused
 		FROM cases WHERE case_id = $1`, caseID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, care.ErrNotFound

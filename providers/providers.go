@@ -31,8 +31,12 @@ type Provider struct {
 
 // SlotSpec describes Count slots of Duration, Every apart, from a first
 // start that is either fixed (StartsAt) or relative to the load time
-// (StartOffset after the load time truncated to the hour, so loading the
-// same file twice within an hour adds nothing).
+// (StartOffset): a relative series lies on a fixed grid, StartOffset past
+// each multiple of its period (Every, or a day for a single slot) counted
+// from the zero time in UTC, and starts at the first grid point at least
+// StartOffset after the load hour. Loading the same file again, in any
+// hour, puts its slots on the same grid, so it adds no second copy: only
+// the slots a later load reaches beyond the first.
 type SlotSpec struct {
 	// Service is the service code; it may be left out when the provider
 	// offers exactly one.
@@ -62,7 +66,7 @@ func (f File) Expand(now time.Time) ([]care.Provider, []care.Slot, error) {
 	if len(f.Providers) == 0 {
 		return nil, nil, care.Invalidf("providers", "the file lists no providers")
 	}
-	base := now.UTC().Truncate(time.Hour)
+	loadHour := now.UTC().Truncate(time.Hour)
 	seenProvider := map[string]bool{}
 	var providers []care.Provider
 	var slots []care.Slot
@@ -107,7 +111,7 @@ func (f File) Expand(now time.Time) ([]care.Provider, []care.Slot, error) {
 			case sp.StartsAt != nil:
 				first = sp.StartsAt.UTC()
 			case sp.StartOffset != nil:
-				first = base.Add(sp.StartOffset.D())
+				first = gridStart(loadHour, sp.Every.D(), count(sp)).Add(sp.StartOffset.D())
 			default:
 				return nil, nil, care.Invalidf(sf, "needs starts_at (e.g. \"2026-12-01T09:00:00Z\") or start_offset (e.g. \"2h\")")
 			}
@@ -133,4 +137,28 @@ func (f File) Expand(now time.Time) ([]care.Provider, []care.Slot, error) {
 		providers = append(providers, care.Provider{ID: p.ID, Name: p.Name, Services: p.Services})
 	}
 	return providers, slots, nil
+}
+
+// count is the number of slots of a series: Count, or 1.
+func count(sp SlotSpec) int {
+	if sp.Count == 0 {
+		return 1
+	}
+	return sp.Count
+}
+
+// gridStart is the first multiple of a relative series' period at or
+// after the load hour: the period is the series' every (a day for a single
+// slot, or an every under an hour), counted from the zero time, so every
+// load of the series lands on the same grid.
+func gridStart(loadHour time.Time, every time.Duration, n int) time.Time {
+	period := every
+	if n <= 1 || period < time.Hour {
+		period = 24 * time.Hour
+	}
+	start := loadHour.Truncate(period)
+	if start.Before(loadHour) {
+		start = start.Add(period)
+	}
+	return start
 }

@@ -30,9 +30,10 @@ func TestExpand(t *testing.T) {
 		{ID: "prv-mind", Name: "Mind Clinic", Services: []string{"neuropsychology", "occupational-therapy"}},
 	}, ps)
 	require.Len(t, slots, 6)
-	// Relative starts count from the load time truncated to the hour; "1d"
-	// and nanosecond numbers are durations as in policy files.
-	first := time.Date(2030, 1, 1, 11, 0, 0, 0, time.UTC)
+	// A relative series lies on its period's grid (here: 01:00 each day),
+	// from the first grid point at least start_offset after the load hour;
+	// "1d" and nanosecond numbers are durations as in policy files.
+	first := time.Date(2030, 1, 2, 1, 0, 0, 0, time.UTC)
 	require.Equal(t, care.Slot{ID: providers.SlotID("prv-north", "physiotherapy", first), ProviderID: "prv-north",
 		ServiceCode: "physiotherapy", StartsAt: first, EndsAt: first.Add(45 * time.Minute)}, slots[0])
 	require.Equal(t, first.Add(48*time.Hour), slots[2].StartsAt)
@@ -79,4 +80,60 @@ func TestExpandRejectsBadFiles(t *testing.T) {
 	}
 	var f providers.File
 	require.ErrorContains(t, json.Unmarshal([]byte(`{"providers": [{"slots": [{"duration": "soon"}]}]}`), &f), `bad duration "soon"`)
+}
+
+// Loading the demo file again (make run restarted) in another hour or on
+// another day adds no second copy of any series: every relative slot lies on
+// its series' grid, so a later load only reaches slots beyond the first
+// load's.
+func TestRelativeSlotsLandOnTheSameGridAtEveryLoad(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../demo/providers.json")
+	require.NoError(t, err)
+	var f providers.File
+	require.NoError(t, json.Unmarshal(data, &f))
+	load := func(at time.Time) map[string]care.Slot {
+		_, slots, err := f.Expand(at)
+		require.NoError(t, err)
+		byID := map[string]care.Slot{}
+		for _, s := range slots {
+			byID[s.ID] = s
+		}
+		require.Len(t, byID, len(slots), "a load has no slot twice")
+		return byID
+	}
+	first := time.Date(2030, 1, 7, 10, 17, 0, 0, time.UTC)
+	base := load(first)
+	same := load(first.Add(5 * time.Hour)) // make run restarted the same day
+	require.Equal(t, base, same, "a reload the same day adds nothing")
+
+	// Any later load: per (provider, service) the starts fall on the first
+	// load's grid (no slot between two of the first load's, no duplicate
+	// series).
+	grid := map[string][]time.Time{}
+	for _, s := range base {
+		grid[s.ProviderID+"/"+s.ServiceCode] = append(grid[s.ProviderID+"/"+s.ServiceCode], s.StartsAt)
+	}
+	for _, later := range []time.Duration{time.Hour, 13 * time.Hour, 26 * time.Hour, 50 * time.Hour, 7 * 24 * time.Hour} {
+		added := 0
+		for id, s := range load(first.Add(later)) {
+			if _, ok := base[id]; ok {
+				continue
+			}
+			added++
+			var starts []time.Time
+			starts = append(starts, grid[s.ProviderID+"/"+s.ServiceCode]...)
+			onGrid := false
+			for _, b := range starts {
+				step := s.StartsAt.Sub(b)
+				for _, sp := range []time.Duration{24 * time.Hour, 48 * time.Hour, 72 * time.Hour, 168 * time.Hour} {
+					if step%sp == 0 {
+						onGrid = true
+					}
+				}
+			}
+			require.True(t, onGrid, "slot %s at %s is off the first load's grid", id, s.StartsAt)
+		}
+		require.Less(t, added, len(base)/4, "a load %s later adds only the slots beyond the first load's, not a second series", later)
+	}
 }

@@ -14,20 +14,43 @@ export TEMPORAL_ADDRESS=127.0.0.1:$PORT
 mkdir -p "$STATE"
 export CASEFLOW_CODEC_KEY_FILE=${CASEFLOW_CODEC_KEY_FILE:-$(cd "$STATE" && pwd)/codec.keys}
 
+PAYER_PORT=${CASEFLOW_PAYER_PORT:-8090}
+RUN_PID_FILE=$STATE/run.pid
+
+# The guard runs before anything is started or built (the Makefile runs
+# "scripts/run.sh --check" before it builds): a second make run refuses
+# while one is running, and stops nothing it did not start.
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+guard() {
+  if [ -f "$RUN_PID_FILE" ] && pid=$(cat "$RUN_PID_FILE") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    echo "caseflow: make run is already running (pid $pid, state in $STATE/); use it from another shell, or stop it with Ctrl-C where it runs" >&2
+    return 1
+  fi
+  local what port
+  for what in "Temporal:$PORT:CASEFLOW_TEMPORAL_PORT" "the Web UI:$UI_PORT:CASEFLOW_UI_PORT" "the codec server:$CODEC_PORT:CASEFLOW_CODEC_PORT" "the payer simulator:$PAYER_PORT:CASEFLOW_PAYER_PORT"; do
+    port=${what#*:}; port=${port%%:*}
+    [ "${what%%:*}" = "the payer simulator" ] && [ -n "${CASEFLOW_PAYER_URL:-}" ] && continue
+    if answers "$port"; then
+      echo "caseflow: something already answers on 127.0.0.1:$port, the port of ${what%%:*}; stop it or set ${what##*:}" >&2
+      return 1
+    fi
+  done
+}
+guard || exit 1
+[ "${1:-}" = "--check" ] && exit 0
+
 pids=()
 cleanup() {
   trap - EXIT INT TERM
+  rm -f "$RUN_PID_FILE"
+  [ ${#pids[@]} -gt 0 ] || return 0
   echo
   echo "stopping caseflow..."
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
   echo "stopped. State kept in $STATE/ (make clean removes it)."
 }
 trap cleanup EXIT INT TERM
-
-if bin/temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; then
-  echo "caseflow: something already answers on $TEMPORAL_ADDRESS; stop it or set CASEFLOW_TEMPORAL_PORT" >&2
-  exit 1
-fi
+echo $$ >"$RUN_PID_FILE"
 
 [ -f "$CASEFLOW_CODEC_KEY_FILE" ] || bin/caseflow keys generate --file "$CASEFLOW_CODEC_KEY_FILE"
 
@@ -37,10 +60,6 @@ fi
 # carries it, from a Temporal CLI environment file.
 TOKEN_FILE=$STATE/codec.token
 [ -f "$TOKEN_FILE" ] || bin/caseflow codec-server token --file "$TOKEN_FILE" >/dev/null
-if (exec 3<>"/dev/tcp/127.0.0.1/$CODEC_PORT") 2>/dev/null; then
-  echo "caseflow: something already answers on 127.0.0.1:$CODEC_PORT; stop it or set CASEFLOW_CODEC_PORT" >&2
-  exit 1
-fi
 echo "starting the codec server on 127.0.0.1:$CODEC_PORT (log: $STATE/codec-server.log)"
 bin/caseflow codec-server --addr "127.0.0.1:$CODEC_PORT" --token-file "$TOKEN_FILE" \
   --ui-origin "http://localhost:$UI_PORT" --ui-origin "http://127.0.0.1:$UI_PORT" >>"$STATE/codec-server.log" 2>&1 &
@@ -54,7 +73,7 @@ TEMPORAL_ENV_FILE=$STATE/temporal-env.yaml
 (umask 077; printf 'env:\n  caseflow:\n    ui-codec-endpoint: "http://127.0.0.1:%s/ui/%s"\n' "$CODEC_PORT" "$(tr -d '[:space:]' <"$TOKEN_FILE")" >"$TEMPORAL_ENV_FILE")
 
 attrs=()
-for a in CasePhase=Keyword CaseRisk=Keyword CaseProgram=Keyword CaseManager=Keyword CaseNextDue=Datetime; do
+for a in CasePhase=Keyword CaseRisk=Keyword CaseProgram=Keyword CaseManager=Keyword CaseNextDue=Datetime CasePaused=Bool; do
   attrs+=(--search-attribute "$a")
 done
 echo "starting the Temporal dev server on $TEMPORAL_ADDRESS (UI on http://localhost:$UI_PORT, history in $STATE/temporal.db)"
@@ -81,7 +100,6 @@ bin/caseflow providers load demo/providers.json
 # approved, neuropsychology pended then approved, occupational therapy
 # denied), unless CASEFLOW_PAYER_URL points at a real payer.
 if [ -z "${CASEFLOW_PAYER_URL:-}" ]; then
-  PAYER_PORT=${CASEFLOW_PAYER_PORT:-8090}
   export CASEFLOW_PAYER_URL=http://127.0.0.1:$PAYER_PORT
   echo "starting the payer simulator on $CASEFLOW_PAYER_URL (log: $STATE/payer-sim.log)"
   bin/caseflow payer-sim --addr "127.0.0.1:$PAYER_PORT" --config demo/payer.json >>"$STATE/payer-sim.log" 2>&1 &
@@ -103,6 +121,7 @@ if grep -q "phase closed" <<<"$out"; then
   demo=demo-case-$(date +%Y%m%d%H%M%S)
   open_demo "$demo"
 fi
+echo "$demo" >"$STATE/demo-case"   # the README's C=$(cat .caseflow/demo-case)
 
 cat <<MSG
 
@@ -113,18 +132,19 @@ caseflow is up.
   Demo case:   $demo (River: bicycle accident, clinical model)
 Drive it from another shell in this folder:
   export CASEFLOW_ACTOR=cm-ana
-  bin/caseflow case screen $demo --eligible
-  bin/caseflow case assess $demo --file demo/river/assessment.json
-  bin/caseflow case stratify $demo --category acute
-  bin/caseflow case plan $demo --file demo/river/plan.json
-  bin/caseflow case contact $demo --with client --notes "physiotherapy going well"
-  bin/caseflow case transition $demo --kind discharge --from "rehab unit" --to home --date $(date +%Y-%m-%d)
-  bin/caseflow case evaluate $demo --file demo/river/evaluation.json
-  bin/caseflow case close $demo --reason goals-met
-  bin/caseflow case show $demo; bin/caseflow case history $demo; bin/caseflow case list --all
+  C=\$(cat $STATE/demo-case)   # $demo; a new one each time the last was closed
+  bin/caseflow case screen \$C --eligible
+  bin/caseflow case assess \$C --file demo/river/assessment.json
+  bin/caseflow case stratify \$C --category acute
+  bin/caseflow case plan \$C --file demo/river/plan.json
+  bin/caseflow case contact \$C --with client --notes "physiotherapy going well"
+  bin/caseflow case transition \$C --kind discharge --from "rehab unit" --to home --date $(date +%Y-%m-%d)
+  bin/caseflow case evaluate \$C --file demo/river/evaluation.json
+  bin/caseflow case close \$C --reason goals-met
+  bin/caseflow case show \$C; bin/caseflow case history \$C; bin/caseflow case list --all
 Decrypted history with the Temporal CLI:
   TEMPORAL_CODEC_ENDPOINT=http://127.0.0.1:$CODEC_PORT TEMPORAL_CODEC_AUTH="Bearer \$(cat $TOKEN_FILE)" \\
-    bin/temporal workflow show -w case-$demo --detailed
+    bin/temporal workflow show -w case-\$C --detailed
 Press Ctrl-C to stop.
 MSG
 wait "$server_pid"

@@ -2,7 +2,11 @@
 # make ui-check: open caseflow's cases in the local Temporal Web UI with
 # headless Chromium and check that, with the codec server "make run" sets up,
 # an engineer reads the decrypted history, and without its token sees only
-# encrypted payloads. Saves screenshots to docs/screenshots/.
+# encrypted payloads. Saves screenshots to docs/screenshots/: the case list,
+# a case's page and its decoded history, its user metadata, and the page
+# without the token. The browser is driven through the DevTools protocol
+# (playwright-core, tools/uicheck/check.mjs); docs/cli.md says how to take
+# the same screenshots by hand.
 #
 # It reuses a running "make run" (the dev server on $TEMPORAL_ADDRESS), or
 # starts one itself (scripts/run.sh) and stops it at the end. Needs

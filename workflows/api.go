@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/caseflow/caseflow/care"
 )
@@ -86,6 +87,7 @@ var (
 // namespace, as name=type pairs the Temporal CLI understands.
 var SearchAttributeTypes = []string{
 	"CasePhase=Keyword", "CaseRisk=Keyword", "CaseProgram=Keyword", "CaseManager=Keyword", "CaseNextDue=Datetime",
+	"CasePaused=Bool",
 }
 
 // CaseInput starts (or continues) a case workflow.
@@ -173,6 +175,18 @@ type CaseState struct {
 	// ServicesStarted.
 	PlanVersion     int  `json:"plan_version,omitempty"`
 	ServicesStarted bool `json:"services_started,omitempty"`
+	// Clocks holds the state of the audited clocks (clockstate.go).
+	Clocks ClockState `json:"clocks,omitzero"`
+	// Diffed is set once a plan was approved as a diff of the current one
+	// (versionPlanDiff): services carry the plan version that started
+	// their coordination.
+	Diffed bool `json:"diffed,omitempty"`
+	// StartPending lists the services the last plan change added or
+	// replaced, to start when the plan is coordinated.
+	StartPending []string `json:"start_pending,omitempty"`
+	// PlanChanges are the latest plan changes: what each approval did to
+	// each service.
+	PlanChanges []care.PlanChange `json:"plan_changes,omitempty"`
 }
 
 // TimelineEntry is one step of a case as the status query shows it.
@@ -235,6 +249,9 @@ type ServiceInput struct {
 	Policy         care.Policy  `json:"policy"`
 	// Expedited asks the payer for an expedited (72 h) decision.
 	Expedited bool `json:"expedited,omitempty"`
+	// Exempt: the case's payer type is exempt from the decision deadlines
+	// (no deadline timer, no escalation).
+	Exempt bool `json:"exempt,omitempty"`
 	// Progress is set when the workflow continues as new.
 	Progress *ServiceProgress `json:"progress,omitempty"`
 }
@@ -246,6 +263,12 @@ type ServiceProgress struct {
 	Attempt    int               `json:"attempt"`
 	From       time.Time         `json:"from"`
 	AuthRound  int               `json:"auth_round"`
+	// Version is the versionServiceAmend version the coordination runs,
+	// decided when it started and kept across continue-as-new.
+	Version workflow.Version `json:"version,omitempty"`
+	// Reauthorize asks for a new authorization before the next booking:
+	// an amendment outgrew the current one.
+	Reauthorize bool `json:"reauthorize,omitempty"`
 }
 
 // ServiceWorkflowID is the workflow id of a service's coordination.

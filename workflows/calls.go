@@ -53,10 +53,12 @@ func (c *clockTimer) earlier(at time.Time) bool {
 func (c *clockTimer) reset() { c.f, c.at = nil, time.Time{} }
 
 // nextWake is when the case next has something to do by itself, and what.
-// Nothing wakes a paused case.
+// A pause suspends the outreach (calls, re-assessments); the deadlines of
+// a case paused under change pause-keeps-deadlines still wake it, those of
+// a case paused before nothing.
 func (w *caseWorkflow) nextWake() (time.Time, string) {
 	s := w.state
-	if s.Paused || s.Phase == care.PhaseClosed {
+	if (s.Paused && !s.Clocks.PauseKeepsDeadlines) || s.Phase == care.PhaseClosed {
 		return time.Time{}, ""
 	}
 	var at time.Time
@@ -66,16 +68,24 @@ func (w *caseWorkflow) nextWake() (time.Time, string) {
 			at, why = t, reason
 		}
 	}
-	consider(s.NextCallAt, "next follow-up call falls due")
-	consider(s.NextReassessAt, "re-assessment falls due")
+	if !s.Paused {
+		consider(s.NextCallAt, "follow-up call due (every "+care.FormatDuration(w.callInterval())+")")
+		consider(s.NextReassessAt, "periodic re-assessment due")
+	}
 	for _, t := range s.Tasks {
-		if t.Status == care.TaskOpen {
+		if t.Status == care.TaskOpen && !(s.Paused && outreach(t)) {
 			at, reason := w.taskDeadline(t)
 			consider(at, reason)
 		}
 	}
+	if m := s.Clocks.CCM; m != nil {
+		consider(m.Month.End.Add(time.Second), "a new calendar month of CCM minutes starts")
+	}
 	return at, why
 }
+
+// outreach reports that t is outreach, which a pause suspends: a call.
+func outreach(t care.Task) bool { return t.Kind == care.TaskCall }
 
 // taskDeadline is when an open task needs the workflow's attention.
 func (w *caseWorkflow) taskDeadline(t care.Task) (time.Time, string) {
@@ -84,6 +94,8 @@ func (w *caseWorkflow) taskDeadline(t care.Task) (time.Time, string) {
 		return t.Due.Add(w.state.Policy.FollowUp.EscalateAfter.D()), "escalate " + t.ID + " if still open"
 	case t.Kind == care.TaskReadmissionWatch:
 		return t.Due, "readmission watch ends"
+	case t.Kind == care.TaskCCMMinutes && !w.monthFlagAt(t).IsZero():
+		return w.monthFlagAt(t), t.ID + " under target in the month's last days"
 	case t.Clock && t.Kind != care.TaskCall:
 		return t.Due, t.ID + " due"
 	}
@@ -101,22 +113,22 @@ func (w *caseWorkflow) fireClocks(ctx workflow.Context) error {
 	}
 	defer w.lock.Unlock()
 	s, p := &w.state, w.state.Policy
-	if s.Paused || s.Phase == care.PhaseClosed {
+	if (s.Paused && !s.Clocks.PauseKeepsDeadlines) || s.Phase == care.PhaseClosed {
 		return nil
 	}
 	now := workflow.Now(ctx)
 	var fired []string
-	if !s.NextCallAt.IsZero() && !now.Before(s.NextCallAt) {
-		fired = append(fired, w.openCall(now))
+	if !s.Paused && !s.NextCallAt.IsZero() && !now.Before(s.NextCallAt) {
+		fired = append(fired, w.openCall(ctx, now))
 	}
-	if !s.NextReassessAt.IsZero() && !now.Before(s.NextReassessAt) {
+	if !s.Paused && !s.NextReassessAt.IsZero() && !now.Before(s.NextReassessAt) {
 		t := w.newTask(now, care.TaskReassess, "periodic re-assessment of the client", s.Case.Manager, now.Add(p.Steps.Assessment.D()), false)
 		s.NextReassessAt = s.NextReassessAt.Add(p.FollowUp.ReassessEvery.D())
 		fired = append(fired, t.ID+" opened")
 	}
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
-		if t.Status != care.TaskOpen {
+		if t.Status != care.TaskOpen || (s.Paused && outreach(*t)) {
 			continue
 		}
 		at, _ := w.taskDeadline(*t)
@@ -124,6 +136,11 @@ func (w *caseWorkflow) fireClocks(ctx workflow.Context) error {
 			continue
 		}
 		switch {
+		case t.Kind == care.TaskCCMMinutes && t.EscalatedAt.IsZero() && now.Before(t.Due):
+			t.EscalatedAt = now
+			w.markChanged(t.ID)
+			w.alert(now, *t, "ccm-under-target", s.Case.Manager, fmt.Sprintf("%s of case %s is under its monthly target", t.ID, s.Case.ID))
+			fired = append(fired, t.ID+" under target")
 		case t.Kind == care.TaskCall:
 			t.EscalatedAt = now
 			w.markChanged(t.ID)
@@ -140,6 +157,11 @@ func (w *caseWorkflow) fireClocks(ctx workflow.Context) error {
 			fired = append(fired, t.ID+" missed")
 		}
 	}
+	if m, err := w.rollMonth(ctx, now); err != nil {
+		return err
+	} else if m != "" {
+		fired = append(fired, m)
+	}
 	if len(fired) == 0 {
 		return nil
 	}
@@ -149,7 +171,7 @@ func (w *caseWorkflow) fireClocks(ctx workflow.Context) error {
 // openCall opens the follow-up call that fell due and schedules the next one
 // at the case's cadence. A previous call still open is closed as missed: a
 // months-long case never piles up calls.
-func (w *caseWorkflow) openCall(now time.Time) string {
+func (w *caseWorkflow) openCall(ctx workflow.Context, now time.Time) string {
 	s, p := &w.state, w.state.Policy
 	for i := range s.Tasks {
 		if t := &s.Tasks[i]; t.Kind == care.TaskCall && t.Status == care.TaskOpen {
@@ -169,16 +191,51 @@ func (w *caseWorkflow) openCall(now time.Time) string {
 	}
 	interval := w.callInterval()
 	next := due.Add(interval)
+	if w.calendarMonths(ctx) {
+		next = w.nextMonthly(due)
+	}
 	if !next.After(now) {
 		next = now.Add(interval) // after a long pause or outage: no burst of calls
+		if w.calendarMonths(ctx) {
+			next = w.nextMonthly(now)
+		}
 	}
 	s.NextCallAt = next
 	return summary
 }
 
+// calendarMonths reports that the case's cadence is a calendar-month one:
+// the program asks for it (follow_up.calendar_months), the cadence is 28
+// days or more, and the case reached this point after change
+// calendar-month-cadence.
+func (w *caseWorkflow) calendarMonths(ctx workflow.Context) bool {
+	return w.state.Policy.FollowUp.CalendarMonths && w.callInterval() >= 28*24*time.Hour &&
+		workflow.GetVersion(ctx, versionCalendarMonths, workflow.DefaultVersion, 1) == 1
+}
+
+// nextMonthly is the due time of the call in the calendar month after that
+// of t, in the program's time zone: on the case's call day, or the month's
+// last day when it is shorter, at t's time of day. Every calendar month has
+// one.
+func (w *caseWorkflow) nextMonthly(t time.Time) time.Time {
+	loc := w.state.Policy.Location()
+	l := t.In(loc)
+	day := w.state.Clocks.CallDay
+	if day == 0 {
+		day = l.Day()
+	}
+	last := time.Date(l.Year(), l.Month()+2, 0, 0, 0, 0, 0, loc).Day() // last day of next month
+	return time.Date(l.Year(), l.Month()+1, min(day, last), l.Hour(), l.Minute(), l.Second(), 0, loc)
+}
+
 // startCalls starts the follow-up cadence (and the re-assessment interval).
-func (w *caseWorkflow) startCalls(now time.Time) {
+// A calendar-month cadence falls due on this day of every month.
+func (w *caseWorkflow) startCalls(ctx workflow.Context, now time.Time) {
 	w.state.NextCallAt = now.Add(w.callInterval())
+	if w.calendarMonths(ctx) {
+		w.state.Clocks.CallDay = now.In(w.state.Policy.Location()).Day()
+		w.state.NextCallAt = w.nextMonthly(now)
+	}
 	if every := w.state.Policy.FollowUp.ReassessEvery.D(); every > 0 && w.state.NextReassessAt.IsZero() {
 		w.state.NextReassessAt = now.Add(every)
 	}
@@ -212,6 +269,11 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 				w.alert(now, lost, "no-answer", p.Supervisor, fmt.Sprintf("%d calls of case %s unanswered in a row", s.NoAnswers, s.Case.ID))
 				summary += fmt.Sprintf("; %d unanswered in a row, escalated to %s", s.NoAnswers, p.Supervisor)
 			}
+		}
+		if m, err := w.addMinutes(ctx, now, c.Minutes); err != nil {
+			return "", nil, err
+		} else if m != "" {
+			summary += "; " + m
 		}
 		if w.follow(ctx, care.ActionCall, c.Branch()) != "" {
 			summary += "; condition deteriorated: back to assessment"

@@ -158,6 +158,8 @@ type caseWorkflow struct {
 	outcomes *care.Outcomes
 	pause    *care.PauseRecord
 	services []care.ServiceState
+	// planChange is what the plan approved in this step changed.
+	planChange *care.PlanChange
 }
 
 func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
@@ -174,13 +176,18 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 		register(ctx, Contact, "Record a contact with client, family or provider; may send the case back to assessment or planning", w.contact, w.canContact),
 		register(ctx, Call, "Record the outcome of a follow-up call: reached, no-answer or declined", w.call, w.canCall),
 		register(ctx, Complete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)", w.complete, w.canComplete),
-		register(ctx, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition, w.canTransition),
-		register(ctx, Pause, "Pause the case's outreach clocks (e.g. the client is re-admitted)", w.pauseClocks, w.canPause),
-		register(ctx, Resume, "Resume the case's outreach clocks; pending deadlines move by the paused time", w.resumeClocks, w.canResume),
-		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment, w.canAppointment),
+		register(ctx, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition,
+			func(actor string, t care.Transition) error { return w.canTransition(workflow.Now(ctx), actor, t) }),
+		register(ctx, Pause, "Pause the case's outreach (follow-up calls and cadence); regulatory deadlines keep running", w.pauseClocks, w.canPause),
+		register(ctx, Resume, "Resume the case's outreach; the calls move by the paused time, deadlines never do", w.resumeClocks, w.canResume),
+		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment,
+			func(actor string, at care.Attendance) error {
+				return w.canRecordAttendance(workflow.Now(ctx), actor, at)
+			}),
 		register(ctx, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
 		register(ctx, Close, "Close the case with a closure reason", w.close, w.canClose),
 	}
+	regs = append(regs, w.registerServiceActions(ctx)...)
 	for _, reg := range regs {
 		if err := reg(); err != nil {
 			return err
@@ -263,8 +270,9 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 			PhaseBefore: before, PhaseAfter: w.state.Phase, Summary: summary, Detail: detail,
 		},
 		Tasks: w.changedTasks(), Alerts: w.alerts, Outcomes: w.outcomes, Pause: w.pause, Services: w.services,
+		PlanChange: w.planChange,
 	}
-	w.changed, w.alerts, w.outcomes, w.pause, w.services = nil, nil, nil, nil, nil
+	w.changed, w.alerts, w.outcomes, w.pause, w.services, w.planChange = nil, nil, nil, nil, nil, nil
 	w.pruneTasks()
 	step.Snapshot = w.snapshot()
 	w.state.Timeline = append(w.state.Timeline, TimelineEntry{
@@ -277,7 +285,7 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 		return err
 	}
 	workflow.SetCurrentDetails(ctx, w.currentDetails())
-	return w.execute(ctx, "record "+action, a.RecordStep, nil, step)
+	return w.execute(ctx, recordSummary(step.Event), a.RecordStep, nil, step)
 }
 
 func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
@@ -291,6 +299,9 @@ func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
 		updates = append(updates, AttrNextDue.ValueSet(*due))
 	} else {
 		updates = append(updates, AttrNextDue.ValueUnset())
+	}
+	if w.state.Clocks.PausedAttr { // cases paused under change pause-keeps-deadlines
+		updates = append(updates, AttrPaused.ValueSet(w.state.Paused))
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
 }
@@ -332,7 +343,7 @@ func (w *caseWorkflow) snapshot() care.Snapshot {
 	snap := care.Snapshot{
 		CaseID: s.Case.ID, PatientID: s.Case.PatientID, Program: s.Case.Program, Model: s.Case.Model,
 		Manager: s.Case.Manager, Source: s.Case.Source, Phase: s.Phase, Risk: s.Risk, Category: s.Category,
-		OpenedAt: s.Case.OpenedAt, NextDueAt: w.nextDue(), LastEventSeq: s.Seq,
+		OpenedAt: s.Case.OpenedAt, NextDueAt: w.nextDue(), LastEventSeq: s.Seq, Paused: s.Paused,
 	}
 	if s.Proposal != nil {
 		score := s.Proposal.Score

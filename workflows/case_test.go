@@ -160,7 +160,7 @@ func riverCase() care.Case {
 }
 
 func riverAssessment() care.Assessment {
-	return care.Assessment{Admissions12m: 1, EDVisits6m: 1, Housing: care.HousingStable, HomeSafe: true,
+	return care.Assessment{Admissions12m: 1, EDVisits6m: 1, Housing: care.HousingStable, HomeSafe: care.Known(true),
 		SupportNetwork: care.SupportStrong, Readiness: care.ReadinessAction, Engagement: 4, Age: 34,
 		ChronicConditions: 2, Medications: 6, BehaviouralConcern: true, FinancialHardship: true,
 		Baseline: care.OutcomeScores{PhysicalFunction: 1, ClinicalResults: 2, Financial: 2, Satisfaction: 3, Knowledge: 2, Psychosocial: 2}}
@@ -317,7 +317,7 @@ func TestRejectedActionsWriteNothing(t *testing.T) {
 		return c.update(workflows.UpdatePlan, "cm-ana", care.CarePlan{})
 	}()
 	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureConsentWithdrawn})
-	closeAgain := c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	closeAgain := c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.run()
 
 	for i, tc := range cases {
@@ -372,7 +372,7 @@ func TestActionArrivingWithTheFirstTaskIsRecordedAfterOpened(t *testing.T) {
 	c := newCaseEnv(t)
 	c.at = -time.Hour // the first update goes at time zero
 	screen := c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
-	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.run()
 	require.NoError(t, c.env.GetWorkflowError())
 	require.NoError(t, screen.err)

@@ -33,11 +33,15 @@ func (w *caseWorkflow) startService(ctx workflow.Context, svc care.Service, poli
 		StaticSummary:     fmt.Sprintf("Coordinate %s (service %s) of case %s", svc.Code, svc.ID, s.Case.ID),
 	})
 	w.steps++
-	f := workflow.ExecuteChildWorkflow(cctx, ServiceWorkflow, ServiceInput{
+	in := ServiceInput{
 		CaseID: s.Case.ID, PatientID: s.Case.PatientID, CaseWorkflowID: care.WorkflowID(s.Case.ID),
 		PlanVersion: s.PlanVersion, Service: svc, Policy: policy,
-		Expedited: s.Risk == care.RiskHigh || s.Category == care.CategoryAcute,
-	})
+		Expedited: policy.Authorization.IsExpedited(s.Risk, s.Category, svc.Code),
+	}
+	if s.Plan != nil {
+		in.Exempt = policy.Authorization.IsExempt(s.Plan.PayerType)
+	}
+	f := workflow.ExecuteChildWorkflow(cctx, ServiceWorkflow, in)
 	if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return fmt.Errorf("start coordination of service %s: %w", svc.ID, err)
 	}
@@ -56,6 +60,9 @@ func (w *caseWorkflow) bookVisit(ctx workflow.Context, visit care.Task) error {
 		return err
 	}
 	state := care.ServiceState{Service: svc, Status: care.ServiceReadyToBook}
+	if s.Diffed {
+		state.PlanVersion = s.PlanVersion
+	}
 	s.Services = append(s.Services, state)
 	w.services = append(w.services, state)
 	s.ServicesStarted = true
@@ -70,7 +77,7 @@ func (w *caseWorkflow) cancelVisits(ctx workflow.Context) {
 			continue
 		}
 		w.steps++
-		_ = workflow.RequestCancelExternalWorkflow(ctx, ServiceWorkflowID(s.Case.ID, sv.ID, s.PlanVersion), "").Get(ctx, nil)
+		_ = workflow.RequestCancelExternalWorkflow(ctx, w.serviceWorkflowID(sv), "").Get(ctx, nil)
 		s.Services[i].Status = care.ServiceCancelled
 	}
 }
@@ -93,12 +100,15 @@ func (w *caseWorkflow) cancelServices(ctx workflow.Context) {
 	}
 	w.state.ServicesStarted = false
 	var requests []workflow.Future
-	for _, sv := range s.Services {
-		if isFinal(sv.Status) {
+	for i, sv := range s.Services {
+		if finished(sv) {
 			continue
 		}
 		w.steps++
-		requests = append(requests, workflow.RequestCancelExternalWorkflow(ctx, ServiceWorkflowID(s.Case.ID, sv.ID, s.PlanVersion), ""))
+		requests = append(requests, workflow.RequestCancelExternalWorkflow(ctx, w.serviceWorkflowID(sv), ""))
+		// What the case shows from now on: cancelled, with its appointment.
+		w.state.Services[i] = cancelledState(sv)
+		w.services = append(w.services, w.state.Services[i])
 	}
 	for _, r := range requests {
 		// A service that finished meanwhile has nothing to cancel: its
@@ -116,19 +126,35 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 	defer w.lock.Unlock()
 	s := &w.state
 	i := w.serviceIndex(u.State.ID)
-	if u.PlanVersion != s.PlanVersion || i < 0 || s.Phase == care.PhaseClosed {
+	if i < 0 || u.PlanVersion != w.generation(s.Services[i]) || s.Phase == care.PhaseClosed {
 		return nil // from a replaced plan, or the case is closed
 	}
 	now := workflow.Now(ctx)
+	versioned := s.Services[i].PlanVersion > 0
+	u.State.PlanVersion = s.Services[i].PlanVersion
+	if versioned {
+		// The case owns the plan: an amendment the coordination has not
+		// taken yet is not undone by its report.
+		u.State.Service = s.Services[i].Service
+	}
 	s.Services[i] = u.State
 	w.services = append(w.services, u.State)
 	if a := u.State.Appointment; a != nil && a.Status == care.AppointmentAttended && w.task(u.State.ID) != nil {
 		// The post-discharge visit booked for this clock was attended.
 		w.completeTasks(now, "visit attended ("+a.ID+")", care.TaskTCMVisit)
+		w.visitDone(ctx, now)
 		s.LastContactAt = now
 	}
+	if versioned {
+		// The cause of earlier work items about the service has cleared
+		// (booked, authorized, attended) or been replaced by a new one.
+		w.resolveServiceTasks(now, u.State.ID, u.Summary)
+	}
 	if u.NeedsStaff != "" {
-		w.newTask(now, care.TaskCoordination, u.NeedsStaff, s.Case.Manager, now.Add(s.Policy.Steps.Stratification.D()), false)
+		t := w.newTask(now, care.TaskCoordination, u.NeedsStaff, s.Case.Manager, now.Add(s.Policy.Steps.Stratification.D()), false)
+		if versioned {
+			w.task(t.ID).ServiceID = u.State.ID
+		}
 	}
 	if u.Escalate != "" {
 		w.alert(now, care.Task{ID: "service-" + u.State.ID}, "authorization-overdue", s.Policy.Supervisor, u.Escalate)
@@ -162,7 +188,7 @@ func (w *caseWorkflow) appointment(ctx workflow.Context, actor string, at care.A
 		i := w.bookedService(at.AppointmentID)
 		sv := &s.Services[i]
 		w.steps++
-		err := workflow.SignalExternalWorkflow(ctx, ServiceWorkflowID(s.Case.ID, sv.ID, s.PlanVersion), "", SignalAttendance, at).Get(ctx, nil)
+		err := workflow.SignalExternalWorkflow(ctx, w.serviceWorkflowID(*sv), "", SignalAttendance, at).Get(ctx, nil)
 		if err != nil {
 			return "", nil, fmt.Errorf("the coordination of service %s did not take the attendance: %w", sv.ID, err)
 		}

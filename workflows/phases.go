@@ -39,10 +39,10 @@ func (w *caseWorkflow) enter(ctx workflow.Context, p care.Phase) {
 	w.state.PhaseSince = now
 	switch care.Machine.Rule(p).Clocks {
 	case care.ClocksStart:
-		w.startCalls(now)
+		w.startCalls(ctx, now)
 	case care.ClocksStartIfNone:
 		if w.state.NextCallAt.IsZero() {
-			w.startCalls(now)
+			w.startCalls(ctx, now)
 		}
 	default: // care.ClocksStop
 		w.state.NextCallAt, w.state.NextReassessAt = time.Time{}, time.Time{}

@@ -96,7 +96,7 @@ var validate = map[care.Action]func(w *caseWorkflow, b care.Branch) error{
 		return w.canComplete("cm-ana", care.TaskCompletion{TaskID: "tcm-visit-2"})
 	},
 	care.ActionTransition: func(w *caseWorkflow, b care.Branch) error {
-		return w.canTransition("cm-ana", care.Transition{Kind: care.TransitionKind(b), From: "hospital", To: "home", Date: "2026-12-01"})
+		return w.canTransitionRecord("cm-ana", care.Transition{Kind: care.TransitionKind(b), From: "hospital", To: "home", Date: "2026-12-01"})
 	},
 	care.ActionPause: func(w *caseWorkflow, _ care.Branch) error {
 		return w.canPause("cm-ana", care.Pause{Reason: "re-admitted"})
@@ -108,10 +108,10 @@ var validate = map[care.Action]func(w *caseWorkflow, b care.Branch) error{
 		return w.canAppointment("cm-ana", care.Attendance{AppointmentID: "appt-1", Status: "attended"})
 	},
 	care.ActionEvaluate: func(w *caseWorkflow, _ care.Branch) error {
-		return w.canEvaluate("cm-ana", care.Evaluation{Scores: scores})
+		return w.canEvaluate("cm-ana", care.Evaluation{Scores: scores, WithoutTransition: true, Reason: "test"})
 	},
 	care.ActionClose: func(w *caseWorkflow, _ care.Branch) error {
-		return w.canClose("cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+		return w.canClose("cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	},
 }
 
@@ -182,11 +182,11 @@ func TestRefusalsBeyondThePhaseHaveTheirKind(t *testing.T) {
 		{"unknown appointment", followUp().canAppointment("cm-ana", care.Attendance{AppointmentID: "appt-9", Status: "attended"}),
 			care.KindNotFound, `appointment: "appt-9" is not a booked appointment of this case; booked: appt-1 (pt)`},
 		{"bad actor", followUp().canEvaluate("Ana Lopez", care.Evaluation{Scores: scores}), care.KindInvalid, ""},
-		{"unknown transition kind", followUp().canTransition("cm-ana", care.Transition{Kind: "elopement", From: "a", To: "b", Date: "2026-12-01"}),
+		{"unknown transition kind", followUp().canTransitionRecord("cm-ana", care.Transition{Kind: "elopement", From: "a", To: "b", Date: "2026-12-01"}),
 			care.KindInvalid, `kind: unknown value "elopement"; use one of discharge, transfer, level-change, readmission`},
 		{"back to a phase a contact cannot lead to", followUp().canContact("cm-ana", care.Contact{With: care.PartyClient, BackTo: care.PhaseClosed}),
 			care.KindInvalid, `back-to: unknown value "closed"; use assessment or planning`},
-		{"a readmission in hospital", walkCase(care.PhaseTransition, false).canTransition("cm-ana",
+		{"a readmission in hospital", walkCase(care.PhaseTransition, false).canTransitionRecord("cm-ana",
 			care.Transition{Kind: care.TransitionReadmission, From: "home", To: "hospital", Date: "not a date"}),
 			care.KindNotAllowed, "transition is not allowed while the case is in transition: " + hints[care.PhaseTransition]},
 	} {

@@ -83,7 +83,7 @@ func TestANewRunReconcilesItsServices(t *testing.T) {
 		workflows.ServiceWorkflowID("c-river", "np", 1): {Service: svc, Status: care.ServiceCompleted, Attended: 1, RemindersSent: 2, Appointment: &attended},
 	}
 	c.env.SetStartTime(serviceStart)
-	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureGoalsMet})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: state.Case, Policy: state.Policy, State: &state})
 	require.NoError(t, c.env.GetWorkflowError())
 	require.Equal(t, 1, c.rereads)

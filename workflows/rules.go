@@ -33,8 +33,42 @@ func (w *caseWorkflow) canContact(actor string, c care.Contact) error {
 	return w.allowed(care.ActionContact, c.Branch(), actor, c.Validate)
 }
 
-func (w *caseWorkflow) canTransition(actor string, t care.Transition) error {
+// canTransitionRecord checks the phase, the actor and the record of a
+// transition.
+func (w *caseWorkflow) canTransitionRecord(actor string, t care.Transition) error {
 	return w.allowed(care.ActionTransition, t.Branch(), actor, t.Validate)
+}
+
+// canTransition checks a transition recorded at now: the phase, actor and
+// record, then its date (not in the future beyond the policy's tolerance,
+// not long before the case opened, not before the transition it follows), a
+// readmission needs a discharge on record where the case is not in
+// follow-up, and a discharge needs an admission (readmission or transfer)
+// after the previous discharge.
+func (w *caseWorkflow) canTransition(now time.Time, actor string, t care.Transition) error {
+	if err := w.canTransitionRecord(actor, t); err != nil {
+		return err
+	}
+	s, pd := w.state, w.state.Policy.PostDischarge
+	loc := s.Policy.Location()
+	if err := t.CheckDate(now, s.Case.OpenedAt, loc, pd.FutureToleranceOrDefault(), pd.MaxBeforeOpenedOrDefault()); err != nil {
+		return err
+	}
+	last := s.Transition
+	if last != nil && t.Date < last.Date {
+		return care.Invalidf("date", "%s is before the %s on %s recorded last: check the date", t.Date, last.Kind, last.Date)
+	}
+	switch t.Kind {
+	case care.TransitionReadmission:
+		if s.Discharge == nil && s.Phase != care.PhaseFollowUp && s.Phase != care.PhasePostTransition {
+			return care.NotAllowedf("a readmission is recorded after a discharge, and this case has none on record: record the discharge first (caseflow case transition --kind discharge)")
+		}
+	case care.TransitionDischarge:
+		if last != nil && last.Kind == care.TransitionDischarge {
+			return care.Conflictf("the client was already discharged on %s and no admission was recorded since: record the readmission (or transfer) first (caseflow case transition --kind readmission)", last.Date)
+		}
+	}
+	return nil
 }
 
 func (w *caseWorkflow) canCall(actor string, c care.CallResult) error {
@@ -47,6 +81,10 @@ func (w *caseWorkflow) canCall(actor string, c care.CallResult) error {
 }
 
 func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
+	if t := w.task(c.TaskID); t != nil && w.lateDoable(*t) {
+		// A missed clock can still be done: it is recorded done late.
+		return w.allowed(care.ActionComplete, care.BranchAny, actor, func() error { return nil })
+	}
 	return w.openTask(care.ActionComplete, care.BranchAny, actor, c.TaskID, func() error { return nil }, func(t care.Task) error {
 		switch t.Kind {
 		case care.TaskCall:
@@ -98,6 +136,22 @@ func (w *caseWorkflow) canAppointment(actor string, at care.Attendance) error {
 	return nil
 }
 
+// canRecordAttendance is the validator of the appointment action: besides
+// canAppointment, attendance (attended or no-show) cannot be recorded for an
+// appointment that has not started. (Only the validator checks the time:
+// it does not run on replay, so recorded cases are not affected.)
+func (w *caseWorkflow) canRecordAttendance(now time.Time, actor string, at care.Attendance) error {
+	if err := w.canAppointment(actor, at); err != nil {
+		return err
+	}
+	sv := w.state.Services[w.bookedService(at.AppointmentID)]
+	if at.Status != care.AppointmentCancelled && now.Before(sv.Appointment.StartsAt) {
+		return care.NotAllowedf("appointment %s starts at %s: its attendance can be recorded once it has started (or cancel it)",
+			at.AppointmentID, sv.Appointment.StartsAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 func (w *caseWorkflow) canPause(actor string, p care.Pause) error {
 	if w.state.Paused {
 		return care.NotAllowedf("the case's clocks are already paused since %s (%s)", w.state.PausedAt.UTC().Format(time.RFC3339), w.state.PauseReason)
@@ -112,11 +166,34 @@ func (w *caseWorkflow) canResume(actor string, p care.Pause) error {
 	return w.allowed(care.ActionResume, care.BranchAny, actor, p.Validate)
 }
 
+// canEvaluate checks an evaluation: from follow-up, a case that never had
+// a transition of care is evaluated only explicitly (--without-transition
+// --reason).
 func (w *caseWorkflow) canEvaluate(actor string, e care.Evaluation) error {
-	return w.allowed(care.ActionEvaluate, care.BranchAny, actor, e.Validate)
+	return w.allowed(care.ActionEvaluate, care.BranchAny, actor, func() error {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if w.state.Phase == care.PhaseFollowUp && w.state.Transition == nil && !e.WithoutTransition {
+			return care.NotAllowedf("the case had no transition of care: evaluate it from follow-up only explicitly (--without-transition --reason \"...\"), or record the transition first")
+		}
+		return nil
+	})
 }
 
+// canClose checks a closure: goals-met needs an evaluation; the other
+// reasons close a case from any open phase.
 func (w *caseWorkflow) canClose(actor string, c care.Closure) error {
+	if err := w.canCloseAnyReason(actor, c); err != nil {
+		return err
+	}
+	if c.Reason == care.ClosureGoalsMet && w.state.Evaluation == nil {
+		return care.NotAllowedf("closing with goals-met needs an evaluation of the outcomes first (caseflow case evaluate); other reasons close the case as it is")
+	}
+	return nil
+}
+
+func (w *caseWorkflow) canCloseAnyReason(actor string, c care.Closure) error {
 	if w.state.Phase == care.PhaseClosed {
 		return care.NotAllowedf("the case is already closed (%s)", w.state.Closure.Reason)
 	}

@@ -26,9 +26,16 @@ func ServiceWorkflow(ctx workflow.Context, in ServiceInput) error {
 	if p := in.Progress; p != nil {
 		s.progress = *p
 	} else {
+		// Version 1 keys every payer request and booking by plan version,
+		// takes amendments, appeals and manual bookings from its case, and
+		// runs the authorization deadline from the payer's acceptance.
+		s.progress.Version = workflow.GetVersion(ctx, versionServiceAmend, workflow.DefaultVersion, 1)
 		s.progress = ServiceProgress{
 			State:      care.ServiceState{Service: in.Service, Status: care.ServiceReadyToBook},
-			Occurrence: 1, Attempt: 1, From: workflow.Now(ctx),
+			Occurrence: 1, Attempt: 1, From: workflow.Now(ctx), Version: s.progress.Version,
+		}
+		if s.progress.Version >= 1 {
+			s.progress.State.PlanVersion = in.PlanVersion
 		}
 		if in.Service.RequiresAuthorization {
 			s.progress.State.Status = care.ServicePendingAuthorization
@@ -36,6 +43,14 @@ func ServiceWorkflow(ctx workflow.Context, in ServiceInput) error {
 	}
 	if err := s.registerQuery(ctx); err != nil {
 		return err
+	}
+	if s.versioned() {
+		s.amend = workflow.GetSignalChannelWithOptions(ctx, SignalAmend,
+			workflow.SignalChannelOptions{Description: "A change of the service's cadence (a new plan or a change of level)"})
+		s.appeal = workflow.GetSignalChannelWithOptions(ctx, SignalAppeal,
+			workflow.SignalChannelOptions{Description: "An appeal of the denied authorization, from staff through the case"})
+		s.manual = workflow.GetSignalChannelWithOptions(ctx, SignalBook,
+			workflow.SignalChannelOptions{Description: "A slot staff chose when no free slot was found"})
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	err := s.run(ctx)
@@ -49,7 +64,13 @@ type serviceRun struct {
 	in         ServiceInput
 	progress   ServiceProgress
 	attendance workflow.ReceiveChannel
+	// Version 1 only: amendments, appeals and manual bookings.
+	amend, appeal, manual workflow.ReceiveChannel
 }
+
+// versioned reports whether this coordination runs version 1 of
+// versionServiceAmend.
+func (s *serviceRun) versioned() bool { return s.progress.Version >= 1 }
 
 func (s *serviceRun) state() *care.ServiceState { return &s.progress.State }
 
@@ -57,6 +78,13 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 	p := &s.progress
 	svc := s.in.Service
 	for p.Occurrence <= svc.Total() {
+		if s.versioned() {
+			s.takeAmendments(ctx)
+			svc = s.in.Service
+			if p.Occurrence > svc.Total() {
+				break
+			}
+		}
 		info := workflow.GetInfo(ctx)
 		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= ContinueAsNewAfterEvents {
 			in := s.in
@@ -64,11 +92,20 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 			in.Progress = &progress
 			return workflow.NewContinueAsNewError(ctx, ServiceWorkflow, in)
 		}
-		if svc.RequiresAuthorization && s.needsAuthorization(workflow.Now(ctx)) {
-			ok, err := s.authorize(ctx)
+		if svc.RequiresAuthorization && (s.needsAuthorization(workflow.Now(ctx)) || p.Reauthorize) {
+			p.Reauthorize = false
+			ok, err := s.authorize(ctx, "", "")
+			for err == nil && !ok && s.versioned() && p.State.Status == care.ServiceAuthorizationDenied {
+				// Wait for an appeal (or a new plan, which cancels this).
+				var ap care.Appeal
+				if ap, err = s.awaitAppeal(ctx); err == nil {
+					ok, err = s.authorize(ctx, p.State.Authorization.RequestID, ap.Notes)
+				}
+			}
 			if err != nil || !ok {
 				return err
 			}
+			svc = s.in.Service
 		}
 		appt, err := s.book(ctx)
 		if err != nil {
@@ -82,6 +119,11 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 			p.State.Attended++
 			p.Occurrence++
 			p.Attempt = 1
+			if s.versioned() {
+				// The next occurrence follows the cadence as amended by now.
+				s.takeAmendments(ctx)
+				svc = s.in.Service
+			}
 			interval := svc.Interval()
 			p.From = appt.StartsAt.Add(interval - interval/7)
 			continue
@@ -115,7 +157,8 @@ func (s *serviceRun) needsAuthorization(now time.Time) bool {
 
 // authorize asks the payer for a prior authorization and waits for its
 // decision, racing the regulatory deadline. It reports false when denied.
-func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
+// An appeal sets related (the denied request's id) and its notes.
+func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (bool, error) {
 	p, pol, svc := &s.progress, s.in.Policy.Authorization, s.in.Service
 	now := workflow.Now(ctx)
 	p.AuthRound++
@@ -128,11 +171,27 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		RequestKey: care.AuthorizationRequestKey(s.in.CaseID, svc.ID, p.AuthRound), CaseID: s.in.CaseID, PatientID: s.in.PatientID,
 		ServiceCode: svc.Code, Urgency: urgency, PeriodStart: now, PeriodEnd: now.Add(remaining + s.bookingWindow()),
 	}
+	if s.versioned() {
+		req.RequestKey = care.AuthorizationRequestKeyFor(s.in.CaseID, svc.ID, s.in.PlanVersion, p.AuthRound)
+		req.Related, req.Notes = related, notes
+	}
 	auth := &care.AuthorizationState{Status: care.AuthorizationPended, SubmittedAt: now, DeadlineAt: now.Add(within), Expedited: s.in.Expedited}
 	p.State.Authorization = auth
+	what := "submit " + string(urgency) + " authorization for " + svc.Code
+	if related != "" {
+		what = "submit " + string(urgency) + " appeal for " + svc.Code
+	}
 	var d care.AuthorizationDecision
-	if err := s.execute(ctx, "submit "+string(urgency)+" authorization for "+svc.Code, a.SubmitAuthorization, &d, req); err != nil {
+	if err := s.execute(ctx, what, a.SubmitAuthorization, &d, req); err != nil {
+		if s.versioned() && isApplicationError(err, activities.ErrTypePayerProtocol) {
+			auth.Status = care.AuthorizationRejected
+			p.State.Status = care.ServiceNeedsStaff
+			s.report(ctx, fmt.Sprintf("%s: the payer answered outside the protocol (%s); no decision", svc.ID, applicationMessage(err)),
+				fmt.Sprintf("%s: the payer's answer was not a valid decision (%s): ask the payer for a decision with its reason", svc.Name, applicationMessage(err)), "")
+			return false, nil
+		}
 		if isApplicationError(err, activities.ErrTypePayerRejected) {
+			auth.Status = care.AuthorizationRejected
 			p.State.Status = care.ServiceNeedsStaff
 			why := ""
 			var appErr *temporal.ApplicationError
@@ -146,7 +205,19 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		}
 		return false, err
 	}
-	deadline := workflow.NewTimerWithOptions(ctx, within, workflow.TimerOptions{Summary: "authorization deadline for " + svc.Code})
+	if s.versioned() {
+		// The deadline and its escalation run from the submission the payer
+		// accepted, not from the first attempt to send it.
+		accepted := workflow.Now(ctx)
+		auth.SubmittedAt, auth.DeadlineAt, auth.Related = accepted, accepted.Add(within), related
+		if s.in.Exempt {
+			auth.DeadlineAt, auth.Exempt = time.Time{}, true
+		}
+	}
+	var deadline workflow.Future
+	if !auth.Exempt {
+		deadline = workflow.NewTimerWithOptions(ctx, within, workflow.TimerOptions{Summary: care.FormatDuration(within) + " authorization deadline for " + svc.Code})
+	}
 	poll := pollInterval(within)
 	// Version 1 backs off from a short first inquiry (most pended requests
 	// are decided within minutes) up to the cap, instead of starting at it.
@@ -163,9 +234,9 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		inquire := false
 		timerCtx, cancel := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, poll, workflow.TimerOptions{Summary: "inquire about the pended authorization"}), func(workflow.Future) { inquire = true })
+		sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, poll, workflow.TimerOptions{Summary: "inquire about the pended " + svc.Code + " authorization " + d.RequestID}), func(workflow.Future) { inquire = true })
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
-		if !auth.Escalated {
+		if !auth.Escalated && deadline != nil {
 			sel.AddFuture(deadline, func(workflow.Future) {
 				auth.Escalated = true
 				s.report(ctx, fmt.Sprintf("%s: authorization still pended at its %s deadline; escalated", svc.ID, care.FormatDuration(within)), "",
@@ -186,9 +257,17 @@ func (s *serviceRun) authorize(ctx workflow.Context) (bool, error) {
 		}
 	}
 	auth.RequestID, auth.Status = d.RequestID, d.Status
+	if s.versioned() {
+		auth.DecidedAt = d.DecidedAt
+	}
 	if d.Status == care.AuthorizationDenied {
 		auth.Reason = d.DenialReason
 		p.State.Status = care.ServiceAuthorizationDenied
+		if s.versioned() {
+			s.report(ctx, fmt.Sprintf("%s: authorization denied (request %s): %s", svc.ID, d.RequestID, d.DenialReason),
+				fmt.Sprintf("%s: authorization denied (%s): appeal with \"caseflow case appeal <case> %s --notes ...\" or change the plan", svc.Name, d.DenialReason, svc.ID), "")
+			return false, nil
+		}
 		s.report(ctx, fmt.Sprintf("%s: authorization denied: %s", svc.ID, d.DenialReason),
 			fmt.Sprintf("%s: authorization denied (%s): appeal or change the plan", svc.Name, d.DenialReason), "")
 		return false, nil
@@ -229,8 +308,11 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 			Key:         care.BookingKey{CaseID: s.in.CaseID, ServiceID: svc.ID, Occurrence: p.Occurrence, Attempt: p.Attempt},
 			ServiceCode: svc.Code, From: from, To: from.Add(s.bookingWindow()),
 		}
+		if s.versioned() {
+			req.Key.PlanVersion = s.in.PlanVersion
+		}
 		var appt care.Appointment
-		err := s.execute(ctx, "book "+svc.Code+" slot", a.BookAppointment, &appt, req)
+		err := s.execute(ctx, fmt.Sprintf("book %s, occurrence %d%s", svc.Code, p.Occurrence, attemptNote(p.Attempt)), a.BookAppointment, &appt, req)
 		if err == nil {
 			p.State.Status = care.ServiceBooked
 			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
@@ -245,16 +327,57 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 		if !reported {
 			reported = true
 			p.State.Status = care.ServiceNoSlot
+			byHand := "book by hand"
+			if s.versioned() {
+				byHand = fmt.Sprintf("book by hand with \"caseflow case book %s %s --slot <id>\"", s.in.CaseID, svc.ID)
+			}
 			s.report(ctx, fmt.Sprintf("%s: no free slot between %s and %s", svc.ID, req.From.UTC().Format(time.DateOnly), req.To.UTC().Format(time.DateOnly)),
-				fmt.Sprintf("%s: no free slot in the next %s; add provider slots (caseflow providers load) or book by hand", svc.Name, care.FormatDuration(s.bookingWindow())), "")
+				fmt.Sprintf("%s: no free slot in the next %s; add provider slots (caseflow providers load) or %s", svc.Name, care.FormatDuration(s.bookingWindow()), byHand), "")
 		}
 		retry := s.in.Policy.Appointments.NoSlotRetry.D()
 		if retry <= 0 {
 			retry = 24 * time.Hour
 		}
-		if err := workflow.NewTimerWithOptions(ctx, retry, workflow.TimerOptions{Summary: "look for a free " + svc.Code + " slot again"}).Get(ctx, nil); err != nil {
+		timer := workflow.NewTimerWithOptions
+		if !s.versioned() {
+			if err := timer(ctx, retry, workflow.TimerOptions{Summary: "look for a free " + svc.Code + " slot again"}).Get(ctx, nil); err != nil {
+				return appt, err
+			}
+			continue
+		}
+		var chosen *care.ManualBooking
+		timerCtx, cancel := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer(timerCtx, retry, workflow.TimerOptions{Summary: "look for a free " + svc.Code + " slot again"}), func(workflow.Future) {})
+		sel.AddReceive(s.manual, func(c workflow.ReceiveChannel, _ bool) {
+			var b care.ManualBooking
+			c.Receive(ctx, &b)
+			chosen = &b
+		})
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		cancel()
+		if err := ctx.Err(); err != nil {
 			return appt, err
 		}
+		if chosen == nil {
+			continue
+		}
+		req.SlotID = chosen.SlotID
+		err = s.execute(ctx, "book "+svc.Code+" slot chosen by staff", a.BookAppointment, &appt, req)
+		if err == nil {
+			p.State.Status = care.ServiceBooked
+			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
+				ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: appt.Status}
+			s.report(ctx, fmt.Sprintf("%s: occurrence %d booked by hand on slot %s with %s for %s (%s)", svc.ID, p.Occurrence, chosen.SlotID, appt.ProviderID,
+				appt.StartsAt.UTC().Format(time.RFC3339), appt.ID), "", "")
+			return appt, nil
+		}
+		if !isApplicationError(err, activities.ErrTypeNoSlot) && !isApplicationError(err, activities.ErrTypeNotFound) && !isApplicationError(err, activities.ErrTypeInvalid) {
+			return appt, err
+		}
+		s.report(ctx, fmt.Sprintf("%s: slot %s could not be booked (%s)", svc.ID, chosen.SlotID, applicationMessage(err)),
+			fmt.Sprintf("%s: slot %s could not be booked (%s); choose another free slot (caseflow providers slots)", svc.Name, chosen.SlotID, applicationMessage(err)), "")
 	}
 }
 
@@ -264,7 +387,7 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment) (care.AppointmentStatus, error) {
 	p, svc := &s.progress, s.in.Service
 	var reminders []care.Reminder
-	if err := s.execute(ctx, "schedule "+svc.Code+" reminders", a.ScheduleReminders, &reminders,
+	if err := s.execute(ctx, "schedule "+svc.Code+" reminders for "+appt.ID, a.ScheduleReminders, &reminders,
 		care.ReminderRequest{AppointmentID: appt.ID, Offsets: durations(s.in.Policy.Appointments.ReminderOffsets)}); err != nil {
 		return "", err
 	}
@@ -275,15 +398,24 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		}
 	}
 	sort.Slice(pending, func(i, j int) bool { return pending[i].DueAt.Before(pending[j].DueAt) })
+	// Version 1: an appointment whose start passed a grace period ago with
+	// no attendance recorded gives staff a "record attendance" item.
+	askedForAttendance := !s.versioned()
 	for {
 		var att *care.Attendance
 		var due *care.Reminder
+		overdue := false
 		timerCtx, cancel := workflow.WithCancel(ctx)
 		sel := workflow.NewSelector(ctx)
+		if !askedForAttendance {
+			wait := max(appt.StartsAt.Add(s.attendanceGrace()).Sub(workflow.Now(ctx)), 0)
+			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: "ask staff to record the attendance of " + appt.ID}),
+				func(workflow.Future) { overdue = true })
+		}
 		if len(pending) > 0 {
 			r := pending[0]
 			wait := max(r.DueAt.Sub(workflow.Now(ctx)), 0)
-			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: fmt.Sprintf("send %s reminder", care.FormatDuration(time.Duration(r.OffsetMinutes)*time.Minute))}),
+			sel.AddFuture(workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{Summary: fmt.Sprintf("%s reminder for %s", care.FormatDuration(time.Duration(r.OffsetMinutes)*time.Minute), appt.ID)}),
 				func(workflow.Future) { due = &r })
 		}
 		sel.AddReceive(s.attendance, func(c workflow.ReceiveChannel, _ bool) {
@@ -292,10 +424,25 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 			att = &a
 		})
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {}) // cancelled by the case
+		amended := false
+		if s.versioned() {
+			sel.AddReceive(s.amend, func(workflow.ReceiveChannel, bool) { amended = true })
+		}
 		sel.Select(ctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
 			return "", err
+		}
+		if amended {
+			s.takeAmendments(ctx) // the booked appointment stays; the next one follows the new cadence
+			continue
+		}
+		if overdue {
+			askedForAttendance = true
+			s.report(ctx, fmt.Sprintf("%s: no attendance recorded for %s %s after its start", svc.ID, appt.ID, care.FormatDuration(s.attendanceGrace())),
+				fmt.Sprintf("%s: record attendance of appointment %s (%s): caseflow case appointment %s --appointment %s --status attended|no-show",
+					svc.Name, appt.ID, appt.StartsAt.UTC().Format(time.RFC3339), s.in.CaseID, appt.ID), "")
+			continue
 		}
 		if due != nil {
 			pending = pending[1:]
@@ -308,7 +455,7 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 				continue
 			}
 			offset := care.FormatDuration(time.Duration(due.OffsetMinutes) * time.Minute)
-			err := s.execute(ctx, "send "+offset+" reminder", a.SendReminder, nil, due.ID)
+			err := s.execute(ctx, "send the "+offset+" reminder for "+appt.ID, a.SendReminder, nil, due.ID)
 			switch {
 			case err == nil:
 				p.State.RemindersSent++
@@ -326,9 +473,9 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		var after care.Appointment
 		var err error
 		if att.Status == care.AppointmentCancelled {
-			err = s.execute(ctx, "cancel "+svc.Code+" appointment", a.CancelAppointment, &after, appt.ID)
+			err = s.execute(ctx, fmt.Sprintf("cancel %s appointment %s, occurrence %d", svc.Code, appt.ID, p.Occurrence), a.CancelAppointment, &after, appt.ID)
 		} else {
-			err = s.execute(ctx, "record "+svc.Code+" attendance", a.RecordAttendance, &after, appt.ID, att.Status)
+			err = s.execute(ctx, fmt.Sprintf("record %s %s, occurrence %d: %s", svc.Code, appt.ID, p.Occurrence, att.Status), a.RecordAttendance, &after, appt.ID, att.Status)
 		}
 		if err != nil {
 			return "", err
@@ -351,7 +498,7 @@ func (s *serviceRun) cancelled(ctx workflow.Context) error {
 	p := &s.progress
 	if appt := p.State.Appointment; appt != nil && appt.Status == care.AppointmentBooked {
 		var after care.Appointment
-		if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment", a.CancelAppointment, &after, appt.ID); err != nil {
+		if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment "+appt.ID+": coordination cancelled", a.CancelAppointment, &after, appt.ID); err != nil {
 			return err
 		}
 		appt.Status = care.AppointmentCancelled
@@ -398,4 +545,81 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// attendanceGrace is how long after an appointment's start staff have to
+// record its attendance before a work item asks for it.
+func (s *serviceRun) attendanceGrace() time.Duration {
+	if g := s.in.Policy.Appointments.AttendanceGrace.D(); g > 0 {
+		return g
+	}
+	return 24 * time.Hour
+}
+
+// takeAmendments applies the amendments the case sent (a new plan changed
+// the service, or a change of level): the next occurrence follows the new
+// cadence, and the service re-authorizes when its authorization no longer
+// covers what remains of it.
+func (s *serviceRun) takeAmendments(ctx workflow.Context) {
+	p := &s.progress
+	for {
+		var svc care.Service
+		if !s.amend.ReceiveAsync(&svc) {
+			return
+		}
+		before := s.in.Service
+		s.in.Service, p.State.Service = svc, svc
+		summary := fmt.Sprintf("%s: amended (%s)", svc.ID, before.Differences(svc))
+		if svc.RequiresAuthorization && !s.covered(workflow.Now(ctx)) {
+			p.Reauthorize = true
+			summary += "; its authorization no longer covers it: re-authorizing"
+		}
+		s.report(ctx, summary, "", "")
+	}
+}
+
+// covered reports whether the current approval covers the occurrences that
+// remain of the (amended) service.
+func (s *serviceRun) covered(now time.Time) bool {
+	a := s.state().Authorization
+	if a == nil || a.Status != care.AuthorizationApproved {
+		return true // not authorized yet: the next request asks for it as amended
+	}
+	svc := s.in.Service
+	remaining := time.Duration(max(svc.Total()-s.progress.Occurrence+1, 0)) * svc.Interval()
+	return !a.ValidTo.Before(maxTime(now, s.progress.From).Add(remaining))
+}
+
+// awaitAppeal waits, after a denial, for staff to appeal it (or for a new
+// plan to cancel the service). Amendments meanwhile change the service the
+// appeal asks for.
+func (s *serviceRun) awaitAppeal(ctx workflow.Context) (care.Appeal, error) {
+	for {
+		var ap *care.Appeal
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(s.appeal, func(c workflow.ReceiveChannel, _ bool) {
+			var v care.Appeal
+			c.Receive(ctx, &v)
+			ap = &v
+		})
+		sel.AddReceive(s.amend, func(workflow.ReceiveChannel, bool) { s.takeAmendments(ctx) })
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return care.Appeal{}, err
+		}
+		if ap != nil {
+			s.progress.Reauthorize = false
+			return *ap, nil
+		}
+	}
+}
+
+// applicationMessage is the message of an activity's application error.
+func applicationMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
 }

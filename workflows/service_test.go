@@ -28,6 +28,8 @@ type serviceEnv struct {
 	// payer behaviour
 	submit  func(n int, r care.AuthorizationRequest) (care.AuthorizationDecision, error)
 	inquire func(n int, now time.Time) (care.AuthorizationDecision, error)
+	// book, if set, may refuse a booking request.
+	book func(r care.BookingRequest) error
 	// observations
 	updates  []care.ServiceUpdate
 	updateAt []time.Time
@@ -74,6 +76,11 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 		})
 	env.OnActivity(acts.BookAppointment, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r care.BookingRequest) (care.Appointment, error) {
+			if s.book != nil {
+				if err := s.book(r); err != nil {
+					return care.Appointment{}, err
+				}
+			}
 			s.bookings = append(s.bookings, r)
 			starts := r.From.Add(3 * day)
 			return care.Appointment{ID: fmt.Sprintf("ap-%s-%d-%d", r.Key.ServiceID, r.Key.Occurrence, r.Key.Attempt), CaseID: r.Key.CaseID,
@@ -156,7 +163,7 @@ func TestServiceApprovedBookedRemindedAttended(t *testing.T) {
 
 	require.Len(t, s.submits, 1)
 	require.Equal(t, care.UrgencyExpedited, s.submits[0].Urgency)
-	require.Equal(t, "c-river:pt:1", s.submits[0].RequestKey)
+	require.Equal(t, "c-river:pt:p1:1", s.submits[0].RequestKey)
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	require.Equal(t, 1, s.last().State.Attended)
 	starts := serviceStart.Add(3 * day)
@@ -172,13 +179,14 @@ func TestServiceDeniedBecomesAStaffWorkItem(t *testing.T) {
 	s.submit = func(int, care.AuthorizationRequest) (care.AuthorizationDecision, error) {
 		return care.AuthorizationDecision{Status: care.AuthorizationDenied, RequestID: "r1", DenialReason: "not medically necessary"}, nil
 	}
+	s.env.RegisterDelayedCallback(s.env.CancelWorkflow, 30*day) // no appeal: a new plan cancels it
 	s.run()
-	require.NoError(t, s.env.GetWorkflowError())
+	require.True(t, temporal.IsCanceledError(s.env.GetWorkflowError()))
 	require.Empty(t, s.bookings, "nothing is booked without authorization")
-	u := s.last()
+	u := s.updates[0]
 	require.Equal(t, care.ServiceAuthorizationDenied, u.State.Status)
 	require.Equal(t, "not medically necessary", u.State.Authorization.Reason)
-	require.Contains(t, u.NeedsStaff, "authorization denied (not medically necessary): appeal or change the plan")
+	require.Contains(t, u.NeedsStaff, "authorization denied (not medically necessary): appeal with")
 }
 
 func TestServicePendedThenApproved(t *testing.T) {
@@ -254,7 +262,7 @@ func TestPayerOutageIsRetriedNeverADenial(t *testing.T) {
 	require.NoError(t, s.env.GetWorkflowError())
 	require.Len(t, s.submits, 4, "three failed attempts, then the decision")
 	for _, r := range s.submits {
-		require.Equal(t, "c-river:pt:1", r.RequestKey, "every retry is the same request")
+		require.Equal(t, "c-river:pt:p1:1", r.RequestKey, "every retry is the same request")
 	}
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	for _, u := range s.updates {
@@ -280,7 +288,7 @@ func TestReauthorizationBeforeTheApprovalLapses(t *testing.T) {
 	require.GreaterOrEqual(t, len(s.submits), 2, "re-authorized")
 	first := s.submits[0]
 	second := s.submits[1]
-	require.Equal(t, "c-river:pt:2", second.RequestKey, "a new request, not a retry of the first")
+	require.Equal(t, "c-river:pt:p1:2", second.RequestKey, "a new request, not a retry of the first")
 	require.True(t, s.submitAt[1].Before(first.PeriodStart.Add(20*day)), "re-authorized before the first approval lapsed")
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	require.Equal(t, 4, s.last().State.Attended)

@@ -30,8 +30,22 @@ func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assess
 		var p care.RiskProposal
 		// The rules live in an activity; if it cannot run, the action fails
 		// and the case stays where it was.
-		if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
+		if rules := w.state.Policy.RiskRules; rules != nil && workflow.GetVersion(ctx, versionRiskRulesData, workflow.DefaultVersion, 1) == 1 {
+			if err := w.execute(ctx, "propose risk level", a.ProposeRiskWith, &p, *rules, as); err != nil {
+				return "", nil, err
+			}
+		} else if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
 			return "", nil, err
+		}
+		c := &w.state.Clocks
+		switch {
+		case w.state.Assessment == nil:
+			c.Intake = &as.Baseline
+		case c.Intake == nil: // a case assessed before intake baselines were kept
+			c.Intake = &w.state.Assessment.Baseline
+		}
+		if w.state.Assessment != nil {
+			c.Reassessed, c.ReassessedAt = &as.Baseline, workflow.Now(ctx)
 		}
 		w.state.Assessment = &as
 		w.state.Proposal = &p
@@ -62,6 +76,18 @@ func (w *caseWorkflow) stratify(ctx workflow.Context, actor string, s care.Strat
 
 func (w *caseWorkflow) plan(ctx workflow.Context, actor string, p care.CarePlan) (Status, error) {
 	return w.act(ctx, actor, UpdatePlan, func() error { return w.canPlan(actor, p) }, func() (string, any, error) {
+		// Version 1 approves the plan as a diff of the current one: only
+		// what changed is cancelled, amended or started.
+		if workflow.GetVersion(ctx, versionPlanDiff, workflow.DefaultVersion, 1) == 1 {
+			change := w.replan(ctx, p)
+			w.state.Plan = &p
+			w.state.Coordinate = true
+			w.follow(ctx, care.ActionPlan, care.BranchAny)
+			return fmt.Sprintf("care plan approved: %d goals, %d services; %s", len(p.Goals), len(p.Services), change.Summary()), struct {
+				care.CarePlan
+				Change care.PlanChange `json:"change"`
+			}{p, change}, nil
+		}
 		w.cancelServices(ctx)
 		w.state.Plan = &p
 		w.state.PlanVersion++
@@ -84,15 +110,22 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 		return nil
 	}
 	var services []care.ServiceState
-	if err := w.execute(ctx, "coordinate planned services", a.CoordinateServices, &services, w.state.Case.ID, w.state.Plan.Services); err != nil {
-		return err
-	}
-	w.state.Services = services
-	// Version 1 coordinates each service in a ServiceWorkflow child; cases
-	// recorded before only saved the services' initial status.
-	if workflow.GetVersion(ctx, versionServiceWorkflows, workflow.DefaultVersion, 1) == 1 {
-		if err := w.startServices(ctx); err != nil {
+	if w.state.Diffed {
+		var err error
+		if services, err = w.coordinateChanges(ctx); err != nil {
 			return err
+		}
+	} else {
+		if err := w.execute(ctx, "coordinate planned services", a.CoordinateServices, &services, w.state.Case.ID, w.state.Plan.Services); err != nil {
+			return err
+		}
+		w.state.Services = services
+		// Version 1 coordinates each service in a ServiceWorkflow child; cases
+		// recorded before only saved the services' initial status.
+		if workflow.GetVersion(ctx, versionServiceWorkflows, workflow.DefaultVersion, 1) == 1 {
+			if err := w.startServices(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	w.state.Coordinate = false
@@ -105,16 +138,16 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
 	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(actor, c) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
-		w.state.LastContactAt = now
-		summary := "contact with " + string(c.With)
-		if c.FaceToFace {
-			summary = "face-to-face visit with " + string(c.With)
+		var summary string
+		if c.Attempt {
+			summary = w.contactAttempt(now, c)
+		} else {
+			summary = w.contactMade(ctx, now, c)
 		}
-		if c.With != care.PartyProvider {
-			w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
-			if c.FaceToFace {
-				w.completeTasks(now, summary, care.TaskTCMVisit)
-			}
+		if m, err := w.addMinutes(ctx, now, c.Minutes); err != nil {
+			return "", nil, err
+		} else if m != "" {
+			summary += "; " + m
 		}
 		if to := w.follow(ctx, care.ActionContact, c.Branch()); to != "" {
 			summary += "; back to " + string(to)
@@ -123,32 +156,125 @@ func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contac
 	})
 }
 
+// contactMade records a contact that reached the client, family or a
+// provider. A contact with the client or family meets the interactive
+// contact clocks; a face-to-face visit meets the TCM visit clock only with
+// the patient present (change tcm-as-billed; before, a face-to-face contact
+// with the family met it too). A missed clock met afterwards is recorded
+// done late.
+func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, c care.Contact) string {
+	w.state.LastContactAt = now
+	summary := "contact with " + string(c.With)
+	if c.FaceToFace {
+		summary = "face-to-face visit with " + string(c.With)
+	}
+	if c.With == care.PartyProvider {
+		return summary
+	}
+	asBilled := w.state.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
+	w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
+	if asBilled {
+		w.completeLate(now, summary, care.TaskTCMContact)
+	}
+	switch {
+	case !c.FaceToFace:
+	case !asBilled:
+		w.completeTasks(now, summary, care.TaskTCMVisit)
+	case c.With == care.PartyClient:
+		w.completeTasks(now, summary, care.TaskTCMVisit)
+		w.completeLate(now, summary, care.TaskTCMVisit)
+		w.visitDone(ctx, now)
+	default:
+		for _, t := range w.state.Tasks {
+			if t.Kind == care.TaskTCMVisit && t.Status == care.TaskOpen {
+				summary += " (the patient was not present: " + t.ID + " stays open)"
+			}
+		}
+	}
+	return summary
+}
+
+// contactAttempt records an interactive-contact attempt that did not reach
+// the client. Two documented attempts within the TCM contact window meet
+// that clock: "met by attempts".
+func (w *caseWorkflow) contactAttempt(now time.Time, c care.Contact) string {
+	s := &w.state
+	summary := fmt.Sprintf("contact attempt with %s: %s", c.With, c.Outcome)
+	d := s.Discharge
+	if d == nil || c.With == care.PartyProvider {
+		return summary
+	}
+	for i := range s.Tasks {
+		t := &s.Tasks[i]
+		if t.Kind != care.TaskTCMContact || t.Status != care.TaskOpen || now.After(t.Due) {
+			continue
+		}
+		d.Attempts++
+		summary += fmt.Sprintf(" (attempt %d within the contact window)", d.Attempts)
+		if d.Attempts >= 2 {
+			w.finishTask(t, now, care.TaskDone, fmt.Sprintf("met by attempts: %d documented attempts within the window", d.Attempts))
+			summary += "; " + t.ID + " met by attempts"
+		}
+	}
+	return summary
+}
+
 func (w *caseWorkflow) evaluate(ctx workflow.Context, actor string, e care.Evaluation) (Status, error) {
-	return w.act(ctx, actor, UpdateEvaluate, func() error { return w.canEvaluate(actor, e) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateEvaluate, func() error {
+		if workflow.GetVersion(ctx, versionEvaluationRules, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return w.allowed(care.ActionEvaluate, care.BranchAny, actor, e.Validate)
+		}
+		return w.canEvaluate(actor, e)
+	}, func() (string, any, error) {
 		now := workflow.Now(ctx)
 		w.state.Evaluation = &e
 		w.follow(ctx, care.ActionEvaluate, care.BranchAny)
-		improved, worse := 0, 0
-		base := w.state.Assessment.Baseline.Domains()
-		for i, d := range e.Scores.Domains() {
-			switch {
-			case d.Score > base[i].Score:
-				improved++
-			case d.Score < base[i].Score:
-				worse++
-			}
+		c := w.state.Clocks
+		intake := w.state.Assessment.Baseline
+		if c.Intake != nil {
+			intake = *c.Intake
 		}
-		w.outcomes = &care.Outcomes{Baseline: w.state.Assessment.Baseline, Evaluation: e.Scores, At: now}
-		return fmt.Sprintf("outcomes evaluated: %d domains improved, %d worse than baseline", improved, worse), struct {
-			Baseline care.OutcomeScores `json:"baseline"`
-			Scores   care.OutcomeScores `json:"scores"`
-			Notes    string             `json:"notes,omitempty"`
-		}{w.state.Assessment.Baseline, e.Scores, e.Notes}, nil
+		improved, worse := compareScores(intake, e.Scores)
+		summary := fmt.Sprintf("outcomes evaluated: %d domains improved, %d worse than the intake baseline", improved, worse)
+		if c.Reassessed != nil {
+			i, w := compareScores(*c.Reassessed, e.Scores)
+			summary += fmt.Sprintf("; since the latest re-assessment %d improved, %d worse", i, w)
+		}
+		if e.WithoutTransition {
+			summary += "; evaluated without a transition: " + e.Reason
+		}
+		w.outcomes = &care.Outcomes{Baseline: intake, Evaluation: e.Scores, At: now, Reassessed: c.Reassessed}
+		return summary, struct {
+			Baseline   care.OutcomeScores  `json:"baseline"`
+			Reassessed *care.OutcomeScores `json:"reassessed,omitempty"`
+			Scores     care.OutcomeScores  `json:"scores"`
+			Notes      string              `json:"notes,omitempty"`
+			Reason     string              `json:"without_transition_reason,omitempty"`
+		}{intake, c.Reassessed, e.Scores, e.Notes, e.Reason}, nil
 	})
 }
 
+// compareScores counts the domains of now better and worse than base.
+func compareScores(base, now care.OutcomeScores) (improved, worse int) {
+	b := base.Domains()
+	for i, d := range now.Domains() {
+		switch {
+		case d.Score > b[i].Score:
+			improved++
+		case d.Score < b[i].Score:
+			worse++
+		}
+	}
+	return improved, worse
+}
+
 func (w *caseWorkflow) close(ctx workflow.Context, actor string, c care.Closure) (Status, error) {
-	return w.act(ctx, actor, UpdateClose, func() error { return w.canClose(actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateClose, func() error {
+		if c.Reason == care.ClosureGoalsMet && workflow.GetVersion(ctx, versionEvaluationRules, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return w.canCloseAnyReason(actor, c)
+		}
+		return w.canClose(actor, c)
+	}, func() (string, any, error) {
 		w.closeWith(ctx, care.ActionClose, care.BranchAny, c)
 		return "closed: " + string(c.Reason), c, nil
 	})

@@ -5,6 +5,8 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -16,12 +18,67 @@ func (w *caseWorkflow) complete(ctx workflow.Context, actor string, c care.TaskC
 	return w.act(ctx, actor, UpdateComplete, func() error { return w.canComplete(actor, c) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
 		t := w.task(c.TaskID)
+		if t.Status == care.TaskMissed {
+			w.doneLate(t, now, "done")
+			return fmt.Sprintf("%s done late; its clock stays missed", t.ID), c, nil
+		}
 		w.finishTask(t, now, care.TaskDone, "done")
 		if t.Kind == care.TaskTCMVisit {
 			w.state.LastContactAt = now
+			w.visitDone(ctx, now)
 		}
 		return fmt.Sprintf("%s done%s", t.ID, metSuffix(*t)), c, nil
 	})
+}
+
+// visitDone moves the medication reconciliation's due time to the end of
+// the day of the face-to-face visit that happened at now, when that is
+// earlier: it is due no later than the date of the visit (change
+// tcm-as-billed).
+func (w *caseWorkflow) visitDone(ctx workflow.Context, now time.Time) {
+	if w.state.Discharge == nil || workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	due := care.EndOfDay(now, w.state.Policy.Location())
+	for i := range w.state.Tasks {
+		if t := &w.state.Tasks[i]; t.Kind == care.TaskMedRec && t.Status == care.TaskOpen && due.Before(t.Due) {
+			t.Due = due
+			t.Description = "medication reconciliation no later than the date of the face-to-face visit (" + now.In(w.state.Policy.Location()).Format(time.DateOnly) + ")"
+			w.markChanged(t.ID)
+		}
+	}
+}
+
+// lateDoable reports that t is a missed clock of the latest discharge that
+// staff can still do: it is then recorded done late.
+func (w *caseWorkflow) lateDoable(t care.Task) bool {
+	return t.Status == care.TaskMissed && w.retained(t)
+}
+
+// doneLate records a missed clock done: its status is done, its clock stays
+// missed.
+func (w *caseWorkflow) doneLate(t *care.Task, now time.Time, outcome string) {
+	t.Status, t.CompletedAt = care.TaskDone, now
+	t.Outcome = fmt.Sprintf("%s late (missed at %s)", outcome, t.Due.UTC().Format(time.RFC3339))
+	met := false
+	t.Met = &met
+	w.markChanged(t.ID)
+}
+
+// retained reports that a closed task stays in the workflow state: the
+// clocks of the latest discharge (a missed one can be done late, a closed
+// readmission watch corrected by a readmission entered late).
+func (w *caseWorkflow) retained(t care.Task) bool {
+	d := w.state.Discharge
+	if d == nil || t.Status == care.TaskCancelled || t.Status == care.TaskOpen {
+		return false
+	}
+	for _, id := range d.Tasks {
+		if id == t.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // newTask opens a task and returns a copy of it.
@@ -61,6 +118,15 @@ func (w *caseWorkflow) completeTasks(now time.Time, outcome string, kinds ...car
 	for i := range w.state.Tasks {
 		if t := &w.state.Tasks[i]; t.Status == care.TaskOpen && hasKind(kinds, t.Kind) {
 			w.finishTask(t, now, care.TaskDone, outcome)
+		}
+	}
+}
+
+// completeLate records the missed clocks of the given kinds done late.
+func (w *caseWorkflow) completeLate(now time.Time, outcome string, kinds ...care.TaskKind) {
+	for i := range w.state.Tasks {
+		if t := &w.state.Tasks[i]; w.lateDoable(*t) && hasKind(kinds, t.Kind) {
+			w.doneLate(t, now, outcome)
 		}
 	}
 }
@@ -110,17 +176,33 @@ func (w *caseWorkflow) changedTasks() []care.Task {
 func (w *caseWorkflow) pruneTasks() {
 	open := w.state.Tasks[:0]
 	for _, t := range w.state.Tasks {
-		if t.Status == care.TaskOpen {
+		if t.Status == care.TaskOpen || w.retained(t) {
 			open = append(open, t)
 		}
 	}
 	w.state.Tasks = open
+	counts := w.state.Clocks.Alerts[:0]
+	for _, c := range w.state.Clocks.Alerts {
+		// A closed task raises no more alerts; services are no tasks.
+		if strings.HasPrefix(c.TaskID, "service-") || w.task(c.TaskID) != nil {
+			counts = append(counts, c)
+		}
+	}
+	w.state.Clocks.Alerts = counts
 }
 
-// alert raises an alert about task t. Its id makes it idempotent.
+// alert raises an alert about task t. Its id is its business identity
+// (case, task, kind and the how-manieth alert of that kind about the task),
+// so that delivering it twice, or recording the step again, sends one.
 func (w *caseWorkflow) alert(now time.Time, t care.Task, kind, recipient, message string) {
+	c := &w.state.Clocks
+	i := slices.IndexFunc(c.Alerts, func(a AlertCount) bool { return a.TaskID == t.ID && a.Kind == kind })
+	if i < 0 {
+		c.Alerts, i = append(c.Alerts, AlertCount{TaskID: t.ID, Kind: kind}), len(c.Alerts)
+	}
+	c.Alerts[i].N++
 	w.alerts = append(w.alerts, care.Alert{
-		ID: fmt.Sprintf("%s/%s/%s/%d", w.state.Case.ID, t.ID, kind, w.state.Seq+1), CaseID: w.state.Case.ID, TaskID: t.ID,
+		ID: fmt.Sprintf("%s/%s/%s/%d", w.state.Case.ID, t.ID, kind, c.Alerts[i].N), CaseID: w.state.Case.ID, TaskID: t.ID,
 		Kind: kind, Recipient: recipient, Message: message, At: now,
 	})
 }

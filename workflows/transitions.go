@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -13,7 +14,14 @@ import (
 )
 
 func (w *caseWorkflow) transition(ctx workflow.Context, actor string, t care.Transition) (Status, error) {
-	return w.act(ctx, actor, UpdateTransition, func() error { return w.canTransition(actor, t) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateTransition, func() error {
+		// Cases recorded before change event-dates checked the phase and
+		// the record only.
+		if workflow.GetVersion(ctx, versionEventDates, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return w.canTransitionRecord(actor, t)
+		}
+		return w.canTransition(workflow.Now(ctx), actor, t)
+	}, func() (string, any, error) {
 		summary, err := w.applyTransition(ctx, t)
 		return summary, t, err
 	})
@@ -27,7 +35,13 @@ func (w *caseWorkflow) onTransitionSignal(ctx workflow.Context, t care.Transitio
 	}
 	defer w.lock.Unlock()
 	before := w.state.Phase
-	if err := w.canTransition(care.ActorSystem, t); err != nil {
+	var err error
+	if workflow.GetVersion(ctx, versionReadmissionAnyPhase, workflow.DefaultVersion, 1) == 1 {
+		err = w.canTransition(workflow.Now(ctx), care.ActorSystem, t)
+	} else {
+		err = w.canTransitionBefore(t)
+	}
+	if err != nil {
 		return w.record(ctx, care.ActorSystem, "transition-ignored", before, "external transition ignored: "+err.Error(), t)
 	}
 	summary, err := w.applyTransition(ctx, t)
@@ -37,16 +51,191 @@ func (w *caseWorkflow) onTransitionSignal(ctx workflow.Context, t care.Transitio
 	return w.record(ctx, care.ActorSystem, UpdateTransition, before, summary, t)
 }
 
-// applyTransition moves the case between levels of care. A discharge starts
-// the transitional-care clocks; a readmission ends the readmission watch
+// canTransitionBefore is how the feed's transitions were checked before
+// change readmission-any-phase: a readmission only in follow-up and
+// post-transition.
+func (w *caseWorkflow) canTransitionBefore(t care.Transition) error {
+	if t.Kind == care.TransitionReadmission && w.state.Phase != care.PhaseFollowUp && w.state.Phase != care.PhasePostTransition {
+		return care.Machine.Refusal(w.state.Phase, care.ActionTransition)
+	}
+	return w.canTransitionRecord(care.ActorSystem, t)
+}
+
+// applyTransition moves the case between levels of care.
+func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) (string, error) {
+	if workflow.GetVersion(ctx, versionEventDates, workflow.DefaultVersion, 1) == 1 {
+		return w.applyTransitionAt(ctx, t)
+	}
+	return w.applyTransitionBefore(ctx, t)
+}
+
+// applyTransitionAt applies a transition from its own date (change
+// event-dates). A discharge supersedes the clocks and the visit booking of
+// an earlier one and starts the transitional-care clocks from the
+// discharge date; those already past when it is entered are recorded
+// missed at their due times, reported in one late-entry alert. A
+// readmission is counted from the discharge date (day 0) to its own date:
+// up to the last day of the watch it ends the watch unmet, even when the
+// watch had already closed because the readmission was entered late.
+func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition) (string, error) {
+	s, p := &w.state, w.state.Policy
+	now := workflow.Now(ctx)
+	loc := p.Location()
+	s.Transition = &t
+	s.TransitionAt = now
+	switch t.Kind {
+	case care.TransitionReadmission:
+		summary := fmt.Sprintf("readmitted to %s on %s", t.To, t.Date)
+		if d := s.Discharge; d != nil && !d.Readmitted {
+			d.Readmitted = true
+			summary += w.readmissionAgainstWatch(now, loc, t)
+		}
+		w.cancelTasks(now, "readmitted", care.PostDischargeKinds...)
+		w.cancelVisits(ctx)
+		w.follow(ctx, care.ActionTransition, t.Branch())
+		return summary, nil
+	case care.TransitionDischarge:
+		var c care.DischargeClocks
+		if err := w.execute(ctx, "compute discharge clocks", a.DischargeClocks, &c,
+			care.DischargeRequest{Policy: p, Risk: s.Risk, Transition: t, EnteredAt: now}); err != nil {
+			return "", err
+		}
+		w.cancelTasks(now, "superseded by a new discharge", append(care.PostDischargeKinds, care.TaskReadmissionWatch)...)
+		w.cancelVisits(ctx)
+		s.Discharge = &c
+		owner, from := s.Case.Manager, c.DischargedAt
+		cpt := "99495"
+		if c.Complexity == care.ComplexityHigh {
+			cpt = "99496"
+		}
+		contact := w.newTask(from, care.TaskTCMContact, "interactive contact with the client "+c.ContactRule+" of discharge", owner, c.ContactDue, true)
+		visit := w.newTask(from, care.TaskTCMVisit, fmt.Sprintf("face-to-face visit with the patient within %s of discharge (%s complexity, CPT %s)",
+			c.VisitWithin, c.Complexity, cpt), owner, c.VisitDue, true)
+		medRec := w.newTask(from, care.TaskMedRec, "medication reconciliation no later than the date of the face-to-face visit", owner, c.VisitDue, true)
+		watch := w.newTask(from, care.TaskReadmissionWatch, "no readmission within "+care.SpellDuration(p.PostDischarge.ReadmissionWindow.D())+
+			" of discharge (the discharge date is day 0)", p.Supervisor, c.ReadmissionEnds, true)
+		c.Tasks = []string{contact.ID, visit.ID, medRec.ID, watch.ID}
+		summary := fmt.Sprintf("discharged from %s to %s on %s (%s complexity); contact due %s, visit due %s, TCM period ends %s",
+			t.From, t.To, t.Date, c.Complexity, c.ContactDue.UTC().Format(time.RFC3339), c.VisitDue.UTC().Format(time.RFC3339),
+			c.TCMPeriodEnd.UTC().Format(time.RFC3339))
+		if late := w.pastClocks(now, c.Tasks); late != "" {
+			w.alert(now, contact, "late-entry", p.Supervisor, fmt.Sprintf("discharge of case %s on %s entered late: %s", s.Case.ID, t.Date, late))
+			summary += "; entered late: " + late
+		}
+		if w.task(visit.ID).Status == care.TaskOpen {
+			if err := w.bookVisit(ctx, visit); err != nil {
+				return "", err
+			}
+		}
+		w.follow(ctx, care.ActionTransition, t.Branch())
+		return summary, nil
+	default:
+		var c care.DischargeClocks
+		if err := w.execute(ctx, "plan post-transition contact", a.DischargeClocks, &c,
+			care.DischargeRequest{Policy: p, Risk: s.Risk, Transition: t, EnteredAt: now}); err != nil {
+			return "", err
+		}
+		w.cancelTasks(now, "superseded by a new transition", care.TaskContact)
+		ct := w.newTask(c.DischargedAt, care.TaskContact, fmt.Sprintf("contact the client and receiving providers after the %s", t.Kind), s.Case.Manager, c.ContactDue, true)
+		summary := fmt.Sprintf("%s from %s to %s on %s", t.Kind, t.From, t.To, t.Date)
+		if late := w.pastClocks(now, []string{ct.ID}); late != "" {
+			w.alert(now, ct, "late-entry", p.Supervisor, fmt.Sprintf("%s of case %s on %s entered late: %s", t.Kind, s.Case.ID, t.Date, late))
+			summary += "; entered late: " + late
+		}
+		w.follow(ctx, care.ActionTransition, t.Branch())
+		return summary, nil
+	}
+}
+
+// pastClocks closes the clocks among ids whose due time passed before now
+// at their real due times: the readmission watch as met, every other clock
+// as missed. It says which, for the one late-entry alert.
+func (w *caseWorkflow) pastClocks(now time.Time, ids []string) string {
+	var past []string
+	for _, id := range ids {
+		t := w.task(id)
+		if t == nil || t.Status != care.TaskOpen || !t.Due.Before(now) {
+			continue
+		}
+		if t.Kind == care.TaskReadmissionWatch {
+			w.finishTask(t, t.Due, care.TaskDone, "no readmission within the window")
+			past = append(past, t.ID+" ended met")
+			continue
+		}
+		w.finishTask(t, t.Due, care.TaskMissed, "not done by its due time (discharge entered late)")
+		past = append(past, t.ID+" missed at "+t.Due.UTC().Format(time.RFC3339))
+	}
+	return strings.Join(past, ", ")
+}
+
+// readmissionAgainstWatch records a readmission against the latest
+// discharge's watch and describes it for the summary.
+func (w *caseWorkflow) readmissionAgainstWatch(now time.Time, loc *time.Location, t care.Transition) string {
+	s, p := &w.state, w.state.Policy
+	d := s.Discharge
+	discharged := d.DischargedAt.In(loc)
+	if d.Date != "" {
+		if v, err := time.ParseInLocation(time.DateOnly, d.Date, loc); err == nil {
+			discharged = v
+		}
+	}
+	at, timed, _ := t.At(loc)
+	if !timed && at.Format(time.DateOnly) == now.In(loc).Format(time.DateOnly) {
+		at = now
+	}
+	day := civilDays(discharged, at)
+	inside := !at.After(d.ReadmissionEnds)
+	entered := civilDays(discharged, now)
+	var watch *care.Task
+	for i := range s.Tasks {
+		if wt := &s.Tasks[i]; wt.Kind == care.TaskReadmissionWatch && (wt.Status == care.TaskOpen || wt.Status == care.TaskDone) {
+			watch = wt
+		}
+	}
+	if !inside {
+		if watch != nil && watch.Status == care.TaskOpen {
+			w.finishTask(watch, now, care.TaskDone, "no readmission within the window")
+		}
+		return fmt.Sprintf(" on day %d after discharge, after the %s readmission watch", day, care.SpellDuration(p.PostDischarge.ReadmissionWindow.D()))
+	}
+	if watch == nil {
+		return fmt.Sprintf(" on day %d after discharge", day)
+	}
+	outcome := fmt.Sprintf("readmitted on day %d after discharge", day)
+	if entered != day {
+		outcome += fmt.Sprintf(" (entered on day %d)", entered)
+	}
+	if watch.Status == care.TaskOpen {
+		w.finishTask(watch, now, care.TaskDone, outcome)
+	} else {
+		watch.Outcome = outcome // the watch had closed met before the readmission was entered
+		w.markChanged(watch.ID)
+	}
+	met := false
+	watch.Met = &met
+	w.alert(now, *watch, "readmission", p.Supervisor, fmt.Sprintf("case %s %s", s.Case.ID, outcome))
+	return fmt.Sprintf(" on day %d of the readmission watch", day)
+}
+
+// civilDays counts the calendar days from the date of a to the date of b
+// (both in the same zone).
+func civilDays(a, b time.Time) int {
+	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(db.Sub(da) / (24 * time.Hour))
+}
+
+// applyTransitionBefore is how transitions were applied before change
+// event-dates: a discharge starts the transitional-care clocks from the
+// time it is entered; a readmission ends an open readmission watch
 // (unmet), stops the post-discharge clocks and returns the case to
 // transition handling until the next discharge.
-func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) (string, error) {
+func (w *caseWorkflow) applyTransitionBefore(ctx workflow.Context, t care.Transition) (string, error) {
 	s, p := &w.state, w.state.Policy
 	now := workflow.Now(ctx)
 	s.Transition = &t
 	s.TransitionAt = now
-	postDischarge := []care.TaskKind{care.TaskTCMContact, care.TaskTCMVisit, care.TaskMedRec, care.TaskContact}
+	postDischarge := care.PostDischargeKinds
 	switch t.Kind {
 	case care.TransitionReadmission:
 		summary := fmt.Sprintf("readmitted to %s", t.To)
@@ -106,8 +295,13 @@ func (w *caseWorkflow) applyTransition(ctx workflow.Context, t care.Transition) 
 func (w *caseWorkflow) pauseClocks(ctx workflow.Context, actor string, p care.Pause) (Status, error) {
 	return w.act(ctx, actor, UpdatePause, func() error { return w.canPause(actor, p) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
-		w.state.Paused, w.state.PausedAt, w.state.PauseReason = true, now, p.Reason
+		s := &w.state
+		s.Paused, s.PausedAt, s.PauseReason = true, now, p.Reason
 		w.pause = &care.PauseRecord{PausedAt: now, Reason: p.Reason}
+		if workflow.GetVersion(ctx, versionPauseKeepsDeadlines, workflow.DefaultVersion, 1) == 1 {
+			s.Clocks.PauseKeepsDeadlines, s.Clocks.PausedAttr = true, true
+			return "outreach paused (calls and cadence; deadlines keep running): " + p.Reason, p, nil
+		}
 		return "outreach clocks paused: " + p.Reason, p, nil
 	})
 }
@@ -118,7 +312,8 @@ func (w *caseWorkflow) resumeClocks(ctx workflow.Context, actor string, p care.P
 		now := workflow.Now(ctx)
 		paused := now.Sub(s.PausedAt)
 		w.pause = &care.PauseRecord{PausedAt: s.PausedAt, ResumedAt: now, Reason: s.PauseReason}
-		s.Paused, s.PausedAt, s.PauseReason = false, time.Time{}, ""
+		keeps := s.Clocks.PauseKeepsDeadlines
+		s.Paused, s.PausedAt, s.PauseReason, s.Clocks.PauseKeepsDeadlines = false, time.Time{}, "", false
 		shift := func(t *time.Time) {
 			if !t.IsZero() {
 				*t = t.Add(paused)
@@ -127,10 +322,16 @@ func (w *caseWorkflow) resumeClocks(ctx workflow.Context, actor string, p care.P
 		shift(&s.NextCallAt)
 		shift(&s.NextReassessAt)
 		for i := range s.Tasks {
-			if t := &s.Tasks[i]; t.Status == care.TaskOpen {
+			// A pause moves the outreach (calls, re-assessments) only; the
+			// regulatory deadlines never move.
+			if t := &s.Tasks[i]; t.Status == care.TaskOpen && (!keeps || t.Kind == care.TaskCall || t.Kind == care.TaskReassess) {
 				shift(&t.Due)
 				w.markChanged(t.ID)
 			}
+		}
+		if keeps {
+			return fmt.Sprintf("outreach resumed after %s paused, calls moved by as much; deadlines unchanged: %s",
+				care.FormatDuration(paused.Round(time.Minute)), p.Reason), p, nil
 		}
 		return fmt.Sprintf("outreach clocks resumed after %s paused: %s", care.FormatDuration(paused.Round(time.Minute)), p.Reason), p, nil
 	})

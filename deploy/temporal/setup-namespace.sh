@@ -57,9 +57,9 @@ ensure_namespace() {
 }
 retry ensure_namespace
 
-# The five custom search attributes caseflow's workflows upsert. On SQL
+# The six custom search attributes caseflow's workflows upsert. On SQL
 # visibility these become per-namespace aliases of pre-allocated columns
-# (PostgreSQL v12 schema: 10 Keyword, 3 Datetime slots).
+# (PostgreSQL v12 schema: 10 Keyword, 3 Datetime, 3 Bool slots).
 echo "Registering caseflow search attributes on '$TEMPORAL_NAMESPACE'"
 retry temporal operator search-attribute create --address "$addr" \
   --namespace "$TEMPORAL_NAMESPACE" \
@@ -67,7 +67,8 @@ retry temporal operator search-attribute create --address "$addr" \
   --name CaseRisk --type Keyword \
   --name CaseProgram --type Keyword \
   --name CaseManager --type Keyword \
-  --name CaseNextDue --type Datetime
+  --name CaseNextDue --type Datetime \
+  --name CasePaused --type Bool
 
 temporal operator search-attribute list --address "$addr" --namespace "$TEMPORAL_NAMESPACE"
 echo "Namespace '$TEMPORAL_NAMESPACE' is ready for caseflow"

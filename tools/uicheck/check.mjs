@@ -2,7 +2,12 @@
 // /usr/bin/chromium, driven by playwright-core) against the local Temporal
 // Web UI at its real address, with caseflow's codec server configured as
 // "make run" configures it. scripts/ui-check.sh starts the stack and opens
-// the cases; this checks what an engineer sees and saves the screenshots.
+// the cases; this checks what an engineer sees and saves the screenshots:
+// the case list, the case's page and its decoded history, the user
+// metadata, and the page without the codec token. It drives the page
+// through the DevTools protocol (Playwright) and waits for what it checks:
+// a plain "chromium --screenshot" of this single-page app comes out blank or
+// hangs (docs/cli.md, "Taking the screenshots yourself").
 //
 // Environment:
 //   UI_URL          the Web UI, e.g. http://localhost:8233
@@ -128,7 +133,9 @@ try {
   await page.getByText('"patient_id"').first().waitFor();
   check(true, 'the workflow input is decoded (it shows "patient_id", which exists only inside the encrypted input)');
   const pageText = await page.innerText('body');
-  check(pageText.includes('record assess'), 'activity summaries are decoded ("RecordStep • record assess")');
+  check(/record assess \(event \d+/.test(pageText),
+    'activity summaries are decoded and say what each step did ("record assess (event 3, assessment → ...)")');
+  check(!pageText.includes('River Quinn'), 'no summary or detail shows the patient\'s name');
   await page.waitForTimeout(500);
   await page.screenshot({ path: path.join(OUT, 'case-page-decoded.png') });
   await openAssessment(page);

@@ -1,0 +1,451 @@
+package adt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
+	"github.com/caseflow/caseflow/hl7"
+	"github.com/caseflow/caseflow/postgres"
+	"github.com/caseflow/caseflow/workflows"
+)
+
+// memStore is an in-memory Store.
+type memStore struct {
+	mu       sync.Mutex
+	rows     []postgres.InboxMessage
+	patients map[string]string // ref → id
+	open     map[string][]postgres.OpenCase
+	policies map[string]care.Policy
+	names    map[string]string
+}
+
+func newMemStore() *memStore {
+	return &memStore{patients: map[string]string{}, open: map[string][]postgres.OpenCase{}, policies: map[string]care.Policy{}, names: map[string]string{}}
+}
+
+func (s *memStore) StoreInbound(_ context.Context, m postgres.InboxMessage) (postgres.InboxMessage, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.Status == "" {
+		m.Status = postgres.InboxPending
+	}
+	for i, r := range s.rows {
+		if r.SendingFacility == m.SendingFacility && r.ControlID == m.ControlID {
+			if r.Status != postgres.InboxRejected {
+				return r, false, nil
+			}
+			m.Seq = r.Seq
+			s.rows[i] = m
+			return m, true, nil
+		}
+	}
+	m.Seq = int64(len(s.rows) + 1)
+	s.rows = append(s.rows, m)
+	return m, true, nil
+}
+
+func (s *memStore) PatientIDByRef(_ context.Context, ref string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.patients[ref]; ok {
+		return id, nil
+	}
+	return "", care.ErrNotFound
+}
+
+func (s *memStore) PolicyFor(_ context.Context, program string, _ time.Time) (care.Policy, error) {
+	if p, ok := s.policies[program]; ok {
+		return p, nil
+	}
+	return care.Policy{}, care.ErrNotFound
+}
+
+func (s *memStore) NextPending(context.Context) (postgres.InboxMessage, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.rows {
+		if r.Status == postgres.InboxPending {
+			return r, true, nil
+		}
+	}
+	return postgres.InboxMessage{}, false, nil
+}
+
+func (s *memStore) row(seq int64) *postgres.InboxMessage {
+	for i := range s.rows {
+		if s.rows[i].Seq == seq {
+			return &s.rows[i]
+		}
+	}
+	return nil
+}
+
+func (s *memStore) RetryInbound(_ context.Context, seq int64, next time.Time, reason string, done []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.row(seq)
+	r.Attempts++
+	r.NextAttemptAt, r.Reason, r.CaseIDs = next, reason, done
+	return nil
+}
+
+func (s *memStore) FinishInbound(_ context.Context, seq int64, status postgres.InboxStatus, reason string, cases []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.row(seq)
+	r.Attempts++
+	r.Status, r.Reason, r.CaseIDs = status, reason, cases
+	return nil
+}
+
+func (s *memStore) OpenCases(_ context.Context, patient string) ([]postgres.OpenCase, error) {
+	return s.open[patient], nil
+}
+
+func (s *memStore) UpsertPatient(_ context.Context, ref, name string, _ *time.Time) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := "p-" + strings.ToLower(strings.ReplaceAll(ref, ":", "-"))
+	s.patients[ref], s.names[id] = id, name
+	return id, nil
+}
+
+func (s *memStore) UpdatePatientDemographics(_ context.Context, id, name string, _ *time.Time) error {
+	s.names[id] = name
+	return nil
+}
+
+type signalled struct {
+	caseID string
+	t      care.Transition
+}
+
+// fakeCases records signals and opens; down makes them fail as Temporal
+// not answering.
+type fakeCases struct {
+	mu      sync.Mutex
+	down    bool
+	running map[string]bool
+	signals []signalled
+	opened  []care.Case
+}
+
+func (c *fakeCases) SignalTransition(_ context.Context, id string, t care.Transition) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return &care.Error{Kind: care.KindUnavailable, Message: "no answer"}
+	}
+	if !c.running[id] {
+		return &care.Error{Kind: care.KindNotFound, Message: "not found", Err: caseclient.ErrNotFound}
+	}
+	c.signals = append(c.signals, signalled{id, t})
+	return nil
+}
+
+func (c *fakeCases) Open(_ context.Context, in workflows.CaseInput) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return false, &care.Error{Kind: care.KindUnavailable, Message: "no answer"}
+	}
+	c.opened = append(c.opened, in.Case)
+	c.running[in.Case.ID] = true
+	return true, nil
+}
+
+func msg(event, control, pid3, extra string) []byte {
+	return []byte("MSH|^~\\&|EPIC|CITYHOSP|CASEFLOW|CARE|20261201083000||ADT^" + event + "|" + control + "|P|2.5.1\r" +
+		"EVN|" + event + "|20261201083000\r" +
+		"PID|1||" + pid3 + "||Quinn^River||19910402\r" + extra)
+}
+
+func pv1Discharge(date string) string {
+	f := make([]string, 46)
+	f[0], f[3], f[37], f[45] = "PV1", "W4^402^1^CITYHOSP", "HOME", date
+	return strings.Join(f, "|") + "\r"
+}
+
+func ack(t *testing.T, b []byte) *hl7.Message {
+	t.Helper()
+	m, err := hl7.Parse(b)
+	if err != nil {
+		t.Fatalf("ACK does not parse: %v", err)
+	}
+	return m
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func setup() (*memStore, *fakeCases, *Listener, *Applier, *bytes.Buffer) {
+	store := newMemStore()
+	store.patients["MRN-0042"] = "p-1"
+	store.open["p-1"] = []postgres.OpenCase{{CaseID: "c-1", Program: "demo", Phase: care.PhaseFollowUp}}
+	store.policies["demo"] = care.Policy{Program: "demo", ADT: care.ADTPolicy{OpenCases: true, Model: care.ModelClinical, Manager: "cm-ana"}}
+	cases := &fakeCases{running: map[string]bool{"c-1": true}}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg := Config{LocalAuthorities: []string{"CITYHOSP"}, Programs: []string{"demo"}}
+	ap := NewApplier(store, func(context.Context) (Cases, error) { return cases, nil }, cfg, log)
+	ap.MaxBackoff = 10 * time.Millisecond
+	return store, cases, NewListener(store, cfg, log, ap.Wake), ap, &logs
+}
+
+// drain applies what is pending, as Run does, without its waits.
+func drain(t *testing.T, ap *Applier, store *memStore, cases Cases) {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		m, ok, _ := store.NextPending(context.Background())
+		if !ok {
+			return
+		}
+		res := ap.apply(context.Background(), cases, m)
+		if res.retry {
+			_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), res.reason, res.cases)
+			continue
+		}
+		_ = store.FinishInbound(context.Background(), m.Seq, res.status, res.reason, res.cases)
+	}
+}
+
+func TestDischargeAckedStoredAppliedOnce(t *testing.T) {
+	store, cases, l, ap, logs := setup()
+	raw := msg("A03", "M1", "MRN-0042^^^CITYHOSP^MR", pv1Discharge("20261130143000"))
+	a := ack(t, l.Receive(context.Background(), raw, "test"))
+	if a.Get("MSA-1") != "AA" || a.Get("MSA-2") != "M1" {
+		t.Fatalf("ACK %s %s", a.Get("MSA-1"), a.Get("MSA-2"))
+	}
+	// resent after a lost ACK: acknowledged again, stored once
+	if a := ack(t, l.Receive(context.Background(), raw, "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("resend ACK %s", a.Get("MSA-1"))
+	}
+	if len(store.rows) != 1 {
+		t.Fatalf("rows = %d", len(store.rows))
+	}
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 1 {
+		t.Fatalf("signals = %+v", cases.signals)
+	}
+	s := cases.signals[0]
+	want := care.Transition{Kind: care.TransitionDischarge, From: "CITYHOSP W4 402 1", To: "HOME", Date: "2026-11-30"}
+	if s.caseID != "c-1" || s.t != want {
+		t.Errorf("signal = %+v, want %+v", s, want)
+	}
+	if r := store.rows[0]; r.Status != postgres.InboxApplied || len(r.CaseIDs) != 1 {
+		t.Errorf("row = %+v", r)
+	}
+	_ = ack(t, l.Receive(context.Background(), raw, "test"))
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 1 {
+		t.Errorf("resent message applied again")
+	}
+	if strings.Contains(logs.String(), "Quinn") || strings.Contains(logs.String(), "MRN-0042") || strings.Contains(logs.String(), "19910402") {
+		t.Errorf("PHI in logs:\n%s", logs)
+	}
+}
+
+func TestAckCodes(t *testing.T) {
+	store, _, l, _, logs := setup()
+	for name, tc := range map[string]struct {
+		raw       string
+		code, err string
+	}{
+		"not ADT":         {"MSH|^~\\&|A|CITYHOSP|||||ORU^R01|X1|P|2.5\rPID|1||MRN-0042^^^CITYHOSP\r", "AR", "200"},
+		"unknown event":   {"MSH|^~\\&|A|CITYHOSP|||||ADT^A05|X2|P|2.5\rPID|1||MRN-0042^^^CITYHOSP\r", "AR", "201"},
+		"no control id":   {"MSH|^~\\&|A|CITYHOSP|||||ADT^A03||P|2.5\rPID|1||MRN-0042^^^CITYHOSP\r", "AR", "101"},
+		"malformed":       {"MSH|^~\\&|A|CITYHOSP|||||ADT^A03|X3|P|2.5\rP1D X\r", "AR", "100"},
+		"no MSH":          {"PID|1||MRN-0042\r", "AR", "100"},
+		"missing PID-3":   {string(msg("A03", "X4", "", pv1Discharge("20261130"))), "AE", "101"},
+		"no PID":          {"MSH|^~\\&|A|CITYHOSP|||||ADT^A03|X5|P|2.5\rEVN|A03|20261201\r", "AE", "100"},
+		"unknown patient": {string(msg("A03", "X6", "NOPE^^^CITYHOSP", pv1Discharge("20261130"))), "AE", "204"},
+		"bad date":        {string(msg("A03", "X7", "MRN-0042^^^CITYHOSP", pv1Discharge("2026-11-30"))), "AE", "102"},
+		"other authority": {string(msg("A03", "X8", "MRN-0042^^^OTHERHOSP", pv1Discharge("20261130"))), "AE", "204"},
+	} {
+		a := ack(t, l.Receive(context.Background(), []byte(tc.raw), "test"))
+		if a.Get("MSA-1") != tc.code || a.Get("ERR-3") != tc.err {
+			t.Errorf("%s: ACK %s ERR %s, want %s %s (%s)", name, a.Get("MSA-1"), a.Get("ERR-3"), tc.code, tc.err, a.Get("ERR-8"))
+		}
+	}
+	for _, r := range store.rows {
+		if r.Status != postgres.InboxRejected || r.Reason == "" {
+			t.Errorf("audit row %s: %s %q", r.ControlID, r.Status, r.Reason)
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 10 {
+		t.Errorf("log lines = %d, want one per message:\n%s", n, logs)
+	}
+	if strings.Contains(logs.String(), "MRN-0042") || strings.Contains(logs.String(), "Quinn") {
+		t.Errorf("PHI in logs:\n%s", logs)
+	}
+}
+
+func TestRetriedWhileTemporalIsDown(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	cases.down = true
+	_ = l.Receive(context.Background(), msg("A03", "M1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
+	_ = l.Receive(context.Background(), msg("A08", "M2", "MRN-0042^^^CITYHOSP", ""), "test")
+	m, _, _ := store.NextPending(context.Background())
+	if res := ap.apply(context.Background(), cases, m); !res.retry {
+		t.Fatalf("apply while down = %+v, want a retry", res)
+	}
+	_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), "down", nil)
+	cases.down = false
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 1 || store.rows[0].Status != postgres.InboxApplied || store.rows[0].Attempts != 2 {
+		t.Fatalf("after Temporal is back: signals %v, row %+v", cases.signals, store.rows[0])
+	}
+	if store.rows[1].Status != postgres.InboxApplied {
+		t.Errorf("A08 = %+v", store.rows[1])
+	}
+}
+
+func TestRunAppliesInBackground(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	dials := 0
+	ap.cases = func(context.Context) (Cases, error) {
+		if dials++; dials < 3 {
+			return nil, errors.New("connection refused")
+		}
+		return cases, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ap.Run(ctx); close(done) }()
+	_ = l.Receive(ctx, msg("A03", "M1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		store.mu.Lock()
+		st := store.rows[0].Status
+		store.mu.Unlock()
+		if st == postgres.InboxApplied {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not applied: %+v", store.rows[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+func TestAdmissions(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	// readmission within the watch
+	store.open["p-1"][0].ReadmissionOpen = true
+	_ = l.Receive(context.Background(), msg("A01", "M1", "MRN-0042^^^CITYHOSP", ""), "test")
+	// a new patient: registered, case opened in screening
+	a := ack(t, l.Receive(context.Background(), msg("A04", "M2", "X-9^^^OTHERHOSP^MR", ""), "test"))
+	if a.Get("MSA-1") != "AA" {
+		t.Fatalf("A04 of a new patient: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))
+	}
+	// cancel of a discharge: audited, not applied
+	_ = l.Receive(context.Background(), msg("A13", "M3", "MRN-0042^^^CITYHOSP", ""), "test")
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 1 || cases.signals[0].t.Kind != care.TransitionReadmission || cases.signals[0].t.Date != "2026-12-01" {
+		t.Errorf("readmission signals = %+v", cases.signals)
+	}
+	if len(cases.opened) != 1 || cases.opened[0].Source != care.SourceADT || cases.opened[0].PatientID != "p-otherhosp-x-9" || cases.opened[0].Manager != "cm-ana" {
+		t.Errorf("opened = %+v", cases.opened)
+	}
+	if store.rows[2].Status != postgres.InboxIgnored {
+		t.Errorf("A13 = %+v", store.rows[2])
+	}
+	// ADT detection off: an unknown patient's admission is refused
+	store.policies["demo"] = care.Policy{Program: "demo"}
+	if a := ack(t, l.Receive(context.Background(), msg("A01", "M4", "NEW^^^OTHERHOSP", ""), "test")); a.Get("MSA-1") != "AE" {
+		t.Errorf("A01 of an unknown patient with detection off: %s", a.Get("MSA-1"))
+	}
+}
+
+func TestListenerOverTCP(t *testing.T) {
+	_, _, l, _, _ := setup()
+	l.cfg.MaxFrame = 2048
+	l.cfg.ReadTimeout = 300 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- l.Serve(ctx, ln) }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := hl7.NewFrameReader(conn, 1<<20)
+	send := func(b []byte) *hl7.Message {
+		t.Helper()
+		if err := hl7.WriteFrame(conn, b); err != nil {
+			t.Fatal(err)
+		}
+		f, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ack(t, f)
+	}
+	big := msg("A03", "BIG", "MRN-0042^^^CITYHOSP", "NTE|1||"+strings.Repeat("x", 4096)+"\r")
+	if a := send(big); a.Get("MSA-1") != "AR" || a.Get("MSA-2") != "BIG" {
+		t.Errorf("oversized: %s %s", a.Get("MSA-1"), a.Get("MSA-2"))
+	}
+	if a := send(msg("A03", "OK1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130"))); a.Get("MSA-1") != "AA" {
+		t.Errorf("after the oversized one: %s", a.Get("MSA-1"))
+	}
+	// a half-open connection is closed after the read timeout
+	_, _ = conn.Write([]byte{hl7.StartBlock, 'M', 'S', 'H'})
+	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Errorf("a stalled connection stayed open")
+	}
+	conn.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+// flaky fails the signals to one case until told otherwise.
+type flaky struct {
+	*fakeCases
+	failFor string
+}
+
+func (f *flaky) SignalTransition(ctx context.Context, id string, t care.Transition) error {
+	if id == f.failFor {
+		return &care.Error{Kind: care.KindUnavailable, Message: "no answer"}
+	}
+	return f.fakeCases.SignalTransition(ctx, id, t)
+}
+
+func TestRetryDoesNotSignalACaseTwice(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	store.open["p-1"] = append(store.open["p-1"], postgres.OpenCase{CaseID: "c-2", Program: "other"})
+	cases.running["c-2"] = true
+	_ = l.Receive(context.Background(), msg("A03", "M1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
+	f := &flaky{fakeCases: cases, failFor: "c-2"}
+	m, _, _ := store.NextPending(context.Background())
+	res := ap.apply(context.Background(), f, m)
+	if !res.retry || len(res.cases) != 1 || res.cases[0] != "c-1" {
+		t.Fatalf("first attempt = %+v", res)
+	}
+	_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), res.reason, res.cases)
+	f.failFor = ""
+	drain(t, ap, store, f)
+	if len(cases.signals) != 2 || cases.signals[0].caseID != "c-1" || cases.signals[1].caseID != "c-2" {
+		t.Errorf("signals = %+v, want c-1 once then c-2", cases.signals)
+	}
+	if r := store.rows[0]; r.Status != postgres.InboxApplied || len(r.CaseIDs) != 2 {
+		t.Errorf("row = %+v", r)
+	}
+}

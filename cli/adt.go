@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/caseflow/caseflow/adt"
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
+	"github.com/caseflow/caseflow/connect"
+	"github.com/caseflow/caseflow/postgres"
+)
+
+func (a *app) adtCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "adt",
+		Short: "Take a hospital's HL7 v2 ADT feed (admissions, discharges, transfers)",
+		Long: `caseflow takes HL7 v2.x ADT messages over MLLP: A01 admit, A02 transfer,
+A03 discharge, A04 register, A08 update, A11/A13 cancels. See docs/interop.md.`,
+	}
+	cmd.AddCommand(a.adtListenCommand(), a.adtInboxCommand())
+	return cmd
+}
+
+func (a *app) adtListenCommand() *cobra.Command {
+	var f struct {
+		addr, cert, key string
+		cfg             adt.Config
+	}
+	cmd := &cobra.Command{
+		Use:   "listen",
+		Short: "Run the MLLP listener: store each ADT message, acknowledge it, apply it to the cases",
+		Long: `Listen for HL7 v2 ADT messages over MLLP. Each message is stored in the
+PostgreSQL inbox (keyed by sending facility MSH-4 and control id MSH-10)
+before it is acknowledged, then applied in the background, in the order
+received, with retries: a message acknowledged while Temporal is down is
+applied once it is back, and a message the sender resends is applied once.
+
+ACKs: AA stored (it will be applied); AE understood but cannot be applied
+(unknown patient, missing PID-3 or event date) with an ERR segment; AR not
+parsed, not ADT, an event caseflow does not take, or over --max-frame.
+
+Patients are matched by PID-3: an identifier with assigning authority AUTH
+(CX.4) matches the patient whose reference is AUTH:ID, or ID itself when
+AUTH is one of --authority (your own MRNs, as entered with case open).
+A01 within a readmission watch records a readmission; A03 discharges with
+the discharge date (PV1-45, else EVN-6/EVN-2). A01/A04 for a patient with
+no open case opens one in each --program whose policy has adt.open_cases.
+
+Messages are PHI: they are stored in PostgreSQL only and never logged.
+Ctrl-C (or SIGTERM) stops the listener.`,
+		Example: `  caseflow adt listen --authority CITYHOSP --program transitional-care
+  caseflow adt listen --addr 0.0.0.0:2575 --tls-cert feed.crt --tls-key feed.key --authority CITYHOSP`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (f.cert == "") != (f.key == "") {
+				return care.Invalidf("--tls-cert", "give both --tls-cert and --tls-key, or neither")
+			}
+			logger := slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			ctx := cmd.Context()
+			dbCtx, cancel := context.WithTimeout(ctx, a.timeout)
+			store, err := a.db(dbCtx)
+			cancel()
+			if err != nil {
+				return err
+			}
+			var ln net.Listener
+			if f.cert != "" {
+				pair, err := tls.LoadX509KeyPair(f.cert, f.key)
+				if err != nil {
+					return care.Invalidf("--tls-cert", "cannot load the certificate and key: %v", err)
+				}
+				ln, err = tls.Listen("tcp", f.addr, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12})
+				if err != nil {
+					return care.Invalidf("--addr", "cannot listen on %s: %v", f.addr, rootCause(err))
+				}
+			} else if ln, err = net.Listen("tcp", f.addr); err != nil {
+				return care.Invalidf("--addr", "cannot listen on %s: %v; pick a free address, e.g. --addr 127.0.0.1:2576", f.addr, rootCause(err))
+			}
+			if !isLoopback(ln.Addr()) && f.cert == "" {
+				logger.Warn("the ADT listener takes PHI beyond loopback without TLS; use --tls-cert/--tls-key or a VPN", "addr", ln.Addr().String())
+			}
+			applier := adt.NewApplier(store, a.adtCases(logger), f.cfg, logger)
+			listener := adt.NewListener(store, f.cfg, logger, applier.Wake)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); applier.Run(ctx) }()
+			logger.Info("ADT listener ready", "addr", ln.Addr().String(), "tls", f.cert != "", "programs", fmt.Sprint(f.cfg.Programs))
+			if a.json() {
+				if err := a.printJSON(map[string]any{"addr": ln.Addr().String(), "tls": f.cert != ""}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(a.out, "ADT listener on %s (MLLP%s); Ctrl-C stops it\n", ln.Addr(), map[bool]string{true: " over TLS"}[f.cert != ""])
+			}
+			err = listener.Serve(ctx, ln)
+			wg.Wait()
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:2575", "address to listen on (MLLP); beyond loopback use TLS")
+	fl.StringVar(&f.cert, "tls-cert", "", "PEM certificate file: serve MLLP over TLS (with --tls-key)")
+	fl.StringVar(&f.key, "tls-key", "", "PEM private key file of --tls-cert")
+	fl.StringSliceVar(&f.cfg.LocalAuthorities, "authority", nil, "PID-3 assigning authority whose identifiers are your patient references as they are (repeatable)")
+	fl.StringSliceVar(&f.cfg.Programs, "program", nil, "program whose policy may open cases from the feed (adt.open_cases), and whose cases get its transitions (repeatable)")
+	fl.IntVar(&f.cfg.MaxFrame, "max-frame", 1<<20, "largest message accepted, in bytes (larger ones get AR)")
+	fl.DurationVar(&f.cfg.ReadTimeout, "read-timeout", 2*time.Minute, "close a connection that sends no complete message for this long")
+	return cmd
+}
+
+// adtCases dials Temporal for the applier, again after each failure, so the
+// listener starts and stores messages while Temporal is down.
+func (a *app) adtCases(logger *slog.Logger) func(context.Context) (adt.Cases, error) {
+	return func(ctx context.Context) (adt.Cases, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		tc, err := connect.Temporal(ctx, slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelError})))
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("ADT applier connected to Temporal")
+		a.temporal = tc
+		return caseclient.New(tc, a.taskQueue), nil
+	}
+}
+
+func (a *app) adtInboxCommand() *cobra.Command {
+	var limit int
+	var purge string
+	cmd := &cobra.Command{
+		Use:   "inbox",
+		Short: "List the latest ADT messages received and what was done with each (never their content)",
+		Long: `List the latest ADT messages in the inbox, newest first: sender, control id,
+event, status (pending, applied, ignored, rejected, failed), the cases and
+the reason. The messages' text (PHI) is never shown.
+
+--purge-before blanks the text of the messages received before a date that
+are done with; their key, status and reason stay, so a late resend is still
+recognised and the audit remains.`,
+		Example: `  caseflow adt inbox --limit 20
+  caseflow adt inbox --purge-before 2026-06-01`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				if purge != "" {
+					before, err := time.Parse(time.DateOnly, purge)
+					if err != nil {
+						return care.Invalidf("--purge-before", "must be a date YYYY-MM-DD, got %q", purge)
+					}
+					n, err := store.PurgeInbound(ctx, before)
+					if err != nil {
+						return err
+					}
+					if a.json() {
+						return a.printJSON(map[string]int64{"purged": n})
+					}
+					fmt.Fprintf(a.out, "blanked the text of %d messages received before %s\n", n, purge)
+					return nil
+				}
+				rows, err := store.Inbox(ctx, limit)
+				if err != nil {
+					return err
+				}
+				return printRows(a, rows, func() error {
+					w := tabwriter.NewWriter(a.out, 0, 2, 2, ' ', 0)
+					fmt.Fprintln(w, "RECEIVED\tFACILITY\tCONTROL ID\tEVENT\tSTATUS\tCASES\tREASON")
+					for _, r := range rows {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", r.ReceivedAt.UTC().Format(time.RFC3339), r.SendingFacility, r.ControlID, r.Event, r.Status, []string(r.CaseIDs), r.Reason)
+					}
+					return w.Flush()
+				})
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many messages to list, newest first")
+	cmd.Flags().StringVar(&purge, "purge-before", "", "blank the text (PHI) of messages done with and received before this date, YYYY-MM-DD, instead of listing")
+	return cmd
+}

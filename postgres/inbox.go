@@ -1,0 +1,177 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// InboxStatus is where an ADT message stands in the inbox.
+type InboxStatus string
+
+// Inbox statuses.
+const (
+	// InboxPending: stored and acknowledged, not yet applied.
+	InboxPending InboxStatus = "pending"
+	// InboxApplied: applied to the cases listed.
+	InboxApplied InboxStatus = "applied"
+	// InboxIgnored: understood, and nothing to do (the reason says why).
+	InboxIgnored InboxStatus = "ignored"
+	// InboxRejected: answered AE or AR; never applied.
+	InboxRejected InboxStatus = "rejected"
+	// InboxFailed: accepted, but applying it failed for good.
+	InboxFailed InboxStatus = "failed"
+)
+
+// InboxMessage is one stored ADT message. Raw is PHI.
+type InboxMessage struct {
+	Seq             int64          `db:"seq" json:"seq"`
+	SendingFacility string         `db:"sending_facility" json:"sending_facility"`
+	ControlID       string         `db:"control_id" json:"control_id"`
+	Event           string         `db:"event" json:"event"`
+	Raw             string         `db:"raw" json:"-"`
+	ReceivedAt      time.Time      `db:"received_at" json:"received_at"`
+	Status          InboxStatus    `db:"status" json:"status"`
+	Reason          string         `db:"reason" json:"reason"`
+	CaseIDs         pq.StringArray `db:"case_ids" json:"case_ids"`
+	Attempts        int            `db:"attempts" json:"attempts"`
+	NextAttemptAt   time.Time      `db:"next_attempt_at" json:"next_attempt_at"`
+	DoneAt          *time.Time     `db:"done_at" json:"done_at,omitempty"`
+}
+
+const inboxColumns = `seq, sending_facility, control_id, event, raw, received_at, status, reason, case_ids, attempts, next_attempt_at, done_at`
+
+// StoreInbound stores a received message under (facility, control id) with
+// the status given (pending for one to apply, rejected for one answered AE
+// or AR). It reports false, and changes nothing, when a message with that
+// key was accepted already: the sender resent it; the stored one is
+// returned. A message that was rejected is replaced by its resend (the
+// sender may have fixed it, or the patient may be registered since).
+func (s *Store) StoreInbound(ctx context.Context, m InboxMessage) (InboxMessage, bool, error) {
+	if m.Status == "" {
+		m.Status = InboxPending
+	}
+	var got InboxMessage
+	err := s.db.GetContext(ctx, &got, `
+		INSERT INTO adt_inbox (sending_facility, control_id, event, raw, status, reason, done_at)
+		VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5 = 'pending' THEN NULL ELSE now() END)
+		ON CONFLICT (sending_facility, control_id) DO UPDATE SET
+			event = EXCLUDED.event, raw = EXCLUDED.raw, status = EXCLUDED.status, reason = EXCLUDED.reason,
+			received_at = now(), done_at = EXCLUDED.done_at, next_attempt_at = now()
+			WHERE adt_inbox.status = 'rejected'
+		RETURNING `+inboxColumns, m.SendingFacility, m.ControlID, m.Event, m.Raw, m.Status, m.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		got, err = s.InboxMessage(ctx, m.SendingFacility, m.ControlID)
+		return got, false, err
+	}
+	return got, err == nil, err
+}
+
+// InboxMessage returns the stored message with the key.
+func (s *Store) InboxMessage(ctx context.Context, facility, controlID string) (InboxMessage, error) {
+	var m InboxMessage
+	err := s.db.GetContext(ctx, &m, `SELECT `+inboxColumns+` FROM adt_inbox WHERE sending_facility = $1 AND control_id = $2`, facility, controlID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, care.ErrNotFound
+	}
+	return m, err
+}
+
+// NextPending returns the oldest pending message, in the order received, or
+// false when there is none. Messages are applied strictly in order (an
+// admission before the discharge that follows it), so a message waiting for
+// a retry holds back the ones behind it.
+func (s *Store) NextPending(ctx context.Context) (InboxMessage, bool, error) {
+	var m InboxMessage
+	err := s.db.GetContext(ctx, &m, `SELECT `+inboxColumns+` FROM adt_inbox WHERE status = 'pending' ORDER BY seq LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, false, nil
+	}
+	return m, err == nil, err
+}
+
+// RetryInbound counts a failed attempt of a pending message and sets when
+// to try it again; reason says what failed (never PHI), done the cases the
+// message reached already (the next attempt skips them).
+func (s *Store) RetryInbound(ctx context.Context, seq int64, next time.Time, reason string, done []string) error {
+	if done == nil {
+		done = []string{}
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET attempts = attempts + 1, next_attempt_at = $2, reason = $3, case_ids = $4
+		WHERE seq = $1 AND status = 'pending'`, seq, next, reason, pq.StringArray(done))
+	return err
+}
+
+// FinishInbound records the outcome of a pending message.
+func (s *Store) FinishInbound(ctx context.Context, seq int64, status InboxStatus, reason string, caseIDs []string) error {
+	if caseIDs == nil {
+		caseIDs = []string{}
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET status = $2, reason = $3, case_ids = $4, attempts = attempts + 1, done_at = now()
+		WHERE seq = $1 AND status = 'pending'`, seq, status, reason, pq.StringArray(caseIDs))
+	return err
+}
+
+// Inbox lists the stored messages newest first, without their text.
+func (s *Store) Inbox(ctx context.Context, limit int) ([]InboxMessage, error) {
+	var ms []InboxMessage
+	err := s.db.SelectContext(ctx, &ms, `SELECT seq, sending_facility, control_id, event, '' AS raw, received_at, status, reason, case_ids,
+		attempts, next_attempt_at, done_at FROM adt_inbox ORDER BY seq DESC LIMIT $1`, limit)
+	return ms, err
+}
+
+// PatientIDByRef returns the opaque id of the patient with the external
+// reference, or care.ErrNotFound.
+func (s *Store) PatientIDByRef(ctx context.Context, externalRef string) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, `SELECT patient_id FROM patients WHERE external_ref = $1`, externalRef)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", care.ErrNotFound
+	}
+	return id, err
+}
+
+// OpenCase is an open case of a patient, and whether its readmission watch
+// is open.
+type OpenCase struct {
+	CaseID          string     `db:"case_id"`
+	Program         string     `db:"program"`
+	Phase           care.Phase `db:"phase"`
+	ReadmissionOpen bool       `db:"readmission_open"`
+}
+
+// OpenCases lists the open cases of a patient, oldest first.
+func (s *Store) OpenCases(ctx context.Context, patientID string) ([]OpenCase, error) {
+	var cs []OpenCase
+	err := s.db.SelectContext(ctx, &cs, `
+		SELECT c.case_id, c.program, c.phase,
+		       EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.case_id AND t.kind = $2 AND t.status = 'open') AS readmission_open
+		FROM cases c WHERE c.patient_id = $1 AND c.closed_at IS NULL ORDER BY c.opened_at, c.case_id`,
+		patientID, care.TaskReadmissionWatch)
+	return cs, err
+}
+
+// UpdatePatientDemographics sets a known patient's name and birth date (an
+// ADT A08); empty values leave the record as it is.
+func (s *Store) UpdatePatientDemographics(ctx context.Context, patientID, name string, birthDate *time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE patients SET name = COALESCE(NULLIF($2, ''), name),
+		birth_date = COALESCE($3, birth_date), updated_at = now() WHERE patient_id = $1`, patientID, name, birthDate)
+	return err
+}
+
+// PurgeInbound blanks the text (the PHI) of the messages received before
+// the time that are done with (not pending), and returns how many it
+// blanked. Their key, status and reason stay: a late resend is still
+// recognised, and the audit of what was done remains.
+func (s *Store) PurgeInbound(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET raw = '' WHERE received_at < $1 AND status <> 'pending' AND raw <> ''`, before)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,105 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
+)
+
+func TestInboxStoresOnceAndInOrder(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	msg := func(id string) postgres.InboxMessage {
+		return postgres.InboxMessage{SendingFacility: "CITYHOSP", ControlID: id, Event: "A03", Raw: "MSH|...|" + id}
+	}
+	first, isNew, err := s.StoreInbound(ctx, msg("M1"))
+	if err != nil || !isNew || first.Status != postgres.InboxPending {
+		t.Fatalf("store: %+v %v %v", first, isNew, err)
+	}
+	again, isNew, err := s.StoreInbound(ctx, msg("M1"))
+	if err != nil || isNew || again.Seq != first.Seq {
+		t.Fatalf("resend stored twice: %+v %v %v", again, isNew, err)
+	}
+	// the same control id from another facility is another message
+	if _, isNew, _ := s.StoreInbound(ctx, postgres.InboxMessage{SendingFacility: "OTHER", ControlID: "M1", Event: "A03", Raw: "x"}); !isNew {
+		t.Errorf("another facility's M1 was taken for a resend")
+	}
+	// a rejected message is replaced by its resend
+	rej := msg("M2")
+	rej.Status, rej.Reason = postgres.InboxRejected, "AE 204"
+	if _, _, err := s.StoreInbound(ctx, rej); err != nil {
+		t.Fatal(err)
+	}
+	if m, isNew, _ := s.StoreInbound(ctx, msg("M2")); !isNew || m.Status != postgres.InboxPending {
+		t.Errorf("resend of a rejected message: %+v %v", m, isNew)
+	}
+
+	next, ok, err := s.NextPending(ctx)
+	if err != nil || !ok || next.ControlID != "M1" || next.SendingFacility != "CITYHOSP" {
+		t.Fatalf("next = %+v %v %v", next, ok, err)
+	}
+	if err := s.RetryInbound(ctx, next.Seq, time.Now().Add(time.Minute), "Temporal unavailable", []string{"c-0"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.InboxMessage(ctx, "CITYHOSP", "M1"); m.Attempts != 1 || m.Reason != "Temporal unavailable" || len(m.CaseIDs) != 1 {
+		t.Errorf("after a retry: %+v", m)
+	}
+	if err := s.FinishInbound(ctx, next.Seq, postgres.InboxApplied, "discharge signalled", []string{"c-1"}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := s.InboxMessage(ctx, "CITYHOSP", "M1")
+	if m.Status != postgres.InboxApplied || len(m.CaseIDs) != 1 || m.DoneAt == nil || m.Attempts != 2 {
+		t.Errorf("finished: %+v", m)
+	}
+	if next, _, _ := s.NextPending(ctx); next.ControlID != "M1" || next.SendingFacility != "OTHER" {
+		t.Errorf("next after M1 = %+v", next)
+	}
+	if n, err := s.PurgeInbound(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Errorf("purge: %d, %v; want 1: only M1 is done with (the others are pending)", n, err)
+	}
+	if m, _ := s.InboxMessage(ctx, "CITYHOSP", "M1"); m.Raw != "" || m.Status != postgres.InboxApplied {
+		t.Errorf("purged message: %+v", m)
+	}
+	if _, isNew, _ := s.StoreInbound(ctx, msg("M1")); isNew {
+		t.Errorf("a purged message's resend was stored again")
+	}
+	rows, err := s.Inbox(ctx, 10)
+	if err != nil || len(rows) != 3 || rows[0].Raw != "" {
+		t.Errorf("inbox listing: %d rows, %v (never the text)", len(rows), err)
+	}
+	if _, err := s.InboxMessage(ctx, "CITYHOSP", "nope"); !errors.Is(err, care.ErrNotFound) {
+		t.Errorf("missing message: %v", err)
+	}
+}
+
+func TestPatientsAndOpenCasesForADT(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	patient, caseID := newCase(t, s, "MRN-ADT-STORE")
+	watch := care.Task{ID: "readmission-watch-1", CaseID: caseID, Kind: care.TaskReadmissionWatch, Description: "no readmission",
+		Owner: "sup", StartedAt: at(1), Due: at(100), Status: care.TaskOpen, Clock: true}
+	if err := s.RecordStep(ctx, care.Step{Event: event(caseID, 1, care.PhaseScreening, care.PhasePostTransition, "{}"),
+		Snapshot: snapshot(caseID, patient, 1, care.PhasePostTransition), Tasks: []care.Task{watch}}, "run-1"); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := s.PatientIDByRef(ctx, "MRN-ADT-STORE"); err != nil || id != patient {
+		t.Fatalf("PatientIDByRef = %q, %v", id, err)
+	}
+	if _, err := s.PatientIDByRef(ctx, "CITYHOSP:MRN-ADT-STORE"); !errors.Is(err, care.ErrNotFound) {
+		t.Errorf("qualified ref matched a bare one: %v", err)
+	}
+	open, err := s.OpenCases(ctx, patient)
+	if err != nil || len(open) != 1 || open[0].CaseID != caseID || !open[0].ReadmissionOpen || open[0].Phase != care.PhasePostTransition {
+		t.Fatalf("OpenCases = %+v, %v", open, err)
+	}
+	if err := s.UpdatePatientDemographics(ctx, patient, "River Quinn", nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Patient(ctx, patient); p.Name == nil || *p.Name != "River Quinn" {
+		t.Errorf("name not updated: %+v", p)
+	}
+}

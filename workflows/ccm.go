@@ -1,0 +1,87 @@
+package workflows
+
+// Chronic care management (CPT 99490): the care-management minutes of a
+// case per calendar month of the program's time zone, against the
+// policy's monthly target.
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// addMinutes adds the minutes a contact or call took to the month's
+// accumulator. The first minutes of a case open the month's ccm-minutes
+// clock (due at the month's end, met once the target is reached); from
+// then on the clock rolls over by itself every month (rollMonth). Programs
+// without a CCM target only record the minutes in the event.
+func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes int) (string, error) {
+	s, p := &w.state, w.state.Policy
+	if minutes <= 0 || p.CCM.MonthlyMinutes <= 0 {
+		return "", nil
+	}
+	m := s.Clocks.CCM
+	if m == nil || now.After(m.Month.End) {
+		if err := w.openMonth(ctx, now); err != nil {
+			return "", err
+		}
+		m = s.Clocks.CCM
+	}
+	m.Minutes += minutes
+	summary := fmt.Sprintf("%d minutes; %d of %d in %s", minutes, m.Minutes, m.Target, m.Month.Name)
+	if t := w.task(m.TaskID); t != nil && t.Status == care.TaskOpen {
+		if m.Minutes >= m.Target {
+			w.finishTask(t, now, care.TaskDone, fmt.Sprintf("%d minutes in %s", m.Minutes, m.Month.Name))
+			summary += " (target met)"
+		} else {
+			t.Description = monthDescription(*m)
+			w.markChanged(t.ID)
+		}
+	}
+	return summary, nil
+}
+
+// openMonth starts the accumulator of the calendar month of at, with its
+// ccm-minutes clock.
+func (w *caseWorkflow) openMonth(ctx workflow.Context, at time.Time) error {
+	s, p := &w.state, w.state.Policy
+	var mo care.Month
+	if err := w.execute(ctx, "calendar month", a.MonthEnd, &mo, p, at); err != nil {
+		return err
+	}
+	m := &care.MonthMinutes{Month: mo, Target: p.CCM.MonthlyMinutes}
+	t := w.newTask(mo.Start, care.TaskCCMMinutes, monthDescription(*m), s.Case.Manager, mo.End, true)
+	m.TaskID = t.ID
+	s.Clocks.CCM = m
+	return nil
+}
+
+func monthDescription(m care.MonthMinutes) string {
+	return fmt.Sprintf("%d minutes of care-management contact in %s (CPT 99490): %d so far", m.Target, m.Month.Name, m.Minutes)
+}
+
+// monthFlagAt is when a ccm-minutes clock still under target is flagged to
+// the case manager: the policy's last days of the month.
+func (w *caseWorkflow) monthFlagAt(t care.Task) time.Time {
+	days := w.state.Policy.CCM.FlagLastDays
+	if days <= 0 || !t.EscalatedAt.IsZero() {
+		return time.Time{}
+	}
+	return t.Due.Add(-time.Duration(days) * 24 * time.Hour)
+}
+
+// rollMonth starts the next month's accumulator once the current month has
+// ended (its clock closes met or missed by itself).
+func (w *caseWorkflow) rollMonth(ctx workflow.Context, now time.Time) (string, error) {
+	m := w.state.Clocks.CCM
+	if m == nil || !now.After(m.Month.End) || w.state.Phase == care.PhaseClosed {
+		return "", nil
+	}
+	if err := w.openMonth(ctx, m.Month.End.Add(time.Second)); err != nil {
+		return "", err
+	}
+	return w.state.Clocks.CCM.TaskID + " opened", nil
+}

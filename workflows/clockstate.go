@@ -1,0 +1,79 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/caseflow/caseflow/care"
+)
+
+// Change ids of the audited clocks (issue 12; see docs/workflow-changes.md).
+const (
+	// versionEventDates: a discharge's clocks run from its own date and
+	// time (a late entry records the past clocks missed at their due times,
+	// with one late-entry alert); transition dates are checked; a second
+	// discharge without an admission is refused; a new discharge supersedes
+	// the old clocks and visit booking; a readmission is counted from the
+	// discharge date to its own date and corrects a watch already closed.
+	versionEventDates = "event-dates"
+	// versionReadmissionAnyPhase: the hospital feed's readmission applies
+	// in every open phase after a discharge (before: only in follow-up and
+	// post-transition), and its transitions are checked like staff's.
+	versionReadmissionAnyPhase = "readmission-any-phase"
+	// versionPauseKeepsDeadlines: a pause suspends the calls and the
+	// cadence only; the TCM, readmission and other deadlines keep running
+	// and still fire (before: nothing fired, and resume moved every due
+	// time by the paused time). It also sets the CasePaused search
+	// attribute.
+	versionPauseKeepsDeadlines = "pause-keeps-deadlines"
+	// versionTCMAsBilled: the face-to-face visit clock is met only with the
+	// patient present; medication reconciliation falls due by the date of
+	// the visit that happened; a missed clock done afterwards is recorded
+	// done late.
+	versionTCMAsBilled = "tcm-as-billed"
+	// versionCalendarMonths: a monthly cadence of a program with
+	// follow_up.calendar_months falls due on the same day of every
+	// calendar month instead of every 30 days.
+	versionCalendarMonths = "calendar-month-cadence"
+	// versionEvaluationRules: goals-met closing needs an evaluation, and
+	// evaluating from follow-up without a transition needs an explicit
+	// reason.
+	versionEvaluationRules = "evaluation-rules"
+	// versionRiskRulesData: the risk rules are the versioned data of the
+	// case's policy (risk_rules), scoring every factor the assessment
+	// collects and leaving an omitted answer unknown.
+	versionRiskRulesData = "risk-rules-data"
+)
+
+// AttrPaused is set while a case's outreach is paused (cases paused under
+// change pause-keeps-deadlines).
+var AttrPaused = temporal.NewSearchAttributeKeyBool("CasePaused")
+
+// ClockState is the case state of the audited clocks added by issue 12.
+type ClockState struct {
+	// PauseKeepsDeadlines: the current pause suspends outreach only.
+	PauseKeepsDeadlines bool `json:"pause_keeps_deadlines,omitempty"`
+	// PausedAttr: the case has set the CasePaused search attribute.
+	PausedAttr bool `json:"paused_attr,omitempty"`
+	// CCM is the current calendar month's care-management minutes.
+	CCM *care.MonthMinutes `json:"ccm,omitempty"`
+	// CallDay is the day of the month a calendar-month cadence falls due.
+	CallDay int `json:"call_day,omitempty"`
+	// Intake is the outcome baseline of the first assessment; Reassessed
+	// the latest re-assessment's, when there was one.
+	Intake     *care.OutcomeScores `json:"intake,omitempty"`
+	Reassessed *care.OutcomeScores `json:"reassessed,omitempty"`
+	// ReassessedAt is when the latest re-assessment was recorded.
+	ReassessedAt time.Time `json:"reassessed_at,omitzero"`
+	// Alerts counts the alerts raised per task and kind: the occurrence
+	// part of an alert's id.
+	Alerts []AlertCount `json:"alerts,omitempty"`
+}
+
+// AlertCount is how many alerts of a kind a task raised.
+type AlertCount struct {
+	TaskID string `json:"task_id"`
+	Kind   string `json:"kind"`
+	N      int    `json:"n"`
+}
