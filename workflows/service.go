@@ -440,7 +440,7 @@ func (s *serviceRun) remindAndAttend(ctx workflow.Context, appt care.Appointment
 		if overdue {
 			askedForAttendance = true
 			s.report(ctx, fmt.Sprintf("%s: no attendance recorded for %s %s after its start", svc.ID, appt.ID, care.FormatDuration(s.attendanceGrace())),
-				fmt.Sprintf("%s: record attendance of appointment %s (%s): caseflow case appointment %s --appointment %s --status attended|no-show",
+				fmt.Sprintf("%s: record attendance of appointment %s (%s): caseflow case appointment %s %s --attended (or --no-show)",
 					svc.Name, appt.ID, appt.StartsAt.UTC().Format(time.RFC3339), s.in.CaseID, appt.ID), "")
 			continue
 		}
