@@ -174,7 +174,11 @@ func TestADTFeedOverMLLP(t *testing.T) {
 
 	// A discharge dated 28 November (PV1-45), recorded today (EVN-2),
 	// sent twice as a sender does after a lost ACK.
-	discharge := adtMessage("A03", "DIS-1", "MRN-ADT-1", "202611281430")
+	// Dates are relative to now: a discharge's clocks run from its own time,
+	// and the demo program's readmission watch is minutes long.
+	const hl7Minute = "200601021504"
+	dischargedAt, readmittedAt := time.Now().UTC().Add(-2*time.Minute), time.Now().UTC().Add(-time.Minute)
+	discharge := adtMessage("A03", "DIS-1", "MRN-ADT-1", dischargedAt.Format(hl7Minute))
 	acks := e.hl7Send(l.addr, discharge, discharge)
 	require.Equal(t, "AA", acks[0].MSA1)
 	require.Equal(t, "DIS-1", acks[0].MSA2)
@@ -184,7 +188,7 @@ func TestADTFeedOverMLLP(t *testing.T) {
 		return st.Phase == care.PhasePostTransition
 	})
 	require.Equal(t, care.TransitionDischarge, st.Transition.Kind)
-	require.Equal(t, "2026-11-28", st.Transition.Date, "the discharge date is the message's PV1-45")
+	require.Equal(t, dischargedAt.Format(time.DateOnly), st.Transition.Date, "the discharge date is the message's PV1-45")
 	require.Equal(t, "HOME", st.Transition.To)
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM adt_inbox WHERE control_id = 'DIS-1'`))
 	e.waitFor("the inbox to record it", 10*time.Second, func() bool {
@@ -195,13 +199,13 @@ func TestADTFeedOverMLLP(t *testing.T) {
 	e.waitFor("the readmission watch", 10*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'readmission-watch' AND status = 'open'`, id) == 1
 	})
-	require.Equal(t, "AA", e.hl7Send(l.addr, adtMessage("A01", "ADM-1", "MRN-ADT-1", "20261130"))[0].MSA1)
+	require.Equal(t, "AA", e.hl7Send(l.addr, adtMessage("A01", "ADM-1", "MRN-ADT-1", readmittedAt.Format(hl7Minute)))[0].MSA1)
 	e.waitFor("the readmission", 30*time.Second, func() bool {
 		e.okJSON(&st, "case", "show", id)
 		return st.Phase == care.PhaseTransition
 	})
 	require.Equal(t, care.TransitionReadmission, st.Transition.Kind)
-	require.Equal(t, "2026-11-30", st.Transition.Date)
+	require.Equal(t, readmittedAt.Format(time.DateOnly), st.Transition.Date)
 	e.waitFor("the readmission watch to be recorded unmet", 10*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'readmission-watch' AND met = false`, id) == 1
 	})
@@ -214,7 +218,8 @@ func TestADTFeedOverMLLP(t *testing.T) {
 	deadAddr := down.Addr().String()
 	require.NoError(t, down.Close())
 	l = e.startADTListener("TEMPORAL_ADDRESS=" + deadAddr)
-	require.Equal(t, "AA", e.hl7Send(l.addr, adtMessage("A03", "DIS-2", "MRN-ADT-1", "20261202"))[0].MSA1)
+	dischargedAgain := time.Now().UTC()
+	require.Equal(t, "AA", e.hl7Send(l.addr, adtMessage("A03", "DIS-2", "MRN-ADT-1", dischargedAgain.Format(hl7Minute)))[0].MSA1)
 	e.waitFor("a failed attempt", 30*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM adt_inbox WHERE control_id = 'DIS-2' AND status = 'pending' AND attempts >= 1`) == 1
 	})
@@ -226,7 +231,7 @@ func TestADTFeedOverMLLP(t *testing.T) {
 		e.okJSON(&st, "case", "show", id)
 		return st.Phase == care.PhasePostTransition
 	})
-	require.Equal(t, "2026-12-02", st.Transition.Date)
+	require.Equal(t, dischargedAgain.Format(time.DateOnly), st.Transition.Date)
 
 	// A new patient's admission opens a case in screening (demo policy:
 	// adt.open_cases), registered under the hospital's identifier.

@@ -178,7 +178,7 @@ func TestBadInputGetsOneLineErrorsAndWritesNothing(t *testing.T) {
 		{"no case id", nil, []string{"case", "show"}, "expected one case id", 2},
 		{"unreachable temporal", []string{"TEMPORAL_ADDRESS=127.0.0.1:1"}, open, `cannot reach Temporal at 127.0.0.1:1`, 5},
 		{"unreachable database", []string{"DATABASE_URL=postgres://postgres:s3cret@127.0.0.1:1/caseflow?sslmode=disable"}, open, "cannot reach the database", 5},
-		{"no key", []string{"CASEFLOW_CODEC_KEYS=", "CASEFLOW_CODEC_KEY_FILE=" + filepath.Join(dir, "missing.keys")}, open, "CASEFLOW_CODEC_KEY_FILE", 1},
+		{"no key", []string{"CASEFLOW_CODEC_KEYS=", "CASEFLOW_CODEC_KEY_FILE=" + filepath.Join(dir, "missing.keys")}, open, "CASEFLOW_CODEC_KEY_FILE", 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
