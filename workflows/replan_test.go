@@ -430,3 +430,38 @@ func TestServicesFromBeforePlanVersionsAreReplacedByTheFirstReplan(t *testing.T)
 	pt := serviceByID(again.status, "pt")
 	require.Equal(t, 2, pt.PlanVersion)
 }
+
+// Re-planning after a discharge keeps the post-discharge visit booking: the
+// visit is a clock of the discharge, not a service of the care plan.
+func TestReplanAfterADischargeKeepsThePostDischargeVisit(t *testing.T) {
+	r := newReplanEnv(t)
+	start := time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+	r.env.SetStartTime(start)
+	r.toFollowUp(care.RiskModerate)
+	discharged := r.update(workflows.UpdateTransition, "cm-ana", discharge("2026-12-01"))
+	p := riverPlan()
+	p.Services[0].Frequency = "monthly"
+	replanned := r.replan(p)
+	r.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	r.run()
+	require.NoError(t, r.env.GetWorkflowError())
+	require.NoError(t, discharged.err)
+	require.NoError(t, replanned.err)
+
+	// The answers share the workflow's state in the test environment, so
+	// read what each step recorded instead.
+	visit, cancelledBy := "", ""
+	for _, st := range r.steps {
+		for _, sv := range st.Services {
+			if strings.HasPrefix(sv.ID, string(care.TaskTCMVisit)+"-") {
+				visit = sv.ID
+				if sv.Status == care.ServiceCancelled && cancelledBy == "" {
+					cancelledBy = st.Event.Action
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, visit, "the discharge booked a post-discharge visit")
+	require.Equal(t, "close", cancelledBy, "only closing the case cancelled the visit, not the re-plan")
+	require.Contains(t, r.eventSummary("plan", 2), "plan v2")
+}
