@@ -72,8 +72,8 @@ func fixture(t *testing.T) *sqlx.DB {
 	}
 	type task struct {
 		caseID, id, kind, desc, started, due, status, outcome, completed, escalated string
-		clock                                                                      bool
-		met                                                                        *bool
+		clock                                                                       bool
+		met                                                                         *bool
 	}
 	yes, no := new(bool), new(bool)
 	*yes = true
