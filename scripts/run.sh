@@ -15,6 +15,7 @@ mkdir -p "$STATE"
 export CASEFLOW_CODEC_KEY_FILE=${CASEFLOW_CODEC_KEY_FILE:-$(cd "$STATE" && pwd)/codec.keys}
 
 PAYER_PORT=${CASEFLOW_PAYER_PORT:-8090}
+METRICS_ADDR=${CASEFLOW_METRICS_ADDR:-127.0.0.1:9464}   # the worker's /metrics, /healthz, /readyz
 RUN_PID_FILE=$STATE/run.pid
 
 # The guard runs before anything is started or built (the Makefile runs
@@ -106,8 +107,8 @@ if [ -z "${CASEFLOW_PAYER_URL:-}" ]; then
   pids+=($!)
 fi
 
-echo "starting the worker (log: $STATE/worker.log)"
-bin/caseflow-worker >>"$STATE/worker.log" 2>&1 &
+echo "starting the worker (log: $STATE/worker.log; metrics on http://$METRICS_ADDR/metrics)"
+bin/caseflow-worker --metrics-addr "$METRICS_ADDR" >>"$STATE/worker.log" 2>&1 &
 pids+=($!)
 
 demo=demo-case
