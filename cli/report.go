@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -67,7 +69,8 @@ are in docs/reports.md.
 --output is table, json or csv (csv: one block per section, each row led by the
 section's name, blocks separated by an empty line).`,
 		Example: `  caseflow report tcm --program transitional-care --from 2026-03-01 --to 2026-03-31
-  caseflow report authorizations --output json`,
+  caseflow report authorizations --output json
+  caseflow report html --out report.html`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			switch a.output {
 			case "table", "json", "csv":
@@ -104,6 +107,49 @@ section's name, blocks separated by an empty line).`,
 		rf.flags(sub)
 		cmd.AddCommand(sub)
 	}
+	cmd.AddCommand(a.reportHTMLCommand())
+	return cmd
+}
+
+func (a *app) reportHTMLCommand() *cobra.Command {
+	var rf reportFilter
+	var out string
+	cmd := &cobra.Command{
+		Use:     "html --out FILE",
+		Short:   "Every report on one self-contained HTML page, with charts (nothing fetched at view time)",
+		Args:    cobra.NoArgs,
+		Example: `  caseflow report html --out report.html --from 2026-03-01 --to 2026-03-31`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return care.Invalidf("--out", "is required: the file to write, e.g. --out report.html")
+			}
+			f, err := rf.filter()
+			if err != nil {
+				return err
+			}
+			var page report.Page
+			if err := a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+				page, err = report.Collect(ctx, store.DB(), f)
+				return err
+			}); err != nil {
+				return err
+			}
+			var buf bytes.Buffer
+			if err := report.WriteHTML(&buf, page); err != nil {
+				return err
+			}
+			if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+				return care.Invalidf("--out", "cannot write %s: %v", out, rootCause(err))
+			}
+			if a.json() {
+				return a.printJSON(map[string]any{"out": out, "reports": report.Names, "bytes": buf.Len()})
+			}
+			fmt.Fprintf(a.out, "wrote %s (%d reports, %d bytes)\n", out, len(page.Reports), buf.Len())
+			return nil
+		},
+	}
+	rf.flags(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "the HTML file to write")
 	return cmd
 }
 

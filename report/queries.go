@@ -206,6 +206,29 @@ FROM t GROUP BY 1, 2 ORDER BY 1, 2`},
 	},
 }
 
+// charts are the series the HTML page draws besides the reports' tables
+// (report.Run(ctx, db, "charts", f)).
+var charts = []section{
+	{name: "weekly", title: "Clocks met by week (anchor: the clock's start, weeks from Monday, UTC)", query: `
+, w AS (
+	SELECT date_trunc('week', t.started_at AT TIME ZONE 'UTC') AS week, t.kind, t.met
+	FROM tasks t JOIN fc USING (case_id), p
+	WHERE t.clock AND t.status <> 'cancelled' AND t.met IS NOT NULL
+	  AND t.kind IN ('tcm-contact', 'tcm-visit', 'call') AND ` + inRange("t.started_at") + `
+)
+SELECT to_char(week, 'YYYY-MM-DD') AS week,
+	` + pct("count(*) FILTER (WHERE kind = 'tcm-contact' AND met)", "count(*) FILTER (WHERE kind = 'tcm-contact')") + ` AS tcm_contact_met_pct,
+	` + pct("count(*) FILTER (WHERE kind = 'tcm-visit' AND met)", "count(*) FILTER (WHERE kind = 'tcm-visit')") + ` AS tcm_visit_met_pct,
+	` + pct("count(*) FILTER (WHERE kind = 'call' AND met)", "count(*) FILTER (WHERE kind = 'call')") + ` AS calls_on_time_pct
+FROM w GROUP BY week ORDER BY week`},
+	{name: "turnaround", title: "Prior-authorization decision turnaround", query: authRequests + `
+, b (ord, label, lo, hi) AS (VALUES (1, '< 24 h', 0, 24), (2, '24-48 h', 24, 48), (3, '48-72 h', 48, 72),
+	(4, '72 h - 7 d', 72, 168), (5, '> 7 d', 168, 1e9))
+SELECT b.label AS turnaround, count(r.turnaround_h) AS decided
+FROM b LEFT JOIN r ON r.turnaround_h >= b.lo AND r.turnaround_h < b.hi
+GROUP BY b.ord, b.label ORDER BY b.ord`},
+}
+
 // authRequests is each prior-authorization request as it stands last: the
 // authorization of the latest "service" event that names it.
 var authRequests = `
@@ -240,6 +263,7 @@ var reminderRows = `
 )`
 
 func init() {
+	reports["charts"] = charts
 	for _, n := range Names {
 		if _, ok := reports[n]; !ok {
 			panic("report: no queries for " + n)

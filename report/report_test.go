@@ -2,6 +2,8 @@ package report_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,4 +304,32 @@ func TestReportRefusesBadInput(t *testing.T) {
 	require.Equal(t, care.KindInvalid, care.KindOf(err))
 	_, err = report.Run(context.Background(), nil, "tcm", report.Filter{From: at("2026-03-02T00:00:00Z"), To: at("2026-03-01T00:00:00Z")})
 	require.Equal(t, care.KindInvalid, care.KindOf(err))
+}
+
+func TestHTMLPageIsSelfContainedWithTheFigures(t *testing.T) {
+	db := fixture(t)
+	p, err := report.Collect(context.Background(), db, march)
+	require.NoError(t, err)
+	expect(t, p.Charts, "turnaround", []string{"48-72 h"}, map[string]any{"decided": int64(1)})
+	expect(t, p.Charts, "turnaround", []string{"> 7 d"}, map[string]any{"decided": int64(1)})
+	// Week of Monday 2026-03-02: a2's contact met, a3's missed.
+	expect(t, p.Charts, "weekly", []string{"2026-03-02"}, map[string]any{"tcm_contact_met_pct": 66.7})
+	var b strings.Builder
+	require.NoError(t, report.WriteHTML(&b, p))
+	page := b.String()
+	require.Equal(t, 3, strings.Count(page, "<svg"), "three charts")
+	for _, fetch := range []string{"<script", "<link", "src=", "@import", "url("} {
+		require.NotContains(t, page, fetch, "nothing is fetched at view time")
+	}
+	for _, id := range []string{"c-a1", "p-c-a1", "cm-ana"} {
+		if id == "cm-ana" {
+			require.Contains(t, page, id, "caseload by manager (an opaque staff id)")
+			continue
+		}
+		require.NotContains(t, page, id)
+	}
+	require.Contains(t, page, "not-medically-necessary")
+	if out := os.Getenv("CASEFLOW_REPORT_HTML"); out != "" {
+		require.NoError(t, os.WriteFile(out, []byte(page), 0o644))
+	}
 }
