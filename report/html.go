@@ -233,6 +233,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 			return fmt.Sprint(x)
 		}
 	},
+	"text": func(v any) bool { _, ok := v.(string); return ok },
 	"total": func(row []any) bool { return len(row) > 0 && row[0] == "all" },
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }).Parse(`<!DOCTYPE html>
@@ -261,7 +262,7 @@ svg .none { font-size: 14px; text-anchor: middle; fill: #999; }
 table { border-collapse: collapse; font-size: 0.85rem; margin-bottom: 0.5rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
 th { background: #f3f6fa; }
-td:first-child, th:first-child { text-align: left; }
+td:first-child, th:first-child, td.t { text-align: left; }
 tr.total td { font-weight: 600; background: #fafafa; }
 footer { margin-top: 2rem; color: #666; font-size: 0.85rem; }
 </style>
@@ -278,7 +279,7 @@ footer { margin-top: 2rem; color: #666; font-size: 0.85rem; }
 {{range .Tables}}<h3>{{.Title}}</h3>
 <div class="scroll"><table>
 <tr>{{range .Columns}}<th>{{label .}}</th>{{end}}</tr>
-{{range .Rows}}<tr{{if total .}} class="total"{{end}}>{{range .}}<td>{{cell .}}</td>{{end}}</tr>
+{{range .Rows}}<tr{{if total .}} class="total"{{end}}>{{range .}}<td{{if text .}} class="t"{{end}}>{{cell .}}</td>{{end}}</tr>
 {{else}}<tr><td colspan="{{len .Columns}}">none</td></tr>
 {{end}}</table></div>
 {{end}}{{end}}
