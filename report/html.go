@@ -233,7 +233,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 			return fmt.Sprint(x)
 		}
 	},
-	"text": func(v any) bool { _, ok := v.(string); return ok },
+	"text":  func(v any) bool { _, ok := v.(string); return ok },
 	"total": func(row []any) bool { return len(row) > 0 && row[0] == "all" },
 	"label": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }).Parse(`<!DOCTYPE html>
