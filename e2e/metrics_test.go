@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,13 @@ func TestWorkerServesMetricsAndHealth(t *testing.T) {
 		return counter(after, "temporal_workflow_completed_total", nil) >= 1 &&
 			counter(after, "temporal_workflow_task_queue_poll_succeed_total", nil) >= 1
 	})
+
+	var names []string
+	for name := range after {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	t.Logf("metric families: %s", strings.Join(names, " "))
 
 	// Labels never carry a case or patient id.
 	for name, f := range after {
