@@ -28,7 +28,7 @@ guard() {
     return 1
   fi
   local what port
-  for what in "Temporal:$PORT:CASEFLOW_TEMPORAL_PORT" "the Web UI:$UI_PORT:CASEFLOW_UI_PORT" "the codec server:$CODEC_PORT:CASEFLOW_CODEC_PORT" "the payer simulator:$PAYER_PORT:CASEFLOW_PAYER_PORT"; do
+  for what in "Temporal:$PORT:CASEFLOW_TEMPORAL_PORT" "the Web UI:$UI_PORT:CASEFLOW_UI_PORT" "the codec server:$CODEC_PORT:CASEFLOW_CODEC_PORT" "the payer simulator:$PAYER_PORT:CASEFLOW_PAYER_PORT" "the worker's metrics:${METRICS_ADDR##*:}:CASEFLOW_METRICS_ADDR"; do
     port=${what#*:}; port=${port%%:*}
     [ "${what%%:*}" = "the payer simulator" ] && [ -n "${CASEFLOW_PAYER_URL:-}" ] && continue
     if answers "$port"; then
