@@ -104,6 +104,7 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 	root.AddCommand(a.codecServerCommand())
 	root.AddCommand(a.adtCommand())
 	root.AddCommand(a.exportCommand())
+	root.AddCommand(a.reportCommand())
 	root.SetFlagErrorFunc(badFlag)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()

@@ -75,3 +75,12 @@ func RootCause(err error) error {
 		err = next
 	}
 }
+
+// WorkerWithMetrics is Worker with the SDK's metrics reported to h (nil:
+// none).
+func WorkerWithMetrics(ctx context.Context, logger *slog.Logger, h client.MetricsHandler) (client.Client, *codec.Keyring, error) {
+	return dial(ctx, logger, func(opts *client.Options, kr *codec.Keyring) {
+		codec.ApplyWorker(opts, kr, logger)
+		opts.MetricsHandler = h
+	})
+}

@@ -15,6 +15,7 @@ mkdir -p "$STATE"
 export CASEFLOW_CODEC_KEY_FILE=${CASEFLOW_CODEC_KEY_FILE:-$(cd "$STATE" && pwd)/codec.keys}
 
 PAYER_PORT=${CASEFLOW_PAYER_PORT:-8090}
+METRICS_ADDR=${CASEFLOW_METRICS_ADDR:-127.0.0.1:9464}   # the worker's /metrics, /healthz, /readyz
 RUN_PID_FILE=$STATE/run.pid
 
 # The guard runs before anything is started or built (the Makefile runs
@@ -27,7 +28,7 @@ guard() {
     return 1
   fi
   local what port
-  for what in "Temporal:$PORT:CASEFLOW_TEMPORAL_PORT" "the Web UI:$UI_PORT:CASEFLOW_UI_PORT" "the codec server:$CODEC_PORT:CASEFLOW_CODEC_PORT" "the payer simulator:$PAYER_PORT:CASEFLOW_PAYER_PORT"; do
+  for what in "Temporal:$PORT:CASEFLOW_TEMPORAL_PORT" "the Web UI:$UI_PORT:CASEFLOW_UI_PORT" "the codec server:$CODEC_PORT:CASEFLOW_CODEC_PORT" "the payer simulator:$PAYER_PORT:CASEFLOW_PAYER_PORT" "the worker's metrics:${METRICS_ADDR##*:}:CASEFLOW_METRICS_ADDR"; do
     port=${what#*:}; port=${port%%:*}
     [ "${what%%:*}" = "the payer simulator" ] && [ -n "${CASEFLOW_PAYER_URL:-}" ] && continue
     if answers "$port"; then
@@ -106,8 +107,8 @@ if [ -z "${CASEFLOW_PAYER_URL:-}" ]; then
   pids+=($!)
 fi
 
-echo "starting the worker (log: $STATE/worker.log)"
-bin/caseflow-worker >>"$STATE/worker.log" 2>&1 &
+echo "starting the worker (log: $STATE/worker.log; metrics on http://$METRICS_ADDR/metrics)"
+bin/caseflow-worker --metrics-addr "$METRICS_ADDR" >>"$STATE/worker.log" 2>&1 &
 pids+=($!)
 
 demo=demo-case

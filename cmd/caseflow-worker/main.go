@@ -9,11 +9,16 @@
 // cleanly on SIGINT or SIGTERM:
 // in-flight activities get worker.StopTimeout to finish, after which Temporal
 // retries them on another worker.
+//
+// With --metrics-addr (or CASEFLOW_METRICS_ADDR), e.g. 127.0.0.1:9464, it
+// serves Prometheus metrics on /metrics and /healthz and /readyz
+// (docs/operations.md, "Metrics"); off by default.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,6 +36,7 @@ import (
 	"github.com/caseflow/caseflow/activities"
 	"github.com/caseflow/caseflow/codec"
 	"github.com/caseflow/caseflow/connect"
+	"github.com/caseflow/caseflow/metrics"
 	"github.com/caseflow/caseflow/notify"
 	"github.com/caseflow/caseflow/payer"
 	"github.com/caseflow/caseflow/postgres"
@@ -43,15 +49,17 @@ func main() {
 	if os.Getenv("CASEFLOW_LOG_LEVEL") == "debug" {
 		level = slog.LevelDebug
 	}
+	metricsAddr := flag.String("metrics-addr", os.Getenv(metrics.EnvAddr), "serve /metrics, /healthz and /readyz on this address (env "+metrics.EnvAddr+"; empty: off)")
+	flag.Parse()
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(logger); err != nil {
+	if err := run(logger, *metricsAddr); err != nil {
 		logger.Error("caseflow-worker stopped", "error", err.Error())
 		fmt.Fprintln(os.Stderr, "caseflow-worker: "+err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(logger *slog.Logger) error {
+func run(logger *slog.Logger, metricsAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	store, err := postgres.Open(ctx, postgres.URLFromEnv())
@@ -59,7 +67,18 @@ func run(logger *slog.Logger) error {
 		return stoppedOr(ctx, err)
 	}
 	defer store.Close()
-	c, kr, err := connect.Worker(ctx, logger)
+	var m *metrics.Metrics
+	var sdkMetrics client.MetricsHandler
+	if metricsAddr != "" {
+		m = metrics.New()
+		h, closer, err := m.TemporalHandler()
+		if err != nil {
+			return err
+		}
+		defer closer.Close()
+		sdkMetrics = h
+	}
+	c, kr, err := connect.WorkerWithMetrics(ctx, logger, sdkMetrics)
 	if err != nil {
 		return stoppedOr(ctx, err)
 	}
@@ -81,6 +100,19 @@ func run(logger *slog.Logger) error {
 		Notifier:   notifier,
 		Dispatcher: activities.LogDispatcher{Logger: logger},
 		Workflows:  worker.Workflows{Client: c},
+	}
+	if m != nil {
+		m.Instrument(acts)
+		addr, _, err := metrics.Serve(ctx, metricsAddr, m.Handler(
+			metrics.Check{Name: "postgres", Check: func(ctx context.Context) error { return store.DB().PingContext(ctx) }},
+			metrics.Check{Name: "temporal", Check: func(ctx context.Context) error {
+				_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			}}))
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", metricsAddr, err)
+		}
+		logger.Info("metrics served", "addr", addr)
 	}
 	w := worker.New(c, queue, acts)
 	logger.Info("caseflow-worker started", "task_queue", queue, "payer", payer.URLFromEnv(), "reminders", notifier.Name())
