@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,8 +39,15 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	if err != nil {
 		return a.caseError(caseID, inputField(cmd, err))
 	}
+	first := st
+	if action.Name == workflows.UpdatePlan {
+		st = awaitCoordination(ctx, cases, caseID, st)
+	}
 	if a.json() {
 		return a.printJSON(st)
+	}
+	if first.Seq != st.Seq {
+		fmt.Fprintf(a.out, "case %s: %s (phase %s)\n", caseID, first.Timeline[len(first.Timeline)-1].Summary, first.Phase)
 	}
 	last := st.Timeline[len(st.Timeline)-1]
 	fmt.Fprintf(a.out, "case %s: %s (phase %s)\n", caseID, last.Summary, st.Phase)
@@ -47,6 +55,31 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 		fmt.Fprintf(a.out, "next: %s, due %s\n", it.Description, formatTime(it.Due))
 	}
 	return nil
+}
+
+// awaitCoordination waits, for a few seconds at most, until the case has
+// set up the coordination of its approved plan and moved on to follow-up,
+// so that the next command staff type (a contact, a transition) finds the
+// case where they expect it. It returns the last status it saw; a case
+// still coordinating when the wait ends is reported as it is.
+func awaitCoordination(ctx context.Context, cases *caseclient.Client, caseID string, st workflows.Status) workflows.Status {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for st.Phase == care.PhaseImplementation {
+		select {
+		case <-ctx.Done():
+			return st
+		case <-tick.C:
+		}
+		next, err := cases.Status(ctx, caseID)
+		if err != nil {
+			return st
+		}
+		st = next
+	}
+	return st
 }
 
 // caseError adds to an error of the case client what staff can do about it.

@@ -265,7 +265,7 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 		p.State.Status = care.ServiceAuthorizationDenied
 		if s.versioned() {
 			s.report(ctx, fmt.Sprintf("%s: authorization denied (request %s): %s", svc.ID, d.RequestID, d.DenialReason),
-				fmt.Sprintf("%s: authorization denied (%s): appeal with \"caseflow case appeal <case> %s --notes ...\" or change the plan", svc.Name, d.DenialReason, svc.ID), "")
+				fmt.Sprintf("%s: authorization denied (%s): appeal with \"caseflow case appeal %s %s --notes ...\" or change the plan", svc.Name, d.DenialReason, s.in.CaseID, svc.ID), "")
 			return false, nil
 		}
 		s.report(ctx, fmt.Sprintf("%s: authorization denied: %s", svc.ID, d.DenialReason),
