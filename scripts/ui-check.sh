@@ -52,6 +52,7 @@ fi
 # Two cases waiting for their care plan: River (the demo) and a second
 # client whose risk was raised by the case manager.
 stamp=$(date +%Y%m%d%H%M%S)
+bin/caseflow staff add cm-ana cm-ben >/dev/null   # managers must be registered staff
 river=ui-a-$stamp
 sam=ui-b-$stamp
 bin/caseflow case open --case-id "$river" --patient-ref "MRN-A${RANDOM}${RANDOM}" --name "River Quinn" --birth-date 1991-04-02 \
