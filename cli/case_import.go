@@ -67,6 +67,7 @@ const importExample = `  # check a file without writing anything
 
 func (a *app) importCommand() *cobra.Command {
 	var o intake.Options
+	var metricsFile string
 	cmd := &cobra.Command{
 		Use:     "import <file>",
 		Short:   "Open cases in bulk from a CSV or JSON lines file of candidates",
@@ -79,7 +80,7 @@ func (a *app) importCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.runImport(cmd.Context(), args[0], o); err != nil {
+			if err := a.runImport(cmd.Context(), args[0], o, metricsFile); err != nil {
 				return importFailed{err}
 			}
 			return nil
@@ -94,12 +95,13 @@ func (a *app) importCommand() *cobra.Command {
 	fl.IntVar(&o.Concurrency, "concurrency", 8, fmt.Sprintf("cases started at the same time (1-%d)", intake.MaxConcurrency))
 	fl.Float64Var(&o.Rate, "rate", 50, "at most this many cases started a second (0: no limit)")
 	fl.StringVar(&o.Progress, "progress", intake.ProgressAuto, "progress on stderr: auto (bar on a terminal, else lines), bar, lines, none")
+	fl.StringVar(&metricsFile, "metrics-file", "", "also write the rows by result as Prometheus metrics to this file (for node_exporter's textfile collector)")
 	return cmd
 }
 
 // runImport reads and checks the file, reaches Temporal and PostgreSQL,
 // checks the programs and opens the cases, then prints the summary.
-func (a *app) runImport(ctx context.Context, path string, o intake.Options) error {
+func (a *app) runImport(ctx context.Context, path string, o intake.Options, metricsFile string) error {
 	o.Actor, o.Timeout, o.Log = a.actor, a.timeout, a.errOut
 	b, err := intake.Load(path, o)
 	if err != nil {
@@ -126,6 +128,11 @@ func (a *app) runImport(ctx context.Context, path string, o intake.Options) erro
 		}
 	} else {
 		b.Summary.Print(a.out)
+	}
+	if metricsFile != "" {
+		if err := b.Summary.WriteMetricsFile(metricsFile); err != nil {
+			return err
+		}
 	}
 	return b.Summary.Err()
 }

@@ -103,6 +103,8 @@ func TestWorkerServesMetricsAndHealth(t *testing.T) {
 
 	// A case opened, then screened not eligible: opened, a staff action, closed.
 	id := e.openRiver()
+	r := e.cli("case", "plan", id, "--file", "demo/river/plan.json")
+	require.Equal(t, 4, r.code, "a plan is refused in screening: %s", r.stderr)
 	e.ok("case", "screen", id, "--not-eligible", "--reason", "already enrolled with another agency")
 	var after map[string]*dto.MetricFamily
 	e.waitFor("the case's counters", 20*time.Second, func() bool {
@@ -118,7 +120,8 @@ func TestWorkerServesMetricsAndHealth(t *testing.T) {
 	e.waitFor("the SDK's metrics", 10*time.Second, func() bool {
 		after = scrape(t, base)
 		return counter(after, "temporal_workflow_completed_total", nil) >= 1 &&
-			counter(after, "temporal_workflow_task_queue_poll_succeed_total", nil) >= 1
+			counter(after, "temporal_workflow_task_queue_poll_succeed_total", nil) >= 1 &&
+			counter(after, "caseflow_staff_actions_refused_total", map[string]string{"action": "plan", "kind": "not_allowed"}) >= 1
 	})
 
 	var names []string

@@ -207,10 +207,32 @@ func register[T any](ctx workflow.Context, action Action[T], description string,
 				return st, appError(err)
 			},
 			workflow.UpdateHandlerOptions{
-				Validator:   func(actor string, arg T) error { return appError(validator(actor, arg)) },
+				Validator: func(actor string, arg T) error {
+					err := appError(validator(actor, arg))
+					if err != nil {
+						countRefusal(ctx, action.Name, err)
+					}
+					return err
+				},
 				Description: description,
 			})
 	}
+}
+
+// MetricActionsRefused counts the staff actions the validators refused, by
+// action and error kind (opaque names only: no case or patient id).
+const MetricActionsRefused = "caseflow_staff_actions_refused"
+
+// countRefusal counts a refused staff action with the SDK's metrics
+// handler, which is replay-safe and emits no command.
+func countRefusal(ctx workflow.Context, action string, err error) {
+	kind := string(care.KindInternal)
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		kind = ae.Type()
+	}
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"action": action, "kind": kind}).
+		Counter(MetricActionsRefused).Inc(1)
 }
 
 // appError turns the error of a validator or handler into the application
