@@ -44,7 +44,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	e.okJSON(&st, "case", "stratify", id, "--risk", "high", "--override-reason", "head injury", "--category", "acute")
 	require.Equal(t, care.RiskHigh, st.Risk)
 	e.okJSON(&st, "case", "plan", id, "--file", "demo/river/plan.json")
-	require.Equal(t, care.PhaseImplementation, st.Phase)
+	require.Equal(t, care.PhaseFollowUp, st.Phase, "case plan answers once coordination has moved the case on")
 
 	// Coordination runs by itself and moves the case to follow-up.
 	require.Eventually(t, func() bool {
