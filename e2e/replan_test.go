@@ -302,8 +302,12 @@ func TestAppealAndManualBooking(t *testing.T) {
 	openItem := func(like string) int {
 		return e.count(`SELECT count(*) FROM tasks WHERE case_id = $1 AND kind = 'coordination' AND status = 'open' AND description LIKE $2`, id, like)
 	}
-	require.Equal(t, 1, openItem("%authorization denied (a home-safety assessment must come first)%"))
-	require.Equal(t, 1, openItem("%caseflow case book "+id+" fin --slot <id>%"), "the open item says how to book by hand")
+	// The status query can see a step before its RecordStep has committed
+	// the step's tasks: wait for the rows.
+	e.waitFor("the open items in PostgreSQL", 10*time.Second, func() bool {
+		return openItem("%authorization denied (a home-safety assessment must come first)%") == 1 &&
+			openItem("%caseflow case book "+id+" fin --slot <id>%") == 1 // the open item says how to book by hand
+	})
 	denied := serviceOf(e.status(id), "ot").Authorization.RequestID
 
 	r := e.cli("case", "appeal", id, "fin", "--notes", "x")
