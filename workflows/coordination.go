@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
@@ -73,7 +72,7 @@ func (w *caseWorkflow) bookVisit(ctx workflow.Context, visit care.Task) error {
 func (w *caseWorkflow) cancelVisits(ctx workflow.Context) {
 	s := &w.state
 	for i, sv := range s.Services {
-		if !strings.HasPrefix(sv.ID, string(care.TaskTCMVisit)+"-") || isFinal(sv.Status) {
+		if !isVisit(sv) || isFinal(sv.Status) {
 			continue
 		}
 		w.steps++
