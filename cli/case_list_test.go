@@ -168,3 +168,13 @@ func TestCaseListSummarySaysHowManyOfHowMany(t *testing.T) {
 	require.Equal(t, "showing 1 of 1 case (most overdue first)", listSummary(1, 1, true, false))
 	require.Equal(t, "", listSummary(0, 0, false, false))
 }
+
+func TestCaseListQueryListsEachCaseOnce(t *testing.T) {
+	q, err := caseQuery(false, "", "", "cm-ana", "")
+	require.NoError(t, err)
+	require.Equal(t, "WorkflowType = 'CaseWorkflow' AND ExecutionStatus = 'Running' AND CaseManager = 'cm-ana'", q)
+	q, err = caseQuery(true, "", "", "", "")
+	require.NoError(t, err)
+	require.Equal(t, "WorkflowType = 'CaseWorkflow' AND ExecutionStatus != 'ContinuedAsNew'", q,
+		"with --all, the runs a case continued from are not listed beside it")
+}

@@ -310,6 +310,10 @@ func caseQuery(all bool, phase, risk, manager, program string) (string, error) {
 	q := []string{"WorkflowType = 'CaseWorkflow'"}
 	if !all {
 		q = append(q, "ExecutionStatus = 'Running'")
+	} else {
+		// A case that continued as new is one case: its earlier runs are
+		// not listed (nor counted) beside its current one.
+		q = append(q, "ExecutionStatus != 'ContinuedAsNew'")
 	}
 	if phase != "" {
 		p, err := care.ParseEnum("--phase", phase, care.Phases)
