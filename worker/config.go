@@ -198,3 +198,22 @@ Flags:
 		fmt.Fprintf(w, "  --%s\n      %s\n      env %s, default %s\n", s.flag, s.usage, s.env, def)
 	}
 }
+
+// Setting describes one of caseflow-worker's settings, for documentation
+// and its tests.
+type Setting struct {
+	// Flag is the flag's name without dashes; Env its variable.
+	Flag, Env string
+	// Default is the value with neither set.
+	Default string
+	Usage   string
+}
+
+// Settings lists caseflow-worker's settings in --help order.
+func Settings() []Setting {
+	out := make([]Setting, len(settings))
+	for i, s := range settings {
+		out[i] = Setting{Flag: s.flag, Env: s.env, Default: s.def(DefaultConfig), Usage: s.usage}
+	}
+	return out
+}
