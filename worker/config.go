@@ -115,7 +115,7 @@ var settings = []setting{
 	intSetting("db-max-idle", "CASEFLOW_DB_MAX_IDLE_CONNS", "PostgreSQL connections kept open when idle (at most --db-max-open)", 0,
 		func(c *Config) *int { return &c.Pool.MaxIdleConns }),
 	{flag: "db-conn-max-lifetime", env: "CASEFLOW_DB_CONN_MAX_LIFETIME", usage: "replace a PostgreSQL connection this long after it was opened, e.g. 30m (0: never)",
-		def: func(c Config) string { return c.Pool.ConnMaxLifetime.String() },
+		def: func(c Config) string { return shortDuration(c.Pool.ConnMaxLifetime) },
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -133,17 +133,19 @@ var settings = []setting{
 // arguments (without the program name) and the environment: a flag wins
 // over its variable, which wins over DefaultConfig. A value it refuses is a
 // *ConfigError naming the flag or variable; --help prints the usage to out
-// and returns flag.ErrHelp.
+// and returns flag.ErrHelp; flag errors are not printed, only returned.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("caseflow-worker", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.Usage = func() { usage(fs.Output()) }
+	// The error is ours to print, on one line; the usage only on --help.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	flags := make([]*string, len(settings))
 	for i, s := range settings {
 		flags[i] = fs.String(s.flag, "", s.usage)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(out)
 			return Config{}, err
 		}
 		return Config{}, &ConfigError{Message: err.Error() + "; see caseflow-worker --help"}
@@ -216,4 +218,17 @@ func Settings() []Setting {
 		out[i] = Setting{Flag: s.flag, Env: s.env, Default: s.def(DefaultConfig), Usage: s.usage}
 	}
 	return out
+}
+
+// shortDuration is d as time.ParseDuration reads it, without the zero
+// minutes and seconds: 30m, not 30m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -105,3 +105,12 @@ func TestConfigHelpListsEveryFlagWithItsVariableAndDefault(t *testing.T) {
 	require.Contains(t, out.String(), "env CASEFLOW_PAYER_RATE, default 10\n")
 	require.Contains(t, out.String(), "env CASEFLOW_WORKER_STICKY_CACHE, default 10000\n")
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{30 * time.Minute: "30m", time.Hour: "1h", 90 * time.Minute: "1h30m", 0: "0s", 45 * time.Second: "45s", time.Hour + time.Second: "1h0m1s"} {
+		require.Equal(t, want, shortDuration(d))
+		back, err := time.ParseDuration(want)
+		require.NoError(t, err)
+		require.Equal(t, d, back)
+	}
+}

@@ -56,7 +56,7 @@ func main() {
 	if os.Getenv("CASEFLOW_LOG_LEVEL") == "debug" {
 		level = slog.LevelDebug
 	}
-	cfg, err := worker.ParseConfig(os.Args[1:], os.Getenv, os.Stderr)
+	cfg, err := worker.ParseConfig(os.Args[1:], os.Getenv, os.Stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
