@@ -114,6 +114,10 @@ const (
 	// versionVisitBooking: a discharge books the face-to-face visit through
 	// a ServiceWorkflow, in a window ending at the visit's due time.
 	versionVisitBooking = "tcm-visit-booking"
+	// versionRecordStepLocal: RecordStep runs as a local activity in the
+	// workflow task, not through the task queue (a staff action answers
+	// sooner, a step costs fewer events).
+	versionRecordStepLocal = "record-step-local"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's

@@ -144,6 +144,29 @@ var activityOptions = workflow.ActivityOptions{
 	},
 }
 
+// recordStepLocalFor bounds the retries of a local RecordStep: ten years,
+// i.e. for as long as it takes. A local activity's ScheduleToCloseTimeout
+// defaults to its StartToCloseTimeout (one attempt's worth), so it must be
+// set for the retries to go on through a database outage.
+const recordStepLocalFor = 10 * 365 * 24 * time.Hour
+
+// localStepOptions run RecordStep in the workflow task (change
+// record-step-local): no trip through the task queue, and the staff
+// action still answers only after the step is committed. The retries are
+// those of activityOptions: backoffs up to the workflow task timeout are
+// waited for in the worker, longer ones (the SDK's rule) as a timer in
+// history, for as long as the database is down.
+var localStepOptions = workflow.LocalActivityOptions{
+	ScheduleToCloseTimeout: recordStepLocalFor,
+	StartToCloseTimeout:    activityOptions.StartToCloseTimeout,
+	RetryPolicy:            activityOptions.RetryPolicy,
+}
+
+// recordStepActivity is the registered name of (*activities.Activities).RecordStep.
+// The local activity is called by name, so that the worker's registered
+// instance runs it (a is a nil receiver, good only for names).
+const recordStepActivity = "RecordStep"
+
 type caseWorkflow struct {
 	state CaseState
 	// lock serialises staff actions and the main loop's own steps, so that
@@ -307,7 +330,19 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 		return err
 	}
 	workflow.SetCurrentDetails(ctx, w.currentDetails())
+	if workflow.GetVersion(ctx, versionRecordStepLocal, workflow.DefaultVersion, 1) == 1 {
+		return w.executeLocal(ctx, recordSummary(step.Event), recordStepActivity, nil, step)
+	}
 	return w.execute(ctx, recordSummary(step.Event), a.RecordStep, nil, step)
+}
+
+// executeLocal runs an activity as a local activity with localStepOptions
+// and a summary for the UI, and counts it as a step of this run.
+func (w *caseWorkflow) executeLocal(ctx workflow.Context, summary string, activity, result any, args ...any) error {
+	w.steps++
+	opts := localStepOptions
+	opts.Summary = summary
+	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), activity, args...).Get(ctx, result)
 }
 
 func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {

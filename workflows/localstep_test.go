@@ -1,0 +1,72 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/workflows"
+)
+
+// Change record-step-local: every step of a case is written by RecordStep
+// as a local activity, none through the task queue.
+func TestRecordStepRunsAsALocalActivity(t *testing.T) {
+	c := newCaseEnv(t)
+	var local, queued int
+	c.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if info.ActivityType.Name == "RecordStep" {
+			local++
+		}
+	})
+	c.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "RecordStep" {
+			queued++
+		}
+	})
+	c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.Equal(t, []string{"opened:screening", "screen:assessment", "close:closed"}, actions(c.events))
+	require.Equal(t, 3, local, "each step is one local RecordStep")
+	require.Zero(t, queued, "no RecordStep goes through the task queue")
+}
+
+// A database outage delays a staff action; it never fails it. The local
+// RecordStep retries past its StartToCloseTimeout (its ScheduleToClose
+// would otherwise default to it) and past the workflow task timeout (the
+// SDK then backs off with a timer), and the action answers only once the
+// step is committed.
+func TestALocalRecordStepRetriesADatabaseOutage(t *testing.T) {
+	c := newCaseEnv(t)
+	const failures = 8 // backoffs 1+2+4+8+16+32+60+60 s: over three minutes
+	attempts := 0
+	c.recordErr = func(ctx context.Context, st care.Step) error {
+		if st.Event.Action != "screen" {
+			return nil
+		}
+		attempts++
+		if got := activity.GetInfo(ctx).Attempt; got != int32(attempts) {
+			return fmt.Errorf("attempt %d reported as %d", attempts, got)
+		}
+		if attempts <= failures {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	screen := c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.True(t, screen.done)
+	require.NoError(t, screen.err)
+	require.Equal(t, care.PhaseAssessment, screen.status.Phase)
+	require.Equal(t, failures+1, attempts)
+	require.Equal(t, []string{"opened:screening", "screen:assessment", "close:closed"}, actions(c.events))
+}
