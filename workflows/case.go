@@ -150,8 +150,8 @@ var activityOptions = workflow.ActivityOptions{
 // set for the retries to go on through a database outage.
 const recordStepLocalFor = 10 * 365 * 24 * time.Hour
 
-// localStepOptions run RecordStep in the workflow task (change
-// record-step-local): no trip through the task queue, and the staff
+// localStepOptions run RecordStep (and the compute steps) in the workflow
+// task (change record-step-local): no trip through the task queue, and the staff
 // action still answers only after the step is committed. The retries are
 // those of activityOptions: backoffs up to the workflow task timeout are
 // waited for in the worker, longer ones (the SDK's rule) as a timer in
@@ -330,10 +330,28 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 		return err
 	}
 	workflow.SetCurrentDetails(ctx, w.currentDetails())
-	if workflow.GetVersion(ctx, versionRecordStepLocal, workflow.DefaultVersion, 1) == 1 {
+	if w.localSteps(ctx) {
 		return w.executeLocal(ctx, recordSummary(step.Event), recordStepActivity, nil, step)
 	}
 	return w.execute(ctx, recordSummary(step.Event), a.RecordStep, nil, step)
+}
+
+// localSteps reports that this run writes its steps and computes its
+// clocks and risk proposals with local activities (change
+// record-step-local).
+func (w *caseWorkflow) localSteps(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, versionRecordStepLocal, workflow.DefaultVersion, 1) == 1
+}
+
+// compute runs one of the activities that only compute (risk rules,
+// discharge clocks, calendar months: no I/O) on a staff action's path: a
+// local activity under change record-step-local, called by name, else the
+// regular activity.
+func (w *caseWorkflow) compute(ctx workflow.Context, summary string, activity any, name string, result any, args ...any) error {
+	if w.localSteps(ctx) {
+		return w.executeLocal(ctx, summary, name, result, args...)
+	}
+	return w.execute(ctx, summary, activity, result, args...)
 }
 
 // executeLocal runs an activity as a local activity with localStepOptions

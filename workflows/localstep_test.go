@@ -15,27 +15,28 @@ import (
 )
 
 // Change record-step-local: every step of a case is written by RecordStep
-// as a local activity, none through the task queue.
+// as a local activity, and the activities that only compute on a staff
+// action's path (here the risk rules) run locally too: none goes through
+// the task queue.
 func TestRecordStepRunsAsALocalActivity(t *testing.T) {
 	c := newCaseEnv(t)
-	var local, queued int
+	var local, queued []string
 	c.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-		if info.ActivityType.Name == "RecordStep" {
-			local++
-		}
+		local = append(local, info.ActivityType.Name)
 	})
 	c.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == "RecordStep" {
-			queued++
-		}
+		queued = append(queued, info.ActivityType.Name)
 	})
 	c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
+	assess := c.update(workflows.UpdateAssess, "cm-ana", riverAssessment())
 	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.run()
 	require.NoError(t, c.env.GetWorkflowError())
-	require.Equal(t, []string{"opened:screening", "screen:assessment", "close:closed"}, actions(c.events))
-	require.Equal(t, 3, local, "each step is one local RecordStep")
-	require.Zero(t, queued, "no RecordStep goes through the task queue")
+	require.NoError(t, assess.err)
+	require.Equal(t, care.RiskModerate, assess.status.Proposal.Level, "the local risk rules ran for real")
+	require.Equal(t, []string{"opened:screening", "screen:assessment", "assess:risk-stratification", "close:closed"}, actions(c.events))
+	require.Equal(t, []string{"RecordStep", "RecordStep", "ProposeRiskWith", "RecordStep", "RecordStep"}, local)
+	require.Empty(t, queued, "nothing goes through the task queue")
 }
 
 // A database outage delays a staff action; it never fails it. The local
