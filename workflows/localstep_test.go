@@ -46,7 +46,7 @@ func TestRecordStepRunsAsALocalActivity(t *testing.T) {
 // step is committed.
 func TestALocalRecordStepRetriesADatabaseOutage(t *testing.T) {
 	c := newCaseEnv(t)
-	const failures = 8 // backoffs 1+2+4+8+16+32+60+60 s: over three minutes
+	const failures = 8 // backoffs 1+2+4+8+16+32+64+128 s: over four minutes
 	attempts := 0
 	c.recordErr = func(ctx context.Context, st care.Step) error {
 		if st.Event.Action != "screen" {
