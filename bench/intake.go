@@ -75,8 +75,8 @@ func (e *env) intake(ctx context.Context) error {
 	e.rep.add(Row{ID: "1", Scenario: fmt.Sprintf("Intake rate: %s rows by `caseflow case import --rate 0 --concurrency %s`; baseline: no-op workflows started %s at a time",
 		count(cfg.Cases), conc, conc),
 		Caseflow: fmt.Sprintf("%.0f cases/s (all %s recorded in PostgreSQL after %s)", cfRate, count(cfg.Cases), secs(recorded)),
-		Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "≥ 80 % of baseline",
-		Result: metIf(r >= 0.8, fmt.Sprintf("%.0f %%", r*100)),
+		Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: intakeGoal,
+		Result: metIf(r >= intakeRatio, fmt.Sprintf("%.0f %%", r*100)),
 		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases),
 			"recorded_s": recorded.Seconds()}})
 	e.logf("1: caseflow %.0f cases/s, baseline %.0f starts/s (%.0f %%)", cfRate, blRate, r*100)
@@ -95,6 +95,13 @@ func (e *env) intake(ctx context.Context) error {
 		Values: map[string]float64{"bytes_per_case": float64(rss-idle) / float64(cached), "rss": float64(rss), "rss_idle": float64(idle), "cached": float64(cached)}})
 	return nil
 }
+
+// The goal of scenario 1 (issue 13): the import keeps 95 % of the engine's
+// own start rate.
+const (
+	intakeRatio = 0.95
+	intakeGoal  = "≥ 95 % of baseline"
+)
 
 // startNoops starts cfg.Cases no-op workflows, cfg.Concurrency at a time,
 // and returns how many a second.
@@ -173,8 +180,8 @@ func (e *env) intakeAlone(ctx context.Context) error {
 	r := cfRate / blRate
 	e.rep.add(Row{ID: "1", Scenario: fmt.Sprintf("Intake rate with no worker polling (diagnostic): %s rows by `caseflow case import --rate 0 --concurrency %s`; baseline: no-op workflows started %s at a time",
 		count(cfg.Cases), conc, conc),
-		Caseflow: fmt.Sprintf("%.0f cases/s", cfRate), Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "≥ 80 % of baseline",
-		Result: metIf(r >= 0.8, fmt.Sprintf("%.0f %%", r*100)),
+		Caseflow: fmt.Sprintf("%.0f cases/s", cfRate), Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: intakeGoal,
+		Result: metIf(r >= intakeRatio, fmt.Sprintf("%.0f %%", r*100)),
 		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases)}})
 	return nil
 }
