@@ -1,0 +1,171 @@
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// tricky has a row of every kind checkRows tells apart: duplicates (one of
+// them urgent), conflicting rows for the same case and for the same
+// patient, rows invalid on their own, a blank row, a program without a
+// policy, a case that exists and one that fails.
+const tricky = `patient_ref,program,source,model,manager,priority,name,birth_date
+MRN-1,complex-case,referral,clinical,cm-ana,,Ann Lee,1980-01-01
+MRN-2,complex-case,referral,,cm-ana,urgent,,
+MRN-1,complex-case,referral,clinical,cm-ana,urgent,,
+MRN-3,complex-case,referral,clinical,cm-ana,,,
+MRN-3,complex-case,adt,clinical,cm-bo,,,
+MRN-4,complex-case,referral,clinical,cm-ana,,Bo,
+MRN-4,chronic-care,referral,clinical,cm-ana,,Bob,
+MRN-5,complex-case,nope,clinical,cm-ana,,,
+MRN-5,complex-case,referral,clinical,cm-ana,,,
+MRN-6,no-policy,claims,clinical,cm-ana,,,
+MRN-7,complex-case,claims,clinical,cm-ana,urgent,,
+,,,,,,,
+MRN-8,complex-case,claims,clinical,cm-ana,,,1980-02-30
+MRN-9,complex-case,referral,clinical,cm-ana,,,
+MRN-9,complex-case,referral,clinical,cm-ana,,,1970-01-01
+MRN-9,chronic-care,referral,clinical,cm-ana,,,1971-01-01
+MRN-EXISTS,complex-case,claims,clinical,cm-ana,,,
+MRN-FAIL,complex-case,adt,clinical,cm-ana,urgent,,
+MRN-10,no-policy,claims,clinical,cm-ana,urgent,,
+MRN-11,complex-case,claims,,,routine,,
+`
+
+// runTricky imports tricky (as CSV and as JSON lines) one case at a time
+// and returns the summary as JSON and the order the cases were opened in.
+func runTricky(t *testing.T, jsonl bool, change func(*Options)) (string, string) {
+	t.Helper()
+	body, name := tricky, "t.csv"
+	if jsonl {
+		name = "t.jsonl"
+		lines := strings.Split(strings.TrimSpace(tricky), "\n")
+		header := strings.Split(lines[0], ",")
+		var b strings.Builder
+		for _, l := range lines[1:] {
+			obj := map[string]string{}
+			for i, v := range strings.Split(l, ",") {
+				if v != "" {
+					obj[header[i]] = v
+				}
+			}
+			if len(obj) == 0 {
+				b.WriteString("\n")
+				continue
+			}
+			j, _ := json.Marshal(obj)
+			b.Write(j)
+			b.WriteString("\n")
+		}
+		body = b.String()
+	}
+	o := options()
+	o.Concurrency = 1
+	o.Model = "clinical"
+	change(&o)
+	b, err := Load(write(t, name, body), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &fakeOpener{}
+	if b.Pending() {
+		if err := b.CheckPrograms(context.Background(), op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Pending() {
+		b.Run(context.Background(), op)
+	}
+	b.Summary.File = ""
+	b.Summary.DurationSeconds, b.Summary.CasesPerSecond = 0, 0
+	j, _ := json.Marshal(b.Summary)
+	return string(j), strings.Join(op.opened, " ")
+}
+
+func TestTrickyGolden(t *testing.T) {
+	out := map[string]string{}
+	for _, jsonl := range []bool{false, true} {
+		for mode, change := range map[string]func(*Options){
+			"plain":  func(*Options) {},
+			"dryrun": func(o *Options) { o.DryRun = true },
+			"strict": func(o *Options) { o.Strict = true },
+			"nomgr":  func(o *Options) { o.Manager = "cm-zed" },
+		} {
+			s, order := runTricky(t, jsonl, change)
+			k := mode
+			if jsonl {
+				k += "-jsonl"
+			}
+			out[k] = s
+			out[k+"-order"] = order
+		}
+	}
+	j, _ := json.MarshalIndent(out, "", "  ")
+	_, file, _, _ := runtime.Caller(0)
+	if p := os.Getenv("GOLDEN_OUT"); p != "" {
+		os.WriteFile(p, j, 0o644)
+		return
+	}
+	want, err := os.ReadFile(filepath.Join(filepath.Dir(file), "testdata", "tricky-golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(j) {
+		t.Fatalf("got\n%s\nwant\n%s", j, want)
+	}
+}
+
+func TestRefusedFilesGolden(t *testing.T) {
+	out := map[string]string{}
+	for name, body := range map[string]string{
+		"empty.csv":       "",
+		"spaces.csv":      " \n\t\n",
+		"bom.csv":         "\xef\xbb\xbfpatient_ref,program,source,model,manager\nMRN-1,complex-case,referral,clinical,cm-ana\n",
+		"latin1.csv":      "patient_ref,program,source,model,manager,name\nMRN-1,complex-case,referral,clinical,cm-ana,Jos\xe9\n",
+		"latin1b.jsonl":   "{\"patient_ref\": \"MRN-1\"}\n{\"name\": \"ab\xff\"}\n",
+		"fields.csv":      "patient_ref,program,source,model,manager\nMRN-1,complex-case\nMRN-2,complex-case,referral,clinical,cm-ana,x\nMRN-3,complex-case,referral,clinical,cm-ana\n",
+		"quote.csv":       "patient_ref,program,source,model,manager,name\nMRN-1,complex-case,referral,clinical,cm-ana,Jo \"JJ\" Doe\n",
+		"header.csv":      "patient_ref,program,,program,colour\n",
+		"noheader.csv":    "MRN-1,complex-case,referral\n",
+		"nomodel.csv":     "patient_ref,program,source\nMRN-1,complex-case,referral\n",
+		"bad.jsonl":       "{\"patient_ref\": \"MRN-1\", \"program\": \"complex-case\", \"source\": \"referral\"}\n[1]\n{\"patient_ref\": \"MRN-2\", \"x\": \"y\"}\n{\"patient_ref\": 5}\n{\"patient_ref\": \"MRN-3\"\n{} {}\n",
+		"many.csv":        "patient_ref,program,source,model,manager\n" + strings.Repeat("MRN-1,x\n", 12),
+		"headeronly.csv":  "patient_ref,program,source,model,manager\n",
+		"crlf.csv":        "patient_ref,program,source,model,manager\r\nMRN-1,complex-case,referral,clinical,cm-ana\r\n\r\nMRN-2,complex-case,referral,clinical,cm-ana",
+		"multiline.csv":   "patient_ref,program,source,model,manager,name\nMRN-1,complex-case,referral,clinical,cm-ana,\"Ann\nLee\"\nMRN-2,complex-case,referral,,cm-ana,\n",
+		"numbers.jsonl":   "\n\n{\"patient_ref\": \"MRN-1\", \"program\": \"complex-case\", \"source\": \"referral\", \"model\": \"clinical\", \"manager\": \"cm-ana\", \"name\": null, \"birth_date\": 19800101}\n",
+		"bomjsonl.jsonl":  "\xef\xbb\xbf{\"patient_ref\": \"MRN-1\", \"program\": \"complex-case\", \"source\": \"referral\", \"model\": \"clinical\", \"manager\": \"cm-ana\"}\n",
+	} {
+		o := options()
+		o.DryRun = true
+		b, err := Load(write(t, name, body), o)
+		if err != nil {
+			out[name] = "error: " + strings.ReplaceAll(err.Error(), filepath.Dir(filepath.Dir(err.Error())), "")
+			if i := strings.Index(err.Error(), name); i >= 0 {
+				out[name] = "error: " + err.Error()[i:]
+			}
+			continue
+		}
+		b.Summary.File = ""
+		j, _ := json.Marshal(b.Summary)
+		out[name] = string(j)
+	}
+	j, _ := json.MarshalIndent(out, "", "  ")
+	if p := os.Getenv("GOLDEN_OUT"); p != "" {
+		os.WriteFile(p, j, 0o644)
+		return
+	}
+	_, file, _, _ := runtime.Caller(0)
+	want, err := os.ReadFile(filepath.Join(filepath.Dir(file), "testdata", "refused-golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(j) {
+		t.Fatalf("got\n%s\nwant\n%s", j, want)
+	}
+}
