@@ -6,10 +6,13 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
@@ -117,24 +120,38 @@ func (o Options) validate() error {
 	return nil
 }
 
-// candidate is one valid row to open.
+// candidate is one valid row to open, by its line: its case is read from
+// the file again when it is started, so that an import holds a few bytes
+// per row whatever the size of the file.
 type candidate struct {
-	line   int
+	line   int32
+	prog   uint16 // index in Batch.programs
 	urgent bool
-	open   ToOpen
+	key    uint32 // hash of the row's patient_ref and program
+	pat    uint32 // hash of its patient_ref (while loading)
 }
 
 // Batch is an import file read and checked: the cases still to open and
 // the summary so far.
 type Batch struct {
-	Summary *Summary
-	opts    Options
-	todo    []candidate
+	Summary  *Summary
+	opts     Options
+	src      *source
+	format   string
+	seed     maphash.Seed
+	programs []string
+	todo     []candidate // in file order
 }
 
 // Load validates opts, reads the file at path ("-": Options.Stdin) and
 // checks every row, writing nothing. An error means the file is refused as
 // a whole; invalid and duplicate rows are in the Summary.
+//
+// The file is read as a stream, a row at a time, and never held in
+// memory: once to check that it is UTF-8 text, once to check each row,
+// and, when rows share a patient, once more to compare those rows; Run
+// reads it again to start the cases. What Load keeps of a valid row is its
+// line and two hashes; standard input is first copied to a temporary file.
 func Load(path string, opts Options) (*Batch, error) {
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
@@ -149,29 +166,131 @@ func Load(path string, opts Options) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := readFile(path, opts.Stdin)
+	src, err := openSource(path, opts.Stdin)
 	if err != nil {
 		return nil, err
 	}
-	var rows []fileRow
-	if format == "csv" {
-		rows, err = parseCSV(data, opts)
-	} else {
-		rows, err = parseJSONLines(data)
+	b := &Batch{opts: opts, src: src, format: format, seed: maphash.MakeSeed()}
+	if err := b.load(); err != nil {
+		src.close()
+		return nil, err
 	}
+	if !b.Pending() {
+		src.close()
+	}
+	return b, nil
+}
+
+func (b *Batch) load() error {
+	path, opts := b.src.path, b.opts
+	lines, err := b.src.checkText()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return err
 	}
-	sum := &Summary{File: path, Format: format, DryRun: opts.DryRun, Strict: opts.Strict, Rows: len(rows),
+	sum := &Summary{File: path, Format: b.format, DryRun: opts.DryRun, Strict: opts.Strict,
 		Invalid: []RowProblem{}, Duplicates: []DuplicateRow{}, Failures: []RowFailure{}, Cases: []ImportedCase{}}
-	b := &Batch{Summary: sum, opts: opts}
-	b.todo = checkRows(rows, opts, sum)
+	b.Summary = sum
+	progIndex := map[string]uint16{}
+	// 16 bytes a row at most, allocated once: no row has more than a line.
+	valid := make([]candidate, 0, lines)
+	err = b.src.eachRow(b.format, opts, func(r fileRow) error {
+		sum.Rows++
+		values, _, urgent, bad := checkRow(r, opts)
+		if len(bad) > 0 {
+			sum.Invalid = append(sum.Invalid, bad...)
+			sum.InvalidRows++
+			return nil
+		}
+		prog, ok := progIndex[values["program"]]
+		if !ok {
+			if len(b.programs) > math.MaxUint16 {
+				return fmt.Errorf("line %d: more than %d programs in one file; split the file", r.line, math.MaxUint16+1)
+			}
+			prog = uint16(len(b.programs))
+			progIndex[values["program"]] = prog
+			b.programs = append(b.programs, values["program"])
+		}
+		if r.line > math.MaxInt32 {
+			return fmt.Errorf("line %d: more than %d lines in one file; split the file", r.line, math.MaxInt32)
+		}
+		valid = append(valid, candidate{line: int32(r.line), urgent: urgent, prog: prog, key: b.caseKey(values), pat: b.hash(values["patient_ref"])})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+
+	// Rows that may share a case or a patient with another row (their
+	// hashes say so) are read again and compared in full by groupRows; a
+	// hash shared by chance only costs that comparison. The others are
+	// cases of their own.
+	sharedCase := repeated(valid, func(c candidate) uint32 { return c.key })
+	sharedPatient := repeated(valid, func(c candidate) uint32 { return c.pat })
+	shared := map[int]bool{}
+	todo := valid[:0]
+	for _, c := range valid {
+		if sharedCase[c.key] || sharedPatient[c.pat] {
+			shared[int(c.line)] = true
+		} else {
+			todo = append(todo, c)
+		}
+	}
+	if len(shared) > 0 {
+		var group []*checked
+		err := b.src.eachRow(b.format, opts, func(r fileRow) error {
+			if !shared[r.line] {
+				return nil
+			}
+			values, _, urgent, bad := checkRow(r, opts)
+			if len(bad) > 0 {
+				return fmt.Errorf("line %d changed while the file was read; nothing was written", r.line)
+			}
+			c := candidate{line: int32(r.line), urgent: urgent, prog: progIndex[values["program"]], key: b.caseKey(values)}
+			group = append(group, &checked{row: r, c: c, values: values})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if len(group) != len(shared) {
+			return fmt.Errorf("%s: the file changed while it was read; nothing was written", path)
+		}
+		todo = append(todo, groupRows(group, sum)...) // fewer than the shared rows: no new array
+	}
+	slices.SortStableFunc(sum.Invalid, func(x, y RowProblem) int { return x.Line - y.Line })
+	slices.SortFunc(sum.Duplicates, func(x, y DuplicateRow) int { return x.Line - y.Line })
+	slices.SortFunc(todo, func(x, y candidate) int { return int(x.line - y.line) })
+	b.todo = todo
 	sum.ToOpen = len(b.todo)
 	if opts.DryRun {
 		b.todo = nil
 	}
 	b.settle()
-	return b, nil
+	return nil
+}
+
+func (b *Batch) hash(s string) uint32 {
+	h := maphash.String(b.seed, s)
+	return uint32(h ^ h>>32)
+}
+
+// caseKey is the hash of the case a row asks for: its patient and program.
+func (b *Batch) caseKey(values map[string]string) uint32 {
+	return b.hash(values["patient_ref"] + "\x00" + values["program"])
+}
+
+// repeated returns the hashes that occur more than once in cs. It sorts cs
+// by them (in place: no copy of the rows), then back in file order.
+func repeated(cs []candidate, hash func(candidate) uint32) map[uint32]bool {
+	slices.SortFunc(cs, func(x, y candidate) int { return cmp.Compare(hash(x), hash(y)) })
+	out := map[uint32]bool{}
+	for i := 1; i < len(cs); i++ {
+		if h := hash(cs[i]); h == hash(cs[i-1]) {
+			out[h] = true
+		}
+	}
+	slices.SortFunc(cs, func(x, y candidate) int { return cmp.Compare(x.line, y.line) })
+	return out
 }
 
 // Pending reports whether the batch has cases to start.
@@ -192,9 +311,14 @@ func (b *Batch) settle() {
 // so that --strict holds for them too.
 func (b *Batch) CheckPrograms(ctx context.Context, o Opener) error {
 	sum := b.Summary
+	defer func() {
+		if !b.Pending() {
+			b.src.close()
+		}
+	}()
 	refused := map[string]*care.ValidationError{}
 	for _, c := range b.todo {
-		program := c.open.Case.Program
+		program := b.programs[c.prog]
 		if _, checked := refused[program]; checked {
 			continue
 		}
@@ -211,8 +335,8 @@ func (b *Batch) CheckPrograms(ctx context.Context, o Opener) error {
 	}
 	kept := b.todo[:0]
 	for _, c := range b.todo {
-		if invalid := refused[c.open.Case.Program]; invalid != nil {
-			sum.Invalid = append(sum.Invalid, RowProblem{Line: c.line, Field: "program", Problem: invalid.Problem})
+		if invalid := refused[b.programs[c.prog]]; invalid != nil {
+			sum.Invalid = append(sum.Invalid, RowProblem{Line: int(c.line), Field: "program", Problem: invalid.Problem})
 			sum.InvalidRows++
 			continue
 		}
@@ -234,21 +358,14 @@ type outcome struct {
 
 // Run opens the batch's cases through o, urgent rows first, then in file
 // order, by Options.Concurrency workers at most Options.Rate a second, and
-// completes the Summary. When ctx ends (the first interrupt) it starts no
-// more cases and lets the ones in flight finish; a second SIGINT or SIGTERM
-// abandons them.
+// completes the Summary. It reads the file again for them, once for the
+// urgent rows and once for the others. When ctx ends (the first interrupt)
+// it starts no more cases and lets the ones in flight finish; a second
+// SIGINT or SIGTERM abandons them.
 func (b *Batch) Run(ctx context.Context, o Opener) {
 	todo := b.todo
 	b.todo = nil
-	slices.SortStableFunc(todo, func(x, y candidate) int {
-		switch {
-		case x.urgent == y.urgent:
-			return 0
-		case x.urgent:
-			return -1
-		}
-		return 1
-	})
+	defer b.src.close()
 	// ctx ends on the first interrupt: start nothing more. Cases in flight
 	// run on, until a second interrupt ends inflight.
 	inflight, abandon := context.WithCancel(context.WithoutCancel(ctx))
@@ -260,14 +377,18 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	var watchers sync.WaitGroup
 	watchers.Go(func() { watchInterrupts(ctx, finished, prog, abandon) })
 
+	type job struct {
+		i    int
+		open ToOpen
+	}
 	outcomes := make([]outcome, len(todo))
-	jobs := make(chan int)
+	jobs := make(chan job)
 	var failuresInARow atomic.Int64
 	var workers sync.WaitGroup
 	for range b.opts.Concurrency {
 		workers.Go(func() {
-			for i := range jobs {
-				outcomes[i] = b.open(inflight, o, todo[i].open, prog, &failuresInARow, stop)
+			for j := range jobs {
+				outcomes[j.i] = b.open(inflight, o, j.open, prog, &failuresInARow, stop)
 			}
 		})
 	}
@@ -277,13 +398,45 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	}
 	prog.begin(fmt.Sprintf("starting %d cases from %s (%d at a time, %s)", len(todo), b.Summary.File, b.opts.Concurrency, rateNote))
 	lim := newLimiter(b.opts.Rate)
-	for i := range todo {
-		if dispatch.Err() != nil || !lim.wait(dispatch.Done()) {
-			break
+	errStop := errors.New("stop")
+	for _, urgent := range []bool{true, false} {
+		var pass []int // indices into todo, in file order
+		for i, c := range todo {
+			if c.urgent == urgent {
+				pass = append(pass, i)
+			}
 		}
-		select {
-		case jobs <- i:
-		case <-dispatch.Done():
+		if len(pass) == 0 || dispatch.Err() != nil {
+			continue
+		}
+		next := 0
+		err := b.src.eachRow(b.format, b.opts, func(r fileRow) error {
+			if next == len(pass) {
+				return errStop
+			}
+			i := pass[next]
+			if r.line < int(todo[i].line) {
+				return nil
+			}
+			next++
+			values, open, _, bad := checkRow(r, b.opts)
+			if r.line != int(todo[i].line) || len(bad) > 0 || b.caseKey(values) != todo[i].key {
+				outcomes[i] = outcome{started: true, err: fmt.Errorf("line %d is not the row that was checked: the file changed during the import; run the same command again", todo[i].line)}
+				prog.done("failed")
+				return nil
+			}
+			if dispatch.Err() != nil || !lim.wait(dispatch.Done()) {
+				return errStop
+			}
+			select {
+			case jobs <- job{i, open}:
+			case <-dispatch.Done():
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			stop(fmt.Errorf("stopped: reading %s again: %v", b.Summary.File, err))
 		}
 	}
 	close(jobs)
@@ -357,7 +510,7 @@ func (b *Batch) sumUp(todo []candidate, outcomes []outcome, elapsed time.Duratio
 	sum := b.Summary
 	sum.DurationSeconds = elapsed.Round(time.Millisecond).Seconds()
 	for i, o := range outcomes {
-		line := todo[i].line
+		line := int(todo[i].line)
 		var invalid *care.ValidationError
 		switch {
 		case !o.started:

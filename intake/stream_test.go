@@ -169,3 +169,30 @@ func TestRefusedFilesGolden(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", j, want)
 	}
 }
+
+// TestStandardInputIsReadLikeAFile: "-" is copied aside and read as often
+// as a file is, with the same answers.
+func TestStandardInputIsReadLikeAFile(t *testing.T) {
+	fromFile, fileOrder := runTricky(t, false, func(*Options) {})
+	o := options()
+	o.Concurrency, o.Model, o.Format = 1, "clinical", "csv"
+	o.Stdin = strings.NewReader(tricky)
+	b, err := Load("-", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &fakeOpener{}
+	if err := b.CheckPrograms(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(context.Background(), op)
+	b.Summary.File = ""
+	b.Summary.DurationSeconds, b.Summary.CasesPerSecond = 0, 0
+	j, _ := json.Marshal(b.Summary)
+	if string(j) != fromFile || strings.Join(op.opened, " ") != fileOrder {
+		t.Fatalf("stdin:\n%s\n%s\nfile:\n%s\n%s", j, strings.Join(op.opened, " "), fromFile, fileOrder)
+	}
+	if fileOrder != "MRN-1 MRN-2 MRN-7 MRN-5" {
+		t.Fatalf("opened in the order %q: urgent rows first, then file order", fileOrder)
+	}
+}
