@@ -62,7 +62,7 @@ bench: tools build ## run the benchmark suite (own dev server, database and work
 	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 BENCH_SMOKE := -cases 30 -concurrency 8 -open 10 -rt-cases 2 -updates 10 -rate 5 -cadence 1s -duration 2s \
-	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50
+	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50 -import-rows 2000
 
 bench-smoke: tools build ## a tiny run of every benchmark scenario (under a minute); prints the table, writes no doc
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -145,14 +144,23 @@ func (e *env) importCases(ctx context.Context, queue string) (float64, string, e
 	cmd.Stdout = &out
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		return 0, "", err
+	}
+	// Scenario 8: the import process's memory as it goes.
+	s := sampleMemory(cmd.Process.Pid)
+	m := &importMem{rows: cfg.Cases, measured: true}
+	watched := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			e.logf("1:   import: %s", sc.Text())
-		}
+		defer close(watched)
+		e.watchImportProgress(pr, s, m)
 	}()
-	runErr := cmd.Run()
+	runErr := cmd.Wait()
 	pw.Close()
+	<-watched
+	m.end = s.finish()
+	m.valid = m.earlyDone > 0 && m.earlyDone < cfg.Cases
+	e.importMem = *m
 	var sum intake.Summary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 		return 0, "", fmt.Errorf("case import: %v (%v); stdout %q", runErr, err, out.String())
