@@ -381,14 +381,14 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 		i    int
 		open ToOpen
 	}
-	outcomes := make([]outcome, len(todo))
+	res := newResults(len(todo))
 	jobs := make(chan job)
 	var failuresInARow atomic.Int64
 	var workers sync.WaitGroup
 	for range b.opts.Concurrency {
 		workers.Go(func() {
 			for j := range jobs {
-				outcomes[j.i] = b.open(inflight, o, j.open, prog, &failuresInARow, stop)
+				res.set(j.i, b.open(inflight, o, j.open, prog, &failuresInARow, stop))
 			}
 		})
 	}
@@ -421,7 +421,7 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 			next++
 			values, open, _, bad := checkRow(r, b.opts)
 			if r.line != int(todo[i].line) || len(bad) > 0 || b.caseKey(values) != todo[i].key {
-				outcomes[i] = outcome{started: true, err: fmt.Errorf("line %d is not the row that was checked: the file changed during the import; run the same command again", todo[i].line)}
+				res.set(i, outcome{started: true, err: fmt.Errorf("line %d is not the row that was checked: the file changed during the import; run the same command again", todo[i].line)})
 				prog.done("failed")
 				return nil
 			}
@@ -444,7 +444,7 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	close(finished)
 	watchers.Wait()
 	prog.finish()
-	b.sumUp(todo, outcomes, time.Since(prog.start))
+	b.sumUp(todo, res, time.Since(prog.start))
 	b.Summary.Interrupted = ctx.Err() != nil && b.Summary.NotStarted > 0
 	if cause := context.Cause(dispatch); !b.Summary.Interrupted && cause != nil && !errors.Is(cause, context.Canceled) {
 		b.Summary.Stopped = cause.Error()
@@ -505,35 +505,81 @@ func (o Opened) status() string {
 	return StatusOpened
 }
 
-// sumUp adds the outcomes of a run to the summary.
-func (b *Batch) sumUp(todo []candidate, outcomes []outcome, elapsed time.Duration) {
+// What became of a case of a run (results.status).
+const (
+	notStarted uint8 = iota
+	resultOpened
+	resultExisted
+	resultInvalid
+	resultFailed
+)
+
+// results is what became of the cases of a run, by their index in the
+// batch's cases to open (file order): a byte and a case id each, and the
+// errors of the ones that failed.
+type results struct {
+	status []uint8
+	ids    []string
+	mu     sync.Mutex
+	errs   map[int]error
+}
+
+func newResults(n int) *results {
+	return &results{status: make([]uint8, n), ids: make([]string, n), errs: map[int]error{}}
+}
+
+// set records case i's outcome; each i from one goroutine only.
+func (r *results) set(i int, o outcome) {
+	var invalid *care.ValidationError
+	r.ids[i] = o.res.CaseID
+	switch {
+	case !o.started:
+		r.status[i] = notStarted
+		return
+	case errors.As(o.err, &invalid):
+		r.status[i] = resultInvalid
+	case o.err != nil:
+		r.status[i] = resultFailed
+	case o.res.Existed:
+		r.status[i] = resultExisted
+		return
+	default:
+		r.status[i] = resultOpened
+		return
+	}
+	r.mu.Lock()
+	r.errs[i] = o.err
+	r.mu.Unlock()
+}
+
+// sumUp adds the outcomes of a run to the summary. The cases opened or
+// found stay in res, a few bytes each, for Summary.EachCase.
+func (b *Batch) sumUp(todo []candidate, res *results, elapsed time.Duration) {
 	sum := b.Summary
 	sum.DurationSeconds = elapsed.Round(time.Millisecond).Seconds()
-	for i, o := range outcomes {
+	for i, st := range res.status {
 		line := int(todo[i].line)
-		var invalid *care.ValidationError
-		switch {
-		case !o.started:
+		switch st {
+		case notStarted:
 			sum.NotStarted++
-		case errors.As(o.err, &invalid):
+		case resultInvalid:
+			var invalid *care.ValidationError
+			errors.As(res.errs[i], &invalid)
 			field := strings.ReplaceAll(strings.TrimLeft(invalid.Field, "-"), "-", "_")
 			sum.Invalid = append(sum.Invalid, RowProblem{Line: line, Field: field, Problem: invalid.Problem})
 			sum.InvalidRows++
-		case o.err != nil:
+		case resultFailed:
 			sum.Failed++
-			sum.Failures = append(sum.Failures, RowFailure{Line: line, CaseID: o.res.CaseID, Error: oneLine(o.err)})
-		default:
-			if o.res.Existed {
-				sum.AlreadyExisted++
-			} else {
-				sum.Opened++
-			}
-			sum.Cases = append(sum.Cases, ImportedCase{Line: line, CaseID: o.res.CaseID, Status: o.res.status()})
+			sum.Failures = append(sum.Failures, RowFailure{Line: line, CaseID: res.ids[i], Error: oneLine(res.errs[i])})
+		case resultExisted:
+			sum.AlreadyExisted++
+		case resultOpened:
+			sum.Opened++
 		}
 	}
+	sum.run = &runCases{todo: todo, res: res}
 	slices.SortFunc(sum.Failures, func(x, y RowFailure) int { return x.Line - y.Line })
 	slices.SortStableFunc(sum.Invalid, func(x, y RowProblem) int { return x.Line - y.Line })
-	slices.SortFunc(sum.Cases, func(x, y ImportedCase) int { return x.Line - y.Line })
 	if done := len(todo) - sum.NotStarted; done > 0 {
 		sum.CasesPerSecond = float64(int(float64(done)/max(elapsed.Seconds(), 0.001)*10)) / 10
 	}

@@ -196,3 +196,45 @@ func TestStandardInputIsReadLikeAFile(t *testing.T) {
 		t.Fatalf("opened in the order %q: urgent rows first, then file order", fileOrder)
 	}
 }
+
+// TestWriteJSONIsTheEncodersOutput: the summary streamed a case at a time is
+// byte for byte what "--output json" printed when it encoded it whole.
+func TestWriteJSONIsTheEncodersOutput(t *testing.T) {
+	for _, change := range []func(*Options){func(*Options) {}, func(o *Options) { o.DryRun = true }} {
+		o := options()
+		o.Model = "clinical"
+		change(&o)
+		b, err := Load(write(t, "t.csv", tricky), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op := &fakeOpener{}
+		if b.Pending() {
+			if err := b.CheckPrograms(context.Background(), op); err != nil {
+				t.Fatal(err)
+			}
+			b.Run(context.Background(), op)
+		}
+		var want, got strings.Builder
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(b.Summary); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Summary.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("WriteJSON:\n%s\nencoder:\n%s", got.String(), want.String())
+		}
+		var back Summary
+		if err := json.Unmarshal([]byte(got.String()), &back); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		b.Summary.EachCase(func(ImportedCase) { n++ })
+		if len(back.Cases) != n || (!o.DryRun && n != back.Opened+back.AlreadyExisted) {
+			t.Fatalf("decoded %d cases, the run has %d (opened %d, existed %d)", len(back.Cases), n, back.Opened, back.AlreadyExisted)
+		}
+	}
+}
