@@ -127,8 +127,7 @@ type candidate struct {
 	line   int32
 	prog   uint16 // index in Batch.programs
 	urgent bool
-	key    uint32 // hash of the row's patient_ref and program
-	pat    uint32 // hash of its patient_ref (while loading)
+	pat    uint32 // hash of the row's patient_ref
 }
 
 // Batch is an import file read and checked: the cases still to open and
@@ -151,7 +150,7 @@ type Batch struct {
 // memory: once to check that it is UTF-8 text, once to check each row,
 // and, when rows share a patient, once more to compare those rows; Run
 // reads it again to start the cases. What Load keeps of a valid row is its
-// line and two hashes; standard input is first copied to a temporary file.
+// line, program and a hash of its patient; standard input is first copied to a temporary file.
 func Load(path string, opts Options) (*Batch, error) {
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
@@ -191,7 +190,7 @@ func (b *Batch) load() error {
 		Invalid: []RowProblem{}, Duplicates: []DuplicateRow{}, Failures: []RowFailure{}, Cases: []ImportedCase{}}
 	b.Summary = sum
 	progIndex := map[string]uint16{}
-	// 16 bytes a row at most, allocated once: no row has more than a line.
+	// 12 bytes a row at most, allocated once: no row has less than a line.
 	valid := make([]candidate, 0, lines)
 	err = b.src.eachRow(b.format, opts, func(r fileRow) error {
 		sum.Rows++
@@ -213,23 +212,22 @@ func (b *Batch) load() error {
 		if r.line > math.MaxInt32 {
 			return fmt.Errorf("line %d: more than %d lines in one file; split the file", r.line, math.MaxInt32)
 		}
-		valid = append(valid, candidate{line: int32(r.line), urgent: urgent, prog: prog, key: b.caseKey(values), pat: b.hash(values["patient_ref"])})
+		valid = append(valid, candidate{line: int32(r.line), urgent: urgent, prog: prog, pat: b.hash(values["patient_ref"])})
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 
-	// Rows that may share a case or a patient with another row (their
-	// hashes say so) are read again and compared in full by groupRows; a
-	// hash shared by chance only costs that comparison. The others are
-	// cases of their own.
-	sharedCase := repeated(valid, func(c candidate) uint32 { return c.key })
+	// Rows that may share a patient with another row (and so maybe a
+	// case: its patient and program), as their hashes say, are read again
+	// and compared in full by groupRows; a hash shared by chance only costs
+	// that comparison. The others are cases of their own.
 	sharedPatient := repeated(valid, func(c candidate) uint32 { return c.pat })
 	shared := map[int]bool{}
 	todo := valid[:0]
 	for _, c := range valid {
-		if sharedCase[c.key] || sharedPatient[c.pat] {
+		if sharedPatient[c.pat] {
 			shared[int(c.line)] = true
 		} else {
 			todo = append(todo, c)
@@ -245,7 +243,7 @@ func (b *Batch) load() error {
 			if len(bad) > 0 {
 				return fmt.Errorf("line %d changed while the file was read; nothing was written", r.line)
 			}
-			c := candidate{line: int32(r.line), urgent: urgent, prog: progIndex[values["program"]], key: b.caseKey(values)}
+			c := candidate{line: int32(r.line), urgent: urgent, prog: progIndex[values["program"]], pat: b.hash(values["patient_ref"])}
 			group = append(group, &checked{row: r, c: c, values: values})
 			return nil
 		})
@@ -274,9 +272,10 @@ func (b *Batch) hash(s string) uint32 {
 	return uint32(h ^ h>>32)
 }
 
-// caseKey is the hash of the case a row asks for: its patient and program.
-func (b *Batch) caseKey(values map[string]string) uint32 {
-	return b.hash(values["patient_ref"] + "\x00" + values["program"])
+// sameRow reports whether a row read again asks for the case candidate c
+// was checked for: same line, patient and program.
+func (b *Batch) sameRow(c candidate, line int, values map[string]string) bool {
+	return line == int(c.line) && b.hash(values["patient_ref"]) == c.pat && int(c.prog) < len(b.programs) && b.programs[c.prog] == values["program"]
 }
 
 // repeated returns the hashes that occur more than once in cs. It sorts cs
@@ -420,7 +419,7 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 			}
 			next++
 			values, open, _, bad := checkRow(r, b.opts)
-			if r.line != int(todo[i].line) || len(bad) > 0 || b.caseKey(values) != todo[i].key {
+			if len(bad) > 0 || !b.sameRow(todo[i], r.line, values) {
 				res.set(i, outcome{started: true, err: fmt.Errorf("line %d is not the row that was checked: the file changed during the import; run the same command again", todo[i].line)})
 				prog.done("failed")
 				return nil
