@@ -1,7 +1,9 @@
 // Package intake opens cases in bulk from a file of candidates (CSV or JSON
 // lines): it reads the file, checks every row, then starts the valid cases
 // at a bounded rate and concurrency through an Opener, with progress on
-// stderr, and sums up what happened. "caseflow case import" is a thin
+// stderr, and sums up what happened. The file is streamed, read a row at a
+// time as often as needed, so that memory stays flat however many rows it
+// has (docs/import.md, "Large files"). "caseflow case import" is a thin
 // command over it; "caseflow case open" checks its one case with Check.
 package intake
 
