@@ -182,7 +182,7 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 		return err == nil && len(resp.Executions) == 1
 	})
 	var listed []cli.CaseListing
-	e.okJSON(&listed, "case", "list", "--manager", "cm-ana")
+	e.okJSON(&listed, "case", "list", "--manager", "cm-ana", "--limit", "0") // every test shares one dev server
 	require.True(t, slices.ContainsFunc(listed, func(r cli.CaseListing) bool { return r.CaseID == id && r.Paused }),
 		"case list shows the case paused")
 	e.waitFor("the contact clock to run out while paused", 90*time.Second, func() bool {

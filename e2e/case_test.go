@@ -100,7 +100,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 
 	// Temporal visibility has the search attributes.
 	var list []cli.CaseListing
-	e.okJSON(&list, "case", "list", "--all", "--manager", "cm-ana", "--program", "complex-case")
+	e.okJSON(&list, "case", "list", "--all", "--manager", "cm-ana", "--program", "complex-case", "--limit", "0") // every test shares one dev server
 	require.NotEmpty(t, list)
 	found := false
 	for _, l := range list {
