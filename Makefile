@@ -56,7 +56,7 @@ ui-check: tools build ## headless Chromium against the local Web UI and codec se
 	@[ -d tools/uicheck/node_modules/playwright-core ] || (cd tools/uicheck && npm ci --no-audit --no-fund)
 	@scripts/ui-check.sh
 
-bench: tools build ## run the benchmark suite (own dev server, database and workers; ~20 min) and write docs/BENCHMARKS.md
+bench: tools build ## run the benchmark suite (own dev server, database and workers; ~30 min) and write docs/BENCHMARKS.md
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
 	CASEFLOW_BENCH_COMMAND="make bench$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
 	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
