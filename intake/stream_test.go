@@ -238,3 +238,25 @@ func TestWriteJSONIsTheEncodersOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestARowChangedAfterTheCheckIsNotStarted: Run reads the file again, and a
+// row that is not the one Load checked is reported, not opened.
+func TestARowChangedAfterTheCheckIsNotStarted(t *testing.T) {
+	path := write(t, "c.csv", "patient_ref,program,source,model,manager\nMRN-1,complex-case,referral,clinical,cm-ana\nMRN-2,complex-case,referral,clinical,cm-ana\n")
+	b, err := Load(path, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("patient_ref,program,source,model,manager\nMRN-1,complex-case,referral,clinical,cm-ana\nMRN-9,complex-case,referral,clinical,cm-ana\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	op := &fakeOpener{}
+	b.Run(context.Background(), op)
+	sum := b.Summary
+	if sum.Opened != 1 || sum.Failed != 1 || len(sum.Failures) != 1 || sum.Failures[0].Line != 3 || !strings.Contains(sum.Failures[0].Error, "the file changed") {
+		t.Fatalf("summary %+v", sum)
+	}
+	if strings.Join(op.opened, " ") != "MRN-1" {
+		t.Fatalf("opened %v", op.opened)
+	}
+}
