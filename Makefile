@@ -56,13 +56,13 @@ ui-check: tools build ## headless Chromium against the local Web UI and codec se
 	@[ -d tools/uicheck/node_modules/playwright-core ] || (cd tools/uicheck && npm ci --no-audit --no-fund)
 	@scripts/ui-check.sh
 
-bench: tools build ## run the benchmark suite (own dev server, database and workers; ~20 min) and write docs/BENCHMARKS.md
+bench: tools build ## run the benchmark suite (own dev server, database and workers; ~30 min) and write docs/BENCHMARKS.md
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
 	CASEFLOW_BENCH_COMMAND="make bench$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
 	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 BENCH_SMOKE := -cases 30 -concurrency 8 -open 10 -rt-cases 2 -updates 10 -rate 5 -cadence 1s -duration 2s \
-	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50
+	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50 -import-rows 2000
 
 bench-smoke: tools build ## a tiny run of every benchmark scenario (under a minute); prints the table, writes no doc
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench

@@ -88,9 +88,12 @@ type Config struct {
 	// ADTMessages is the number of A03 discharges sent to "caseflow adt
 	// listen" and to the MLLP echo server (scenario 7).
 	ADTMessages int
+	// ImportRows is the size of the file scenario 8 checks with
+	// "case import --dry-run" (against a tenth of it) for flat memory.
+	ImportRows int
 	// Settle is how long a worker rests before its memory is read.
 	Settle time.Duration
-	// Only runs these scenarios (1, 2, 3a, 3b, 4, 5, 6, 7); empty runs all.
+	// Only runs these scenarios (1, 2, 3a, 3b, 4, 5, 6, 7, 8); empty runs all.
 	Only []string
 
 	// Progress receives progress lines (stderr for the command).
@@ -122,6 +125,7 @@ func DefaultConfig() Config {
 		Day:           150 * time.Millisecond,
 		Replays:       200,
 		ADTMessages:   2000,
+		ImportRows:    100000,
 		Settle:        3 * time.Second,
 	}
 }
@@ -134,7 +138,7 @@ func defaultPostgresURL() string {
 }
 
 // Scenarios lists the scenario ids in the order of the table.
-var Scenarios = []string{"1", "2", "3a", "3b", "4", "5", "6", "7"}
+var Scenarios = []string{"1", "2", "3a", "3b", "4", "5", "6", "7", "8"}
 
 func (c Config) runs(id string) bool {
 	if len(c.Only) == 0 {
@@ -231,6 +235,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"4", e.historyCost},
 		{"2", e.roundTrip},
 		{"1", e.intake},
+		{"8", e.importMemory},
 		{"3a", e.steadyTimers},
 		{"3b", e.timerWave},
 		{"6", e.replay},
@@ -284,6 +289,7 @@ var scenarioNames = map[string]string{
 	"5":  "Worker memory",
 	"6":  "Replay speed",
 	"7":  "ADT feed",
+	"8":  "Import memory",
 }
 
 func withDefaults(c Config) Config {
@@ -322,6 +328,7 @@ func withDefaults(c Config) Config {
 	set(&c.YearDays, d.YearDays)
 	set(&c.Replays, d.Replays)
 	set(&c.ADTMessages, d.ADTMessages)
+	set(&c.ImportRows, d.ImportRows)
 	if c.SteadyRate <= 0 {
 		c.SteadyRate = d.SteadyRate
 	}

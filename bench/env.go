@@ -71,6 +71,7 @@ type env struct {
 	template     *workflows.CaseState // a case in follow-up (seeds scenario 3)
 	riverPath    string               // this run's demo-case history, JSON
 	baselineHist string               // a baseline timer workflow's history, JSON
+	importMem    importMem            // memory of scenario 1's import (for scenario 8)
 	mainWorker   *proc
 	mainBase     *proc
 	policies     map[string]care.Policy

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -75,8 +74,8 @@ func (e *env) intake(ctx context.Context) error {
 	e.rep.add(Row{ID: "1", Scenario: fmt.Sprintf("Intake rate: %s rows by `caseflow case import --rate 0 --concurrency %s`; baseline: no-op workflows started %s at a time",
 		count(cfg.Cases), conc, conc),
 		Caseflow: fmt.Sprintf("%.0f cases/s (all %s recorded in PostgreSQL after %s)", cfRate, count(cfg.Cases), secs(recorded)),
-		Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "≥ 80 % of baseline",
-		Result: metIf(r >= 0.8, fmt.Sprintf("%.0f %%", r*100)),
+		Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: intakeGoal,
+		Result: metIf(r >= intakeRatio, fmt.Sprintf("%.0f %%", r*100)),
 		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases),
 			"recorded_s": recorded.Seconds()}})
 	e.logf("1: caseflow %.0f cases/s, baseline %.0f starts/s (%.0f %%)", cfRate, blRate, r*100)
@@ -95,6 +94,13 @@ func (e *env) intake(ctx context.Context) error {
 		Values: map[string]float64{"bytes_per_case": float64(rss-idle) / float64(cached), "rss": float64(rss), "rss_idle": float64(idle), "cached": float64(cached)}})
 	return nil
 }
+
+// The goal of scenario 1 (issue 13): the import keeps 95 % of the engine's
+// own start rate.
+const (
+	intakeRatio = 0.95
+	intakeGoal  = "≥ 95 % of baseline"
+)
 
 // startNoops starts cfg.Cases no-op workflows, cfg.Concurrency at a time,
 // and returns how many a second.
@@ -138,14 +144,23 @@ func (e *env) importCases(ctx context.Context, queue string) (float64, string, e
 	cmd.Stdout = &out
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		return 0, "", err
+	}
+	// Scenario 8: the import process's memory as it goes.
+	s := sampleMemory(cmd.Process.Pid)
+	m := &importMem{rows: cfg.Cases, measured: true}
+	watched := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			e.logf("1:   import: %s", sc.Text())
-		}
+		defer close(watched)
+		e.watchImportProgress(pr, s, m)
 	}()
-	runErr := cmd.Run()
+	runErr := cmd.Wait()
 	pw.Close()
+	<-watched
+	m.end = s.finish()
+	m.valid = m.earlyDone > 0 && m.earlyDone < cfg.Cases
+	e.importMem = *m
 	var sum intake.Summary
 	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
 		return 0, "", fmt.Errorf("case import: %v (%v); stdout %q", runErr, err, out.String())
@@ -173,8 +188,8 @@ func (e *env) intakeAlone(ctx context.Context) error {
 	r := cfRate / blRate
 	e.rep.add(Row{ID: "1", Scenario: fmt.Sprintf("Intake rate with no worker polling (diagnostic): %s rows by `caseflow case import --rate 0 --concurrency %s`; baseline: no-op workflows started %s at a time",
 		count(cfg.Cases), conc, conc),
-		Caseflow: fmt.Sprintf("%.0f cases/s", cfRate), Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "≥ 80 % of baseline",
-		Result: metIf(r >= 0.8, fmt.Sprintf("%.0f %%", r*100)),
+		Caseflow: fmt.Sprintf("%.0f cases/s", cfRate), Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: intakeGoal,
+		Result: metIf(r >= intakeRatio, fmt.Sprintf("%.0f %%", r*100)),
 		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases)}})
 	return nil
 }

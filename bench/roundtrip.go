@@ -100,8 +100,8 @@ func (e *env) roundTrip(ctx context.Context) error {
 	c, b := summarize(cf), summarize(bl)
 	r := ratio(float64(c.p99), float64(b.p99))
 	e.rep.add(Row{ID: "2", Scenario: fmt.Sprintf("Staff action round trip: `contact` update (validate, record in PostgreSQL, answer) with %s cases open; baseline: no-op update; %s of each, one at a time", count(cfg.Open), count(cfg.Updates)),
-		Caseflow: c.latencies(), Baseline: b.latencies(), Goal: "p99 ≤ 2× baseline",
-		Result: metIf(r <= 2, fmt.Sprintf("%.1f×", r)),
+		Caseflow: c.latencies(), Baseline: b.latencies(), Goal: "p99 ≤ 1.5× baseline",
+		Result: metIf(r <= 1.5, fmt.Sprintf("%.1f×", r)),
 		Values: map[string]float64{"p50_ms": msf(c.p50), "p99_ms": msf(c.p99), "max_ms": msf(c.max),
 			"baseline_p50_ms": msf(b.p50), "baseline_p99_ms": msf(b.p99), "ratio": r, "open": float64(cfg.Open)}})
 	e.logf("2: caseflow %s; baseline %s", c.latencies(), b.latencies())
@@ -114,21 +114,33 @@ func (e *env) roundTrip(ctx context.Context) error {
 
 // updateBreakdown says where the time of a contact update went, from the
 // history of a case of the round trip: the mean of each stretch over its
-// contact updates, as the server stamped the events.
+// contact updates, as the server stamped the events. RecordStep runs as an
+// activity (through the task queue, then a second workflow task answers)
+// or, since change record-step-local, as a local activity inside the
+// update's workflow task; each path has its own stretches.
 func (e *env) updateBreakdown(ctx context.Context, caseID string) (string, error) {
 	evs, err := e.history(ctx, care.WorkflowID(caseID), "")
 	if err != nil {
 		return "", err
 	}
-	names := []string{"first workflow task (validate, apply, schedule RecordStep)", "activity task dispatch",
+	remote := []string{"first workflow task (validate, apply, schedule RecordStep)", "activity task dispatch",
 		"RecordStep in PostgreSQL", "next workflow task dispatch", "workflow task (answer)"}
-	sums := make([]time.Duration, len(names))
-	n := 0
+	local := []string{"workflow task dispatch", "workflow task (validate, apply, RecordStep in PostgreSQL as a local activity, answer)"}
+	sums := map[bool][]time.Duration{false: make([]time.Duration, len(remote)), true: make([]time.Duration, len(local))}
+	counts := map[bool]int{}
 	at := func(i int) time.Time { return evs[i].GetEventTime().AsTime() }
 	find := func(from int, t enumspb.EventType) int {
-		for i := from; i < len(evs); i++ {
+		for i := from; i >= 0 && i < len(evs); i++ {
 			if evs[i].GetEventType() == t {
 				return i
+			}
+		}
+		return -1
+	}
+	before := func(from int, t enumspb.EventType) int {
+		for j := from; j >= 0; j-- {
+			if evs[j].GetEventType() == t {
+				return j
 			}
 		}
 		return -1
@@ -138,36 +150,63 @@ func (e *env) updateBreakdown(ctx context.Context, caseID string) (string, error
 		if a == nil || a.GetAcceptedRequest().GetInput().GetName() != workflows.UpdateContact {
 			continue
 		}
-		wftStarted := -1
-		for j := i; j >= 0; j-- {
-			if evs[j].GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED {
-				wftStarted = j
+		id := a.GetAcceptedRequest().GetMeta().GetUpdateId()
+		completed := -1
+		for j := i + 1; j < len(evs); j++ {
+			if c := evs[j].GetWorkflowExecutionUpdateCompletedEventAttributes(); c != nil && c.GetMeta().GetUpdateId() == id {
+				completed = j
 				break
 			}
 		}
+		wftStarted := before(i, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+		if completed < 0 || wftStarted < 0 {
+			continue
+		}
 		sched := find(i, enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+		if marker := find(i, enumspb.EVENT_TYPE_MARKER_RECORDED); marker >= 0 && marker < completed && (sched < 0 || sched > completed) {
+			wftSched := before(wftStarted, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+			end := before(completed, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+			if wftSched < 0 || end < wftStarted {
+				continue
+			}
+			marks := []int{wftSched, wftStarted, end}
+			for k := range local {
+				sums[true][k] += at(marks[k+1]).Sub(at(marks[k]))
+			}
+			counts[true]++
+			continue
+		}
 		started := find(max(sched, 0), enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED)
 		done := find(max(started, 0), enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
 		next := find(max(done, 0), enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED)
 		end := find(max(next, 0), enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-		if wftStarted < 0 || sched < 0 || started < 0 || done < 0 || next < 0 || end < 0 {
+		if sched < 0 || started < 0 || done < 0 || next < 0 || end < 0 || sched > completed {
 			continue
 		}
 		marks := []int{wftStarted, sched, started, done, next, end}
-		for k := range names {
-			sums[k] += at(marks[k+1]).Sub(at(marks[k]))
+		for k := range remote {
+			sums[false][k] += at(marks[k+1]).Sub(at(marks[k]))
 		}
-		n++
+		counts[false]++
 	}
-	if n == 0 {
-		return "", nil
+	var out []string
+	for _, isLocal := range []bool{true, false} {
+		n := counts[isLocal]
+		if n == 0 {
+			continue
+		}
+		names, path := remote, "RecordStep as an activity"
+		if isLocal {
+			names, path = local, "RecordStep as a local activity"
+		}
+		parts := make([]string, len(names))
+		for k, name := range names {
+			parts[k] = fmt.Sprintf("%s %s", name, ms(sums[isLocal][k]/time.Duration(n)))
+		}
+		out = append(out, fmt.Sprintf("Where a contact update's time goes (scenario 2, %s; mean of %d updates of case %s, from the event times of its history): %s.",
+			path, n, caseID, strings.Join(parts, ", ")))
 	}
-	parts := make([]string, len(names))
-	for k, name := range names {
-		parts[k] = fmt.Sprintf("%s %s", name, ms(sums[k]/time.Duration(n)))
-	}
-	return fmt.Sprintf("Where a contact update's time goes (scenario 2; mean of %d updates of case %s, from the event times of its history): %s.",
-		n, caseID, strings.Join(parts, ", ")), nil
+	return strings.Join(out, " "), nil
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

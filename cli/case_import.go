@@ -123,7 +123,8 @@ func (a *app) runImport(ctx context.Context, path string, o intake.Options, metr
 		}
 	}
 	if a.json() {
-		if err := a.printJSON(b.Summary); err != nil {
+		// A case at a time: the summary of a large import is never all in memory.
+		if err := b.Summary.WriteJSON(a.out); err != nil {
 			return err
 		}
 	} else {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -130,6 +131,10 @@ type opener struct {
 	// updatePatient lets a known patient's demographics be changed (audited);
 	// without it, different demographics are refused.
 	updatePatient bool
+	// registered are the staff ids found registered by this command: an
+	// import checks its manager and actor once, not on every row (staff are
+	// never unregistered), as it looks up each program's policy once.
+	registered *sync.Map
 }
 
 // opener reaches Temporal and PostgreSQL, before anything is written to
@@ -143,7 +148,7 @@ func (a *app) opener(ctx context.Context) (opener, error) {
 	if err != nil {
 		return opener{}, err
 	}
-	return opener{a: a, cases: cases, store: store}, nil
+	return opener{a: a, cases: cases, store: store, registered: &sync.Map{}}, nil
 }
 
 // CheckProgram says how to load a policy for a program without one.
@@ -152,13 +157,29 @@ func (o opener) CheckProgram(ctx context.Context, program string) error {
 	return err
 }
 
+// checkStaff is Store.CheckStaff, asked once per staff id found registered.
+func (o opener) checkStaff(ctx context.Context, field, id string) error {
+	if o.registered != nil {
+		if _, ok := o.registered.Load(id); ok {
+			return nil
+		}
+	}
+	if err := o.store.CheckStaff(ctx, field, id); err != nil {
+		return err
+	}
+	if o.registered != nil {
+		o.registered.Store(id, true)
+	}
+	return nil
+}
+
 // Open opens one checked case.
 func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error) {
 	c := t.Case
-	if err := o.store.CheckStaff(ctx, "manager", c.Manager); err != nil {
+	if err := o.checkStaff(ctx, "manager", c.Manager); err != nil {
 		return intake.Opened{}, err
 	}
-	if err := o.store.CheckStaff(ctx, "--actor", c.OpenedBy); err != nil {
+	if err := o.checkStaff(ctx, "--actor", c.OpenedBy); err != nil {
 		return intake.Opened{}, err
 	}
 	policy, err := o.a.policy(ctx, o.store, c.Program)

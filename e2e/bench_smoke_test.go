@@ -38,7 +38,7 @@ func TestBenchmarkSmoke(t *testing.T) {
 		Persistence: "file", SQLitePragmas: []string{"journal_mode=WAL"},
 		Cases: 30, Concurrency: 8, Open: 10, RTCases: 2, Updates: 10,
 		SteadyRate: 5, Cadence: time.Second, Duration: 2 * time.Second,
-		Wave: 30, YearDays: 14, Day: 150 * time.Millisecond, Replays: 3, Settle: 300 * time.Millisecond,
+		Wave: 30, YearDays: 14, Day: 150 * time.Millisecond, Replays: 3, Settle: 300 * time.Millisecond, ImportRows: 2000,
 		Progress: &progress, Command: "go test ./e2e -run TestBenchmarkSmoke",
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -78,6 +78,8 @@ func TestBenchmarkSmoke(t *testing.T) {
 	positive("5a", "rss", "baseline_rss", "cached")
 	positive("5b", "rss", "cached")
 	positive("6", "mean_ms", "events", "baseline_mean_ms")
+	positive("8", "dry_small_peak", "dry_peak", "dry_ratio")
+	require.Equal(t, 2000.0, rep.Row("8").Values["rows"])
 	require.Equal(t, 10.0, rep.Row("3a").Values["calls"], "5 calls a second for 2 s")
 	require.Equal(t, 30.0, rep.Row("3b").Values["wave"])
 	for _, r := range rep.Rows {

@@ -136,54 +136,56 @@ func revealsPatient(r Request) []error {
 	return problems
 }
 
-// checkRows validates every row, reports the invalid and duplicate ones in
-// sum, and returns the cases to open, in file order.
-func checkRows(rows []fileRow, opts Options, sum *Summary) []candidate {
-	type checked struct {
-		row    fileRow
-		c      candidate
-		values map[string]string // with defaults applied, for comparing duplicates
+// checkRow validates one row, with the defaults of opts: it returns the
+// row's values as rows are compared with each other, the case to open, whether
+// the row is urgent, and its problems (none: the row is valid on its own).
+func checkRow(r fileRow, opts Options) (map[string]string, ToOpen, bool, []RowProblem) {
+	values := maps.Clone(r.values)
+	if values["model"] == "" {
+		values["model"] = opts.Model
 	}
-	var valid []*checked
-	for _, r := range rows {
-		values := maps.Clone(r.values)
-		if values["model"] == "" {
-			values["model"] = opts.Model
-		}
-		if values["manager"] == "" {
-			values["manager"] = opts.Manager
-		}
-		req := Request{PatientRef: values["patient_ref"], Name: values["name"], BirthDate: values["birth_date"],
-			Program: values["program"], Model: values["model"], Manager: values["manager"], Source: values["source"]}
-		o, problems := Check(req, opts.Actor)
-		bad := r.problems
-		for _, p := range problems {
-			var ve *care.ValidationError
-			if errors.As(p, &ve) {
-				field := strings.ReplaceAll(ve.Field, "-", "_")
-				if slices.ContainsFunc(r.problems, func(q RowProblem) bool { return q.Field == field }) {
-					continue // already reported: the value was not text
-				}
-				bad = append(bad, RowProblem{Line: r.line, Field: field, Problem: ve.Problem})
-			} else {
-				bad = append(bad, RowProblem{Line: r.line, Field: "row", Problem: p.Error()})
-			}
-		}
-		urgent := false
-		if p := values["priority"]; p != "" {
-			if _, err := care.ParseEnum("priority", p, priorities); err != nil {
-				bad = append(bad, RowProblem{Line: r.line, Field: "priority", Problem: err.(*care.ValidationError).Problem})
-			}
-			urgent = p == "urgent"
-		}
-		if len(bad) > 0 {
-			sum.Invalid = append(sum.Invalid, bad...)
-			sum.InvalidRows++
-			continue
-		}
-		valid = append(valid, &checked{row: r, c: candidate{line: r.line, urgent: urgent, open: o}, values: values})
+	if values["manager"] == "" {
+		values["manager"] = opts.Manager
 	}
+	req := Request{PatientRef: values["patient_ref"], Name: values["name"], BirthDate: values["birth_date"],
+		Program: values["program"], Model: values["model"], Manager: values["manager"], Source: values["source"]}
+	o, problems := Check(req, opts.Actor)
+	bad := r.problems
+	for _, p := range problems {
+		var ve *care.ValidationError
+		if errors.As(p, &ve) {
+			field := strings.ReplaceAll(ve.Field, "-", "_")
+			if slices.ContainsFunc(r.problems, func(q RowProblem) bool { return q.Field == field }) {
+				continue // already reported: the value was not text
+			}
+			bad = append(bad, RowProblem{Line: r.line, Field: field, Problem: ve.Problem})
+		} else {
+			bad = append(bad, RowProblem{Line: r.line, Field: "row", Problem: p.Error()})
+		}
+	}
+	urgent := false
+	if p := values["priority"]; p != "" {
+		if _, err := care.ParseEnum("priority", p, priorities); err != nil {
+			bad = append(bad, RowProblem{Line: r.line, Field: "priority", Problem: err.(*care.ValidationError).Problem})
+		}
+		urgent = p == "urgent"
+	}
+	return values, o, urgent, bad
+}
 
+// checked is a valid row as groupRows compares it with the others.
+type checked struct {
+	row    fileRow
+	c      candidate
+	values map[string]string // with defaults applied, for comparing duplicates
+}
+
+// groupRows compares the valid rows that share a case (patient_ref and
+// program) or a patient with each other: it reports the duplicate and
+// conflicting ones in sum and returns the cases to open, one per case.
+// Rows that share neither with another row need not be passed: they are
+// cases of their own.
+func groupRows(valid []*checked, sum *Summary) []candidate {
 	// Rows for the same case must agree; rows for the same patient must
 	// agree on the patient. Otherwise the outcome would depend on which row
 	// ran last, so none of them is started.
@@ -265,8 +267,5 @@ func checkRows(rows []fileRow, opts Options, sum *Summary) []candidate {
 		sum.DuplicateRows += len(group) - 1
 		todo = append(todo, first.c)
 	}
-	slices.SortStableFunc(sum.Invalid, func(x, y RowProblem) int { return x.Line - y.Line })
-	slices.SortFunc(sum.Duplicates, func(x, y DuplicateRow) int { return x.Line - y.Line })
-	slices.SortFunc(todo, func(x, y candidate) int { return x.line - y.line })
 	return todo
 }

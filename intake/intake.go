@@ -1,15 +1,20 @@
 // Package intake opens cases in bulk from a file of candidates (CSV or JSON
 // lines): it reads the file, checks every row, then starts the valid cases
 // at a bounded rate and concurrency through an Opener, with progress on
-// stderr, and sums up what happened. "caseflow case import" is a thin
+// stderr, and sums up what happened. The file is streamed, read a row at a
+// time as often as needed, so that memory stays flat however many rows it
+// has (docs/import.md, "Large files"). "caseflow case import" is a thin
 // command over it; "caseflow case open" checks its one case with Check.
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
@@ -117,24 +122,37 @@ func (o Options) validate() error {
 	return nil
 }
 
-// candidate is one valid row to open.
+// candidate is one valid row to open, by its line: its case is read from
+// the file again when it is started, so that an import holds a few bytes
+// per row whatever the size of the file.
 type candidate struct {
-	line   int
+	line   int32
+	prog   uint16 // index in Batch.programs
 	urgent bool
-	open   ToOpen
+	pat    uint32 // hash of the row's patient_ref
 }
 
 // Batch is an import file read and checked: the cases still to open and
 // the summary so far.
 type Batch struct {
-	Summary *Summary
-	opts    Options
-	todo    []candidate
+	Summary  *Summary
+	opts     Options
+	src      *source
+	format   string
+	seed     maphash.Seed
+	programs []string
+	todo     []candidate // in file order
 }
 
 // Load validates opts, reads the file at path ("-": Options.Stdin) and
 // checks every row, writing nothing. An error means the file is refused as
 // a whole; invalid and duplicate rows are in the Summary.
+//
+// The file is read as a stream, a row at a time, and never held in
+// memory: once to check that it is UTF-8 text, once to check each row,
+// and, when rows share a patient, once more to compare those rows; Run
+// reads it again to start the cases. What Load keeps of a valid row is its
+// line, program and a hash of its patient; standard input is first copied to a temporary file.
 func Load(path string, opts Options) (*Batch, error) {
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
@@ -149,29 +167,131 @@ func Load(path string, opts Options) (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := readFile(path, opts.Stdin)
+	src, err := openSource(path, opts.Stdin)
 	if err != nil {
 		return nil, err
 	}
-	var rows []fileRow
-	if format == "csv" {
-		rows, err = parseCSV(data, opts)
-	} else {
-		rows, err = parseJSONLines(data)
+	b := &Batch{opts: opts, src: src, format: format, seed: maphash.MakeSeed()}
+	if err := b.load(); err != nil {
+		src.close()
+		return nil, err
 	}
+	if !b.Pending() {
+		src.close()
+	}
+	return b, nil
+}
+
+func (b *Batch) load() error {
+	path, opts := b.src.path, b.opts
+	lines, err := b.src.checkText()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return err
 	}
-	sum := &Summary{File: path, Format: format, DryRun: opts.DryRun, Strict: opts.Strict, Rows: len(rows),
+	sum := &Summary{File: path, Format: b.format, DryRun: opts.DryRun, Strict: opts.Strict,
 		Invalid: []RowProblem{}, Duplicates: []DuplicateRow{}, Failures: []RowFailure{}, Cases: []ImportedCase{}}
-	b := &Batch{Summary: sum, opts: opts}
-	b.todo = checkRows(rows, opts, sum)
+	b.Summary = sum
+	progIndex := map[string]uint16{}
+	// 12 bytes a row at most, allocated once: no row has less than a line.
+	valid := make([]candidate, 0, lines)
+	err = b.src.eachRow(b.format, opts, func(r fileRow) error {
+		sum.Rows++
+		values, _, urgent, bad := checkRow(r, opts)
+		if len(bad) > 0 {
+			sum.Invalid = append(sum.Invalid, bad...)
+			sum.InvalidRows++
+			return nil
+		}
+		prog, ok := progIndex[values["program"]]
+		if !ok {
+			if len(b.programs) > math.MaxUint16 {
+				return fmt.Errorf("line %d: more than %d programs in one file; split the file", r.line, math.MaxUint16+1)
+			}
+			prog = uint16(len(b.programs))
+			progIndex[values["program"]] = prog
+			b.programs = append(b.programs, values["program"])
+		}
+		if r.line > math.MaxInt32 {
+			return fmt.Errorf("line %d: more than %d lines in one file; split the file", r.line, math.MaxInt32)
+		}
+		valid = append(valid, candidate{line: int32(r.line), urgent: urgent, prog: prog, pat: b.hash(values["patient_ref"])})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+
+	// Rows that may share a patient with another row (and so maybe a
+	// case: its patient and program), as their hashes say, are read again
+	// and compared in full by groupRows; a hash shared by chance only costs
+	// that comparison. The others are cases of their own.
+	sharedPatient := repeated(valid, func(c candidate) uint32 { return c.pat })
+	shared := map[int]bool{}
+	todo := valid[:0]
+	for _, c := range valid {
+		if sharedPatient[c.pat] {
+			shared[int(c.line)] = true
+		} else {
+			todo = append(todo, c)
+		}
+	}
+	if len(shared) > 0 {
+		var group []*checked
+		err := b.src.eachRow(b.format, opts, func(r fileRow) error {
+			if !shared[r.line] {
+				return nil
+			}
+			values, _, urgent, bad := checkRow(r, opts)
+			if len(bad) > 0 {
+				return fmt.Errorf("line %d changed while the file was read; nothing was written", r.line)
+			}
+			c := candidate{line: int32(r.line), urgent: urgent, prog: progIndex[values["program"]], pat: b.hash(values["patient_ref"])}
+			group = append(group, &checked{row: r, c: c, values: values})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if len(group) != len(shared) {
+			return fmt.Errorf("%s: the file changed while it was read; nothing was written", path)
+		}
+		todo = append(todo, groupRows(group, sum)...) // fewer than the shared rows: no new array
+	}
+	slices.SortStableFunc(sum.Invalid, func(x, y RowProblem) int { return x.Line - y.Line })
+	slices.SortFunc(sum.Duplicates, func(x, y DuplicateRow) int { return x.Line - y.Line })
+	slices.SortFunc(todo, func(x, y candidate) int { return int(x.line - y.line) })
+	b.todo = todo
 	sum.ToOpen = len(b.todo)
 	if opts.DryRun {
 		b.todo = nil
 	}
 	b.settle()
-	return b, nil
+	return nil
+}
+
+func (b *Batch) hash(s string) uint32 {
+	h := maphash.String(b.seed, s)
+	return uint32(h ^ h>>32)
+}
+
+// sameRow reports whether a row read again asks for the case candidate c
+// was checked for: same line, patient and program.
+func (b *Batch) sameRow(c candidate, line int, values map[string]string) bool {
+	return line == int(c.line) && b.hash(values["patient_ref"]) == c.pat && int(c.prog) < len(b.programs) && b.programs[c.prog] == values["program"]
+}
+
+// repeated returns the hashes that occur more than once in cs. It sorts cs
+// by them (in place: no copy of the rows), then back in file order.
+func repeated(cs []candidate, hash func(candidate) uint32) map[uint32]bool {
+	slices.SortFunc(cs, func(x, y candidate) int { return cmp.Compare(hash(x), hash(y)) })
+	out := map[uint32]bool{}
+	for i := 1; i < len(cs); i++ {
+		if h := hash(cs[i]); h == hash(cs[i-1]) {
+			out[h] = true
+		}
+	}
+	slices.SortFunc(cs, func(x, y candidate) int { return cmp.Compare(x.line, y.line) })
+	return out
 }
 
 // Pending reports whether the batch has cases to start.
@@ -192,9 +312,14 @@ func (b *Batch) settle() {
 // so that --strict holds for them too.
 func (b *Batch) CheckPrograms(ctx context.Context, o Opener) error {
 	sum := b.Summary
+	defer func() {
+		if !b.Pending() {
+			b.src.close()
+		}
+	}()
 	refused := map[string]*care.ValidationError{}
 	for _, c := range b.todo {
-		program := c.open.Case.Program
+		program := b.programs[c.prog]
 		if _, checked := refused[program]; checked {
 			continue
 		}
@@ -211,8 +336,8 @@ func (b *Batch) CheckPrograms(ctx context.Context, o Opener) error {
 	}
 	kept := b.todo[:0]
 	for _, c := range b.todo {
-		if invalid := refused[c.open.Case.Program]; invalid != nil {
-			sum.Invalid = append(sum.Invalid, RowProblem{Line: c.line, Field: "program", Problem: invalid.Problem})
+		if invalid := refused[b.programs[c.prog]]; invalid != nil {
+			sum.Invalid = append(sum.Invalid, RowProblem{Line: int(c.line), Field: "program", Problem: invalid.Problem})
 			sum.InvalidRows++
 			continue
 		}
@@ -234,21 +359,14 @@ type outcome struct {
 
 // Run opens the batch's cases through o, urgent rows first, then in file
 // order, by Options.Concurrency workers at most Options.Rate a second, and
-// completes the Summary. When ctx ends (the first interrupt) it starts no
-// more cases and lets the ones in flight finish; a second SIGINT or SIGTERM
-// abandons them.
+// completes the Summary. It reads the file again for them, once for the
+// urgent rows and once for the others. When ctx ends (the first interrupt)
+// it starts no more cases and lets the ones in flight finish; a second
+// SIGINT or SIGTERM abandons them.
 func (b *Batch) Run(ctx context.Context, o Opener) {
 	todo := b.todo
 	b.todo = nil
-	slices.SortStableFunc(todo, func(x, y candidate) int {
-		switch {
-		case x.urgent == y.urgent:
-			return 0
-		case x.urgent:
-			return -1
-		}
-		return 1
-	})
+	defer b.src.close()
 	// ctx ends on the first interrupt: start nothing more. Cases in flight
 	// run on, until a second interrupt ends inflight.
 	inflight, abandon := context.WithCancel(context.WithoutCancel(ctx))
@@ -260,14 +378,18 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	var watchers sync.WaitGroup
 	watchers.Go(func() { watchInterrupts(ctx, finished, prog, abandon) })
 
-	outcomes := make([]outcome, len(todo))
-	jobs := make(chan int)
+	type job struct {
+		i    int
+		open ToOpen
+	}
+	res := newResults(len(todo))
+	jobs := make(chan job)
 	var failuresInARow atomic.Int64
 	var workers sync.WaitGroup
 	for range b.opts.Concurrency {
 		workers.Go(func() {
-			for i := range jobs {
-				outcomes[i] = b.open(inflight, o, todo[i].open, prog, &failuresInARow, stop)
+			for j := range jobs {
+				res.set(j.i, b.open(inflight, o, j.open, prog, &failuresInARow, stop))
 			}
 		})
 	}
@@ -277,13 +399,45 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	}
 	prog.begin(fmt.Sprintf("starting %d cases from %s (%d at a time, %s)", len(todo), b.Summary.File, b.opts.Concurrency, rateNote))
 	lim := newLimiter(b.opts.Rate)
-	for i := range todo {
-		if dispatch.Err() != nil || !lim.wait(dispatch.Done()) {
-			break
+	errStop := errors.New("stop")
+	for _, urgent := range []bool{true, false} {
+		var pass []int // indices into todo, in file order
+		for i, c := range todo {
+			if c.urgent == urgent {
+				pass = append(pass, i)
+			}
 		}
-		select {
-		case jobs <- i:
-		case <-dispatch.Done():
+		if len(pass) == 0 || dispatch.Err() != nil {
+			continue
+		}
+		next := 0
+		err := b.src.eachRow(b.format, b.opts, func(r fileRow) error {
+			if next == len(pass) {
+				return errStop
+			}
+			i := pass[next]
+			if r.line < int(todo[i].line) {
+				return nil
+			}
+			next++
+			values, open, _, bad := checkRow(r, b.opts)
+			if len(bad) > 0 || !b.sameRow(todo[i], r.line, values) {
+				res.set(i, outcome{started: true, err: fmt.Errorf("line %d is not the row that was checked: the file changed during the import; run the same command again", todo[i].line)})
+				prog.done("failed")
+				return nil
+			}
+			if dispatch.Err() != nil || !lim.wait(dispatch.Done()) {
+				return errStop
+			}
+			select {
+			case jobs <- job{i, open}:
+			case <-dispatch.Done():
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			stop(fmt.Errorf("stopped: reading %s again: %v", b.Summary.File, err))
 		}
 	}
 	close(jobs)
@@ -291,7 +445,7 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	close(finished)
 	watchers.Wait()
 	prog.finish()
-	b.sumUp(todo, outcomes, time.Since(prog.start))
+	b.sumUp(todo, res, time.Since(prog.start))
 	b.Summary.Interrupted = ctx.Err() != nil && b.Summary.NotStarted > 0
 	if cause := context.Cause(dispatch); !b.Summary.Interrupted && cause != nil && !errors.Is(cause, context.Canceled) {
 		b.Summary.Stopped = cause.Error()
@@ -352,35 +506,81 @@ func (o Opened) status() string {
 	return StatusOpened
 }
 
-// sumUp adds the outcomes of a run to the summary.
-func (b *Batch) sumUp(todo []candidate, outcomes []outcome, elapsed time.Duration) {
+// What became of a case of a run (results.status).
+const (
+	notStarted uint8 = iota
+	resultOpened
+	resultExisted
+	resultInvalid
+	resultFailed
+)
+
+// results is what became of the cases of a run, by their index in the
+// batch's cases to open (file order): a byte and a case id each, and the
+// errors of the ones that failed.
+type results struct {
+	status []uint8
+	ids    []string
+	mu     sync.Mutex
+	errs   map[int]error
+}
+
+func newResults(n int) *results {
+	return &results{status: make([]uint8, n), ids: make([]string, n), errs: map[int]error{}}
+}
+
+// set records case i's outcome; each i from one goroutine only.
+func (r *results) set(i int, o outcome) {
+	var invalid *care.ValidationError
+	r.ids[i] = o.res.CaseID
+	switch {
+	case !o.started:
+		r.status[i] = notStarted
+		return
+	case errors.As(o.err, &invalid):
+		r.status[i] = resultInvalid
+	case o.err != nil:
+		r.status[i] = resultFailed
+	case o.res.Existed:
+		r.status[i] = resultExisted
+		return
+	default:
+		r.status[i] = resultOpened
+		return
+	}
+	r.mu.Lock()
+	r.errs[i] = o.err
+	r.mu.Unlock()
+}
+
+// sumUp adds the outcomes of a run to the summary. The cases opened or
+// found stay in res, a few bytes each, for Summary.EachCase.
+func (b *Batch) sumUp(todo []candidate, res *results, elapsed time.Duration) {
 	sum := b.Summary
 	sum.DurationSeconds = elapsed.Round(time.Millisecond).Seconds()
-	for i, o := range outcomes {
-		line := todo[i].line
-		var invalid *care.ValidationError
-		switch {
-		case !o.started:
+	for i, st := range res.status {
+		line := int(todo[i].line)
+		switch st {
+		case notStarted:
 			sum.NotStarted++
-		case errors.As(o.err, &invalid):
+		case resultInvalid:
+			var invalid *care.ValidationError
+			errors.As(res.errs[i], &invalid)
 			field := strings.ReplaceAll(strings.TrimLeft(invalid.Field, "-"), "-", "_")
 			sum.Invalid = append(sum.Invalid, RowProblem{Line: line, Field: field, Problem: invalid.Problem})
 			sum.InvalidRows++
-		case o.err != nil:
+		case resultFailed:
 			sum.Failed++
-			sum.Failures = append(sum.Failures, RowFailure{Line: line, CaseID: o.res.CaseID, Error: oneLine(o.err)})
-		default:
-			if o.res.Existed {
-				sum.AlreadyExisted++
-			} else {
-				sum.Opened++
-			}
-			sum.Cases = append(sum.Cases, ImportedCase{Line: line, CaseID: o.res.CaseID, Status: o.res.status()})
+			sum.Failures = append(sum.Failures, RowFailure{Line: line, CaseID: res.ids[i], Error: oneLine(res.errs[i])})
+		case resultExisted:
+			sum.AlreadyExisted++
+		case resultOpened:
+			sum.Opened++
 		}
 	}
+	sum.run = &runCases{todo: todo, res: res}
 	slices.SortFunc(sum.Failures, func(x, y RowFailure) int { return x.Line - y.Line })
 	slices.SortStableFunc(sum.Invalid, func(x, y RowProblem) int { return x.Line - y.Line })
-	slices.SortFunc(sum.Cases, func(x, y ImportedCase) int { return x.Line - y.Line })
 	if done := len(todo) - sum.NotStarted; done > 0 {
 		sum.CasesPerSecond = float64(int(float64(done)/max(elapsed.Seconds(), 0.001)*10)) / 10
 	}

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -48,37 +49,133 @@ func fileFormat(path, flag string) (string, error) {
 	return "", care.Invalidf("--format", "cannot tell the format of %s from its extension: name it .csv, .jsonl or .ndjson, or pass --format csv or --format jsonl", path)
 }
 
-// readFile reads the whole file ("-": stdin), which must be UTF-8 text; a leading
-// byte-order mark is dropped.
-func readFile(path string, stdin io.Reader) ([]byte, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, connect.RootCause(err))
-	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		off := 0
-		for off < len(data) {
-			r, size := utf8.DecodeRune(data[off:])
-			if r == utf8.RuneError && size <= 1 {
-				break
-			}
-			off += size
+// source is an import file that can be read more than once, row by row:
+// the file at its path, or standard input (or a pipe) spooled to an
+// unlinked temporary file. Nothing of it is kept in memory.
+type source struct {
+	path  string
+	spool *os.File // nil: reopen path
+}
+
+// openSource opens path ("-": stdin). What cannot be read twice (stdin, a
+// pipe, a device) is copied to a temporary file first, unlinked at once so
+// that it goes away with the process whatever happens.
+func openSource(path string, stdin io.Reader) (*source, error) {
+	fail := func(err error) error { return fmt.Errorf("%s: %v", path, connect.RootCause(err)) }
+	if path != "-" {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fail(err)
 		}
-		line := lineAt(data, int64(off))
-		col := off - (bytes.LastIndexByte(data[:off], '\n') + 1) + 1
-		return nil, fmt.Errorf("%s: line %d: not UTF-8 text (byte 0x%02x at byte %d of the line); save the file as UTF-8 (e.g. \"CSV UTF-8\" in a spreadsheet) and import it again; nothing was written", path, line, data[off], col)
+		if fi.Mode().IsRegular() {
+			return &source{path: path}, nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fail(err)
+		}
+		defer f.Close()
+		stdin = f
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, fmt.Errorf("%s: the file is empty: expected a header line naming the columns (e.g. patient_ref,program,source,model,manager) and one row per case; nothing was written", path)
+	spool, err := os.CreateTemp("", "caseflow-import-*")
+	if err != nil {
+		return nil, fmt.Errorf("%s: a temporary copy to read it twice: %w", path, err)
 	}
-	return data, nil
+	_ = os.Remove(spool.Name()) // unlinked: the open file stays readable
+	if _, err := io.Copy(spool, stdin); err != nil {
+		spool.Close()
+		return nil, fail(err)
+	}
+	return &source{path: path, spool: spool}, nil
+}
+
+// open reads the file from its start, without its byte-order mark.
+func (s *source) open() (io.Reader, func(), error) {
+	var r io.Reader
+	done := func() {}
+	if s.spool != nil {
+		r = io.NewSectionReader(s.spool, 0, 1<<62)
+	} else {
+		f, err := os.Open(s.path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", s.path, connect.RootCause(err))
+		}
+		r, done = f, func() { f.Close() }
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
+		_, _ = br.Discard(3)
+	}
+	return br, done, nil
+}
+
+func (s *source) close() {
+	if s != nil && s.spool != nil {
+		s.spool.Close()
+		s.spool = nil
+	}
+}
+
+// checkText reads the whole file once, a line at a time: it must be UTF-8
+// text (a leading byte-order mark is dropped) and not empty. It returns
+// the number of lines.
+func (s *source) checkText() (int, error) {
+	r, done, err := s.open()
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	br := r.(*bufio.Reader)
+	blank := true
+	line := 1
+	for ; ; line++ {
+		l, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) { // a line longer than the buffer
+			long := append([]byte(nil), l...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				l, err = br.ReadSlice('\n')
+				long = append(long, l...)
+			}
+			l = long
+		}
+		if err != nil && err != io.EOF {
+			return 0, fmt.Errorf("%s: %v", s.path, connect.RootCause(err))
+		}
+		if !utf8.Valid(l) {
+			off := 0
+			for off < len(l) {
+				r, size := utf8.DecodeRune(l[off:])
+				if r == utf8.RuneError && size <= 1 {
+					break
+				}
+				off += size
+			}
+			return 0, fmt.Errorf("%s: line %d: not UTF-8 text (byte 0x%02x at byte %d of the line); save the file as UTF-8 (e.g. \"CSV UTF-8\" in a spreadsheet) and import it again; nothing was written", s.path, line, l[off], off+1)
+		}
+		blank = blank && len(bytes.TrimSpace(l)) == 0
+		if err == io.EOF {
+			break
+		}
+	}
+	if blank {
+		return 0, fmt.Errorf("%s: the file is empty: expected a header line naming the columns (e.g. patient_ref,program,source,model,manager) and one row per case; nothing was written", s.path)
+	}
+	return line, nil
+}
+
+// eachRow reads the file's rows one by one and passes them to fn; an error
+// from fn ends the reading and is returned. Structural problems are
+// returned at the end, after every row was read.
+func (s *source) eachRow(format string, opts Options, fn func(fileRow) error) error {
+	r, done, err := s.open()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if format == "csv" {
+		return parseCSV(r, opts, fn)
+	}
+	return parseJSONLines(r, fn)
 }
 
 // structural collects the problems that make a file unreadable as intended.
@@ -95,13 +192,15 @@ func (s structural) err() error {
 	return errors.New(msg + "; nothing was written")
 }
 
-// parseCSV reads a CSV file with a header line.
-func parseCSV(data []byte, opts Options) ([]fileRow, error) {
-	r := csv.NewReader(bytes.NewReader(data))
+// parseCSV reads a CSV file with a header line, passing each row to fn.
+func parseCSV(in io.Reader, opts Options, fn func(fileRow) error) error {
+	r := csv.NewReader(in)
+	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%s; nothing was written", csvError(err))
+		return fmt.Errorf("%s; nothing was written", csvError(err))
 	}
+	header = slices.Clone(header)
 	var problems structural
 	index := map[string]int{}
 	known := 0
@@ -124,7 +223,7 @@ func parseCSV(data []byte, opts Options) ([]fileRow, error) {
 	}
 	if known == 0 {
 		// Not quoted back: without a header the first line is a patient's row.
-		return nil, fmt.Errorf("line 1: no header: the first line must name the columns (%s), but none of its values is a column name; nothing was written", strings.Join(columns, ", "))
+		return fmt.Errorf("line 1: no header: the first line must name the columns (%s), but none of its values is a column name; nothing was written", strings.Join(columns, ", "))
 	}
 	for _, c := range requiredColumn {
 		if index[c] == 0 {
@@ -138,9 +237,8 @@ func parseCSV(data []byte, opts Options) ([]fileRow, error) {
 		problems = append(problems, "line 1: no manager column and no --manager: give the rows a manager column or pass --manager (e.g. cm-ana)")
 	}
 	if err := problems.err(); err != nil {
-		return nil, err
+		return err
 	}
-	var rows []fileRow
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -164,10 +262,12 @@ func parseCSV(data []byte, opts Options) ([]fileRow, error) {
 			empty = empty && v == ""
 		}
 		if !empty { // spreadsheets export blank rows as ",,,,"
-			rows = append(rows, row)
+			if err := fn(row); err != nil {
+				return err
+			}
 		}
 	}
-	return rows, problems.err()
+	return problems.err()
 }
 
 func csvError(err error) string {
@@ -182,25 +282,32 @@ func csvError(err error) string {
 	return fmt.Sprintf("malformed CSV: %v", err)
 }
 
-// parseJSONLines reads one JSON object per non-blank line. Field values must
-// be strings (null counts as absent).
-func parseJSONLines(data []byte) ([]fileRow, error) {
+// parseJSONLines reads one JSON object per non-blank line, passing each row
+// to fn. Field values must be strings (null counts as absent).
+func parseJSONLines(in io.Reader, fn func(fileRow) error) error {
 	var problems structural
-	var rows []fileRow
-	for i, raw := range bytes.Split(data, []byte("\n")) {
-		line := i + 1
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 {
-			continue
-		}
-		row, problem := parseJSONLine(line, raw)
-		if problem != "" {
-			problems = append(problems, fmt.Sprintf("line %d: %s", line, problem))
-			continue
-		}
-		rows = append(rows, row)
+	br, ok := in.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(in)
 	}
-	return rows, problems.err()
+	for line := 1; ; line++ {
+		raw, err := br.ReadBytes('\n')
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 {
+			row, problem := parseJSONLine(line, trimmed)
+			if problem != "" {
+				problems = append(problems, fmt.Sprintf("line %d: %s", line, problem))
+			} else if err := fn(row); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	return problems.err()
 }
 
 func parseJSONLine(line int, raw []byte) (fileRow, string) {
@@ -272,11 +379,4 @@ func jsonKind(v json.RawMessage) string {
 		return "true or false"
 	}
 	return "a number"
-}
-
-func lineAt(data []byte, offset int64) int {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	return bytes.Count(data[:offset], []byte("\n")) + 1
 }

@@ -1,6 +1,9 @@
 package intake
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -35,7 +38,96 @@ type Summary struct {
 	Invalid    []RowProblem   `json:"invalid"`
 	Duplicates []DuplicateRow `json:"duplicates"`
 	Failures   []RowFailure   `json:"failures"`
-	Cases      []ImportedCase `json:"cases"`
+	// Cases are the cases opened or found, in file order, as a summary
+	// decoded from JSON has them. The summary of a Batch.Run keeps its
+	// own cases compactly instead (a few bytes each, however many rows):
+	// read them with EachCase, which gives both. Its JSON (MarshalJSON,
+	// WriteJSON) lists them all under "cases".
+	Cases []ImportedCase `json:"cases"`
+
+	run *runCases
+}
+
+// runCases are the cases of a run: its cases to open, in file order, and
+// what became of each.
+type runCases struct {
+	todo []candidate
+	res  *results
+}
+
+// EachCase calls fn with each case opened or found, in file order.
+func (sum *Summary) EachCase(fn func(ImportedCase)) {
+	for _, c := range sum.Cases {
+		fn(c)
+	}
+	if sum.run == nil {
+		return
+	}
+	for i, st := range sum.run.res.status {
+		if st == resultOpened || st == resultExisted {
+			status := StatusOpened
+			if st == resultExisted {
+				status = StatusAlreadyExists
+			}
+			fn(ImportedCase{Line: int(sum.run.todo[i].line), CaseID: sum.run.res.ids[i], Status: status})
+		}
+	}
+}
+
+// plainSummary is a Summary without its methods, for encoding/json.
+type plainSummary Summary
+
+// MarshalJSON encodes the summary with every case under "cases".
+func (sum *Summary) MarshalJSON() ([]byte, error) {
+	p := plainSummary(*sum)
+	if sum.run != nil {
+		p.Cases = []ImportedCase{}
+		sum.EachCase(func(c ImportedCase) { p.Cases = append(p.Cases, c) })
+	}
+	return json.Marshal(p)
+}
+
+// WriteJSON writes the summary as a json.Encoder indenting by two spaces
+// writes it, but a case at a time: the summary of an import of a million
+// rows is never all in memory.
+func (sum *Summary) WriteJSON(w io.Writer) error {
+	p := plainSummary(*sum)
+	p.Cases = []ImportedCase{}
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return err
+	}
+	const tail = "[]\n}\n"
+	bw := bufio.NewWriter(w)
+	bw.Write(bytes.TrimSuffix(head.Bytes(), []byte(tail)))
+	n := 0
+	var err error
+	sum.EachCase(func(c ImportedCase) {
+		if err != nil {
+			return
+		}
+		sep := ",\n    "
+		if n == 0 {
+			sep = "[\n    "
+		}
+		n++
+		var b []byte
+		if b, err = json.MarshalIndent(c, "    ", "  "); err == nil {
+			bw.WriteString(sep)
+			bw.Write(b)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		bw.WriteString(tail)
+	} else {
+		bw.WriteString("\n  ]\n}\n")
+	}
+	return bw.Flush()
 }
 
 // RowProblem is one reason a row is invalid.

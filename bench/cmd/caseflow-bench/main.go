@@ -70,8 +70,9 @@ Flags:
 	fs.DurationVar(&cfg.Day, "day", cfg.Day, "4: real time a day of the long case takes (the policy is compressed to match; at least 100ms)")
 	fs.IntVar(&cfg.Replays, "replays", cfg.Replays, "6: replays of each history")
 	fs.IntVar(&cfg.ADTMessages, "adt-messages", cfg.ADTMessages, "7: A03 discharges sent over MLLP to caseflow adt listen and to the echo server")
+	fs.IntVar(&cfg.ImportRows, "import-rows", cfg.ImportRows, "8: rows of the file checked by case import --dry-run for flat memory (against a tenth of it)")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "5: how long a worker rests before its memory is read")
-	fs.StringVar(&only, "only", "", "comma-separated scenarios to run (1,2,3a,3b,4,5,6,7); default all")
+	fs.StringVar(&only, "only", "", "comma-separated scenarios to run (1,2,3a,3b,4,5,6,7,8); default all")
 	fs.StringVar(&doc, "doc", "", "write the results into this markdown file, between its bench:results markers")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
