@@ -82,6 +82,16 @@ bench: tools build ## run the benchmark suite (own dev server, database and work
 	CASEFLOW_BENCH_COMMAND="make bench$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
 	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
 
+# The same scenarios on the full Temporal server (bin/temporal-server on
+# PostgreSQL persistence and visibility, as docker-compose.yml runs it), into
+# docs/BENCHMARKS.md's bench:cluster section. BENCH_FLAGS scales it as for
+# make bench; the committed section says which sizes it ran at.
+bench-cluster: tools build ## the benchmark on the full Temporal server on PostgreSQL (as docker-compose.yml); writes its section of docs/BENCHMARKS.md (BENCH_FLAGS to scale)
+	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
+	CASEFLOW_BENCH_COMMAND="make bench-cluster$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
+	  $(BIN)/caseflow-bench -server full -bin $(BIN) -temporal $(TEMPORAL) -temporal-server $(TEMPORAL_SERVER) \
+	  -temporal-sql-tool $(TEMPORAL_SQL_TOOL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
+
 BENCH_SMOKE := -cases 30 -concurrency 8 -open 10 -rt-cases 2 -updates 10 -rate 5 -cadence 1s -duration 2s \
 	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50
 

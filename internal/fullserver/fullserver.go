@@ -78,9 +78,17 @@ type Options struct {
 	HistoryShards int
 	// LogLevel of the server's log file; default "warn".
 	LogLevel string
+	// KeepDatabases leaves the databases in place on Stop (to look at
+	// them after a benchmark run with -keep).
+	KeepDatabases bool
 	// Logf, when set, receives progress lines.
 	Logf func(format string, args ...any)
 }
+
+// DefaultHistoryShards is the compose file's number of history shards
+// (temporalio/server's NUM_HISTORY_SHARDS default). It is fixed when the
+// databases are set up.
+const DefaultHistoryShards = 4
 
 // DefaultBins are the binaries "make tools" builds under root/bin, unless
 // CASEFLOW_TEMPORAL_SERVER_BIN and CASEFLOW_TEMPORAL_SQL_TOOL_BIN name others
@@ -158,7 +166,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		o.Retention = 72 * time.Hour
 	}
 	if o.HistoryShards <= 0 {
-		o.HistoryShards = 4
+		o.HistoryShards = DefaultHistoryShards
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
@@ -630,6 +638,10 @@ func (s *Server) Stop(keepDir bool) error {
 			s.opts.Logf("the Temporal server did not stop within 10 s of SIGTERM; killing it")
 			s.kill()
 		}
+	}
+	if len(s.dbs) > 0 && s.opts.KeepDatabases {
+		s.opts.Logf("kept the Temporal databases %s", strings.Join(s.dbs, ", "))
+		s.dbs = nil
 	}
 	if len(s.dbs) > 0 {
 		admin, err := sql.Open("postgres", s.adminURL)
