@@ -22,7 +22,7 @@ export CASEFLOW_TEMPORAL_SQL_TOOL_BIN := $(TEMPORAL_SQL_TOOL)
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 tools: $(TEMPORAL) $(BIN)/workflowcheck temporal-server ## build the Temporal CLI (dev server + UI), the full Temporal server and its sql tool, and workflowcheck from source
 
@@ -85,8 +85,9 @@ bench: tools build ## run the benchmark suite (own dev server, database and work
 # The same scenarios on the full Temporal server (bin/temporal-server on
 # PostgreSQL persistence and visibility, as docker-compose.yml runs it), into
 # docs/BENCHMARKS.md's bench:cluster section. BENCH_FLAGS scales it as for
-# make bench; the committed section says which sizes it ran at.
-bench-cluster: tools build ## the benchmark on the full Temporal server on PostgreSQL (as docker-compose.yml); writes its section of docs/BENCHMARKS.md (BENCH_FLAGS to scale)
+# make bench. At full size it takes longer than make bench (~20 min); the
+# committed section ran at reduced sizes, with the BENCH_FLAGS it shows.
+bench-cluster: tools build ## the benchmark on the full Temporal server on PostgreSQL (as docker-compose.yml) into its section of docs/BENCHMARKS.md; BENCH_FLAGS scales it (the committed run: reduced sizes, see the doc)
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
 	CASEFLOW_BENCH_COMMAND="make bench-cluster$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
 	  $(BIN)/caseflow-bench -server full -bin $(BIN) -temporal $(TEMPORAL) -temporal-server $(TEMPORAL_SERVER) \
