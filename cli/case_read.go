@@ -1,17 +1,19 @@
 package cli
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/caseflow/caseflow/care"
@@ -192,15 +194,26 @@ func (a *app) listCommand() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List cases from Temporal visibility, soonest due first",
+		Short: "List cases from Temporal visibility, most overdue first",
 		Long: `List open cases (add --all for closed ones too), filtered by phase, risk,
-manager or program. The same filters work in the Temporal Web UI and CLI:
+manager or program, the most overdue first: by next due time, then the cases
+with nothing due. It reads every case that matches from Temporal visibility,
+page by page, and shows the first --limit (default ` + fmt.Sprint(defaultListLimit) + `; --limit 0 shows
+all). A line on stderr says how many it shows of how many match:
+  showing 50 of 10000 open cases (most overdue first); --limit N shows more, --limit 0 all
+With --output json, stdout is the JSON array of the rows shown, and the line
+is on stderr only when rows were left out.
+The same filters work in the Temporal Web UI and CLI:
   temporal workflow list --query "CasePhase = 'assessment' AND CaseManager = 'cm-ana'"`,
 		Example: `  caseflow case list
   caseflow case list --manager cm-ana --risk high
+  caseflow case list --limit 0 --output json | jq length
   caseflow case list --phase follow-up --program complex-case --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 0 {
+				return care.Invalidf("--limit", "must be 0 (all cases) or more, got %d", limit)
+			}
 			query, err := caseQuery(all, phase, risk, manager, program)
 			if err != nil {
 				return err
@@ -211,7 +224,7 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 			if err != nil {
 				return err
 			}
-			rows, err := listCases(ctx, tc, query, limit)
+			rows, total, err := listCases(ctx, tc, query, limit, time.Now())
 			if err != nil {
 				return err
 			}
@@ -228,6 +241,10 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 					}
 				}
 			}
+			filtered := phase != "" || risk != "" || manager != "" || program != ""
+			if line := listSummary(len(rows), total, all, filtered); line != "" && (!a.json() || len(rows) < total) {
+				defer fmt.Fprintln(a.errOut, line)
+			}
 			return printRows(a, rows, func() error { return a.printCases(rows) })
 		},
 	}
@@ -236,8 +253,34 @@ manager or program. The same filters work in the Temporal Web UI and CLI:
 	cmd.Flags().StringVar(&manager, "manager", "", "only cases of this case manager")
 	cmd.Flags().StringVar(&program, "program", "", "only cases in this program")
 	cmd.Flags().BoolVar(&all, "all", false, "include closed cases")
-	cmd.Flags().IntVar(&limit, "limit", 500, "at most this many cases")
+	cmd.Flags().IntVar(&limit, "limit", defaultListLimit, "show the first this many cases, most overdue first (0: all)")
 	return cmd
+}
+
+// defaultListLimit is how many cases "case list" shows unless --limit says.
+const defaultListLimit = 50
+
+// listSummary is the line "case list" prints on stderr: how many cases it
+// shows of how many match, and how to see more. Empty when none match.
+func listSummary(shown, total int, all, filtered bool) string {
+	if total == 0 {
+		return ""
+	}
+	noun := "open cases"
+	if all {
+		noun = "cases"
+	}
+	if total == 1 {
+		noun = strings.TrimSuffix(noun, "s")
+	}
+	if filtered {
+		noun += " matching the filters"
+	}
+	line := fmt.Sprintf("showing %d of %d %s (most overdue first)", shown, total, noun)
+	if shown < total {
+		line += "; --limit N shows more, --limit 0 all"
+	}
+	return line
 }
 
 // printCases prints the rows of "case list" as a table.
@@ -267,6 +310,10 @@ func caseQuery(all bool, phase, risk, manager, program string) (string, error) {
 	q := []string{"WorkflowType = 'CaseWorkflow'"}
 	if !all {
 		q = append(q, "ExecutionStatus = 'Running'")
+	} else {
+		// A case that continued as new is one case: its earlier runs are
+		// not listed (nor counted) beside its current one.
+		q = append(q, "ExecutionStatus != 'ContinuedAsNew'")
 	}
 	if phase != "" {
 		p, err := care.ParseEnum("--phase", phase, care.Phases)
@@ -294,65 +341,109 @@ func caseQuery(all bool, phase, risk, manager, program string) (string, error) {
 	return strings.Join(q, " AND "), nil
 }
 
-func listCases(ctx context.Context, tc client.Client, query string, limit int) ([]CaseListing, error) {
-	var rows []CaseListing
+// caseLister is what "case list" needs of the Temporal client.
+type caseLister interface {
+	ListWorkflow(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+}
+
+// listPageSize is the visibility page size of "case list": the largest the
+// server allows by default (frontend.visibilityMaxPageSize is 1000).
+const listPageSize = 1000
+
+// listCases reads every case the query matches, page by page, and returns
+// the first limit of them in due order (dueBefore; limit 0: all) and how
+// many matched. Visibility on SQL cannot order by a search attribute, so
+// the order is made here; with a limit only the best limit rows are kept
+// (a bounded heap), so memory follows --limit, not the number of cases.
+func listCases(ctx context.Context, tc caseLister, query string, limit int, now time.Time) ([]CaseListing, int, error) {
+	top := &worstFirst{}
+	total := 0
 	var token []byte
 	for {
-		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 200})
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: listPageSize})
 		if err != nil {
-			return nil, care.Errorf(caseclient.TransportKind(err), "list cases: %v", rootCause(err))
+			return nil, 0, care.Errorf(caseclient.TransportKind(err), "list cases: %v", rootCause(err))
 		}
 		for _, e := range resp.Executions {
-			attrs := e.GetSearchAttributes().GetIndexedFields()
-			r := CaseListing{
-				CaseID:  strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "case-"),
-				Status:  strings.ToLower(e.GetStatus().String()),
-				Phase:   keyword(attrs["CasePhase"]),
-				Risk:    keyword(attrs["CaseRisk"]),
-				Program: keyword(attrs["CaseProgram"]),
-				Manager: keyword(attrs["CaseManager"]),
-				Opened:  e.GetStartTime().AsTime(),
+			total++
+			r := caseListing(e, now)
+			switch {
+			case limit == 0 || top.Len() < limit:
+				heap.Push(top, r)
+			case dueBefore(r, (*top)[0]):
+				(*top)[0] = r
+				heap.Fix(top, 0)
 			}
-			if p, ok := attrs["CasePaused"]; ok && r.Status == "running" {
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &r.Paused)
-			}
-			if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
-				var t time.Time
-				if converter.GetDefaultDataConverter().FromPayload(p, &t) == nil && !t.IsZero() {
-					r.NextDue, r.Overdue = &t, t.Before(time.Now())
-				}
-			}
-			rows = append(rows, r)
 		}
 		token = resp.NextPageToken
-		if len(token) == 0 || len(rows) >= limit {
+		if len(token) == 0 {
 			break
 		}
 	}
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
-	sortByDue(rows)
-	return rows, nil
+	rows := []CaseListing(*top)
+	sort.Slice(rows, func(i, j int) bool { return dueBefore(rows[i], rows[j]) })
+	return rows, total, nil
 }
 
-func sortByDue(rows []CaseListing) {
-	less := func(x, y CaseListing) bool {
-		switch {
-		case x.NextDue != nil && y.NextDue != nil:
+// caseListing is the row of one case's visibility record.
+func caseListing(e *workflowpb.WorkflowExecutionInfo, now time.Time) CaseListing {
+	attrs := e.GetSearchAttributes().GetIndexedFields()
+	r := CaseListing{
+		CaseID:  strings.TrimPrefix(e.GetExecution().GetWorkflowId(), "case-"),
+		Status:  strings.ToLower(e.GetStatus().String()),
+		Phase:   keyword(attrs["CasePhase"]),
+		Risk:    keyword(attrs["CaseRisk"]),
+		Program: keyword(attrs["CaseProgram"]),
+		Manager: keyword(attrs["CaseManager"]),
+		Opened:  e.GetStartTime().AsTime(),
+	}
+	if p, ok := attrs["CasePaused"]; ok && r.Status == "running" {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &r.Paused)
+	}
+	if p, ok := attrs["CaseNextDue"]; ok && r.Status == "running" {
+		var t time.Time
+		if converter.GetDefaultDataConverter().FromPayload(p, &t) == nil && !t.IsZero() {
+			r.NextDue, r.Overdue = &t, t.Before(now)
+		}
+	}
+	return r
+}
+
+// dueBefore is the order of "case list": the cases with a next due time
+// first, the most overdue (earliest due) first; then the cases with nothing
+// due, the newest first; ties by case id, so the order never depends on the
+// order visibility returns.
+func dueBefore(x, y CaseListing) bool {
+	switch {
+	case x.NextDue != nil && y.NextDue != nil:
+		if !x.NextDue.Equal(*y.NextDue) {
 			return x.NextDue.Before(*y.NextDue)
-		case x.NextDue != nil:
-			return true
-		case y.NextDue != nil:
-			return false
 		}
-		return x.Opened.After(y.Opened)
-	}
-	for i := 1; i < len(rows); i++ {
-		for j := i; j > 0 && less(rows[j], rows[j-1]); j-- {
-			rows[j], rows[j-1] = rows[j-1], rows[j]
+	case x.NextDue != nil:
+		return true
+	case y.NextDue != nil:
+		return false
+	default:
+		if !x.Opened.Equal(y.Opened) {
+			return x.Opened.After(y.Opened)
 		}
 	}
+	return x.CaseID < y.CaseID
+}
+
+// worstFirst is a heap of rows with the last in due order on top: the row a
+// better one replaces when the heap holds --limit rows.
+type worstFirst []CaseListing
+
+func (h worstFirst) Len() int           { return len(h) }
+func (h worstFirst) Less(i, j int) bool { return dueBefore(h[j], h[i]) }
+func (h worstFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *worstFirst) Push(x any)        { *h = append(*h, x.(CaseListing)) }
+func (h *worstFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func keyword(p *commonpb.Payload) string {

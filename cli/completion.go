@@ -196,7 +196,7 @@ func (a *app) completeCases(ctx context.Context, prefix string) ([]cobra.Complet
 		}
 		// The cases of this command line's task queue (--task-queue).
 		q := fmt.Sprintf("WorkflowType = 'CaseWorkflow' AND TaskQueue = '%s' AND %s", strings.ReplaceAll(a.taskQueue, "'", ""), status)
-		rows, err := listCases(ctx, tc, q, 500)
+		rows, _, err := listCases(ctx, tc, q, 500, time.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -139,7 +139,7 @@ func TestAuditedClocksThroughDischargeReadmissionAndEvaluation(t *testing.T) {
 	require.Equal(t, 1, alerts["late-entry"], "one alert for the late entry")
 	require.Equal(t, 1, alerts["readmission"])
 	require.Contains(t, e.ok("case", "history", id), "entered late")
-	recordHistory(t, "audited-clocks", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "audited-clocks-local-step", rawHistory(t, care.WorkflowID(id)))
 }
 
 // TestAPausedCaseKeepsItsDeadlinesOnTheDevServer pauses a demo case
@@ -182,7 +182,7 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 		return err == nil && len(resp.Executions) == 1
 	})
 	var listed []cli.CaseListing
-	e.okJSON(&listed, "case", "list", "--manager", "cm-ana")
+	e.okJSON(&listed, "case", "list", "--manager", "cm-ana", "--limit", "0") // every test shares one dev server
 	require.True(t, slices.ContainsFunc(listed, func(r cli.CaseListing) bool { return r.CaseID == id && r.Paused }),
 		"case list shows the case paused")
 	e.waitFor("the contact clock to run out while paused", 90*time.Second, func() bool {
@@ -205,5 +205,5 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 	e.okJSON(&resumed, "case", "resume", id, "--reason", "back home")
 	require.False(t, resumed.Paused)
 	e.ok("case", "close", id, "--reason", "transferred")
-	recordHistory(t, "paused-deadlines", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "paused-deadlines-local-step", rawHistory(t, care.WorkflowID(id)))
 }

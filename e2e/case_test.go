@@ -100,7 +100,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 
 	// Temporal visibility has the search attributes.
 	var list []cli.CaseListing
-	e.okJSON(&list, "case", "list", "--all", "--manager", "cm-ana", "--program", "complex-case")
+	e.okJSON(&list, "case", "list", "--all", "--manager", "cm-ana", "--program", "complex-case", "--limit", "0") // every test shares one dev server
 	require.NotEmpty(t, list)
 	found := false
 	for _, l := range list {
@@ -118,7 +118,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	for _, phi := range []string{"Zebulon", "Quixote", "1991-04-02", "MRN-RIVER", "bicycle", "Bicycle", "head injury", "physio going well"} {
 		require.NotContains(t, raw, phi)
 	}
-	recordHistory(t, "river-lifecycle-services", raw)
+	recordHistory(t, "river-lifecycle-local-step", raw)
 }
 
 func TestOpeningTheSameCaseTwiceReportsTheExistingCase(t *testing.T) {
@@ -331,7 +331,7 @@ func TestLoopsBackAndAnExternalDischargeSignal(t *testing.T) {
 	}
 	require.Equal(t, []string{"opened", "screen", "assess", "stratify", "plan", "coordinated", "contact",
 		"assess", "stratify", "plan", "coordinated", "transition", "close"}, actions)
-	recordHistory(t, "loops-and-adt-signal-services", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "loops-and-adt-signal-local-step", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestIneligibleScreeningClosesTheCase(t *testing.T) {
@@ -344,5 +344,5 @@ func TestIneligibleScreeningClosesTheCase(t *testing.T) {
 		require.NoError(t, e.db.Get(&r, `SELECT closure_reason FROM cases WHERE case_id = $1`, id))
 		return r
 	}())
-	recordHistory(t, "ineligible", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "ineligible-local-step", rawHistory(t, care.WorkflowID(id)))
 }

@@ -140,7 +140,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	history := e.ok("case", "history", id)
 	require.Contains(t, history, first+" escalated to sup-care-team")
 	require.Contains(t, history, visitID+" missed")
-	recordHistory(t, "demo-clocks-visits", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "demo-clocks-local-step", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {

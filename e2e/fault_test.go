@@ -301,7 +301,7 @@ func TestFaultSuite(t *testing.T) {
 	}
 	require.Contains(t, actions, "reset", "the trail shows the reset")
 
-	recordHistory(t, "fault-case", srv.history(care.WorkflowID(ids[1])))
+	recordHistory(t, "fault-case-local-step", srv.history(care.WorkflowID(ids[1])))
 	recordHistory(t, "fault-service-fin", srv.history(workflows.ServiceWorkflowID(ids[1], "fin", 1)))
 	for _, id := range ids {
 		d.retry("case", "close", id, "--reason", "goals-met")
@@ -346,7 +346,8 @@ func (e *env) loadSlotsEvery(in, every time.Duration, n int) {
 }
 
 // resettable returns the id of the WorkflowTaskCompleted event before the
-// case's last RecordStep: a reset there runs that step again. Zero when
+// case's last RecordStep (an activity, or a local activity under change
+// record-step-local): a reset there runs that step again. Zero when
 // the case has recorded nothing since it was coordinated.
 func (e *env) resettable(srv *ownServer, caseID string) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -366,6 +367,12 @@ func (e *env) resettable(srv *ownServer, caseID string) int64 {
 			coordinated, candidate = true, 0
 		case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			if coordinated && ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == "RecordStep" {
+				candidate = lastCompleted
+			}
+		case enums.EVENT_TYPE_MARKER_RECORDED:
+			// Change record-step-local: RecordStep, the case's only local
+			// activity, ran in the workflow task that just completed.
+			if coordinated && ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
 				candidate = lastCompleted
 			}
 		}

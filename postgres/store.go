@@ -41,9 +41,49 @@ type Store struct {
 	db *sqlx.DB
 }
 
-// Open connects to the database at dsn and checks that it answers and is
-// migrated to the schema this binary expects.
+// Pool sizes a store's connection pool (database/sql's SetMaxOpenConns,
+// SetMaxIdleConns and SetConnMaxLifetime).
+type Pool struct {
+	// MaxOpenConns bounds the connections open at once (in use or idle):
+	// a caller that needs one more waits for one to be returned.
+	MaxOpenConns int
+	// MaxIdleConns is how many returned connections are kept for reuse; the
+	// others are closed. At most MaxOpenConns.
+	MaxIdleConns int
+	// ConnMaxLifetime closes a connection this long after it was opened
+	// (when it is next idle); 0 keeps connections forever.
+	ConnMaxLifetime time.Duration
+}
+
+// DefaultPool is the pool Open sizes: 20 connections, all kept when idle,
+// each replaced after 30 minutes.
+var DefaultPool = Pool{MaxOpenConns: 20, MaxIdleConns: 20, ConnMaxLifetime: 30 * time.Minute}
+
+// Validate reports a pool database/sql would silently change: no
+// connection at all, or more idle than open connections.
+func (p Pool) Validate() error {
+	switch {
+	case p.MaxOpenConns < 1:
+		return fmt.Errorf("max open connections %d: must be at least 1", p.MaxOpenConns)
+	case p.MaxIdleConns < 0 || p.MaxIdleConns > p.MaxOpenConns:
+		return fmt.Errorf("max idle connections %d: must be between 0 and the max open connections (%d)", p.MaxIdleConns, p.MaxOpenConns)
+	case p.ConnMaxLifetime < 0:
+		return fmt.Errorf("connection max lifetime %s: must not be negative (0 keeps connections forever)", p.ConnMaxLifetime)
+	}
+	return nil
+}
+
+// Open connects to the database at dsn with DefaultPool and checks that it
+// answers and is migrated to the schema this binary expects.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenPool(ctx, dsn, DefaultPool)
+}
+
+// OpenPool is Open with the connection pool sized by pool.
+func OpenPool(ctx context.Context, dsn string, pool Pool) (*Store, error) {
+	if err := pool.Validate(); err != nil {
+		return nil, fmt.Errorf("database pool: %w", err)
+	}
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
@@ -63,7 +103,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("database at %s is at schema version %d, this caseflow needs %d: run \"caseflow migrate\"", redact(dsn), current, latest)
 	}
-	db.SetMaxOpenConns(20)
+	db.SetMaxOpenConns(pool.MaxOpenConns)
+	db.SetMaxIdleConns(pool.MaxIdleConns)
+	db.SetConnMaxLifetime(pool.ConnMaxLifetime)
 	return &Store{db: db}, nil
 }
 

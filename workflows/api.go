@@ -114,6 +114,12 @@ const (
 	// versionVisitBooking: a discharge books the face-to-face visit through
 	// a ServiceWorkflow, in a window ending at the visit's due time.
 	versionVisitBooking = "tcm-visit-booking"
+	// versionRecordStepLocal: RecordStep, and the activities that only
+	// compute on a staff action's path (risk rules, discharge clocks,
+	// calendar months), run as local activities in the workflow task, not
+	// through the task queue (a staff action answers sooner, a step costs
+	// fewer events).
+	versionRecordStepLocal = "record-step-local"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's

@@ -45,7 +45,10 @@ type caseEnv struct {
 	reported map[string]care.ServiceState
 	// rereads counts the times the case re-read its services.
 	rereads int
-	mu      sync.Mutex
+	// recordErr, if set, fails a RecordStep attempt when it returns an error
+	// (the step is not recorded).
+	recordErr func(context.Context, care.Step) error
+	mu        sync.Mutex
 }
 
 func newCaseEnv(t *testing.T) *caseEnv {
@@ -80,9 +83,14 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 			return nil
 		})
 	env.OnActivity(acts.RecordStep, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, st care.Step) error {
+		func(ctx context.Context, st care.Step) error {
 			if st.Snapshot.LastEventSeq != st.Event.Seq || st.Snapshot.Phase != st.Event.PhaseAfter {
 				return errors.New("snapshot does not match event")
+			}
+			if c.recordErr != nil {
+				if err := c.recordErr(ctx, st); err != nil {
+					return err
+				}
 			}
 			c.steps = append(c.steps, st)
 			c.events = append(c.events, st.Event)

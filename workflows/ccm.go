@@ -49,7 +49,7 @@ func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes i
 func (w *caseWorkflow) openMonth(ctx workflow.Context, at time.Time) error {
 	s, p := &w.state, w.state.Policy
 	var mo care.Month
-	if err := w.execute(ctx, "calendar month", a.MonthEnd, &mo, p, at); err != nil {
+	if err := w.compute(ctx, "calendar month", a.MonthEnd, "MonthEnd", &mo, p, at); err != nil {
 		return err
 	}
 	m := &care.MonthMinutes{Month: mo, Target: p.CCM.MonthlyMinutes}

@@ -182,7 +182,7 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 		what = "submit " + string(urgency) + " appeal for " + svc.Code
 	}
 	var d care.AuthorizationDecision
-	if err := s.execute(ctx, what, a.SubmitAuthorization, &d, req); err != nil {
+	if err := s.executePayer(ctx, what, a.SubmitAuthorization, &d, req); err != nil {
 		if s.versioned() && isApplicationError(err, activities.ErrTypePayerProtocol) {
 			auth.Status = care.AuthorizationRejected
 			p.State.Status = care.ServiceNeedsStaff
@@ -252,7 +252,7 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 			continue
 		}
 		poll = min(poll*2, maxPoll)
-		if err := s.execute(ctx, "inquire about the authorization of "+svc.Code, a.InquireAuthorization, &d, d.RequestID); err != nil {
+		if err := s.executePayer(ctx, "inquire about the authorization of "+svc.Code, a.InquireAuthorization, &d, d.RequestID); err != nil {
 			return false, err
 		}
 	}
@@ -276,6 +276,32 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 	p.State.Status = care.ServiceReadyToBook
 	s.report(ctx, fmt.Sprintf("%s: authorized (%s, valid until %s)", svc.ID, d.AuthorizationNumber, d.ValidTo.UTC().Format(time.DateOnly)), "", "")
 	return true, nil
+}
+
+// versionPayerTaskQueue: the payer's activities (SubmitAuthorization,
+// InquireAuthorization) run on the payer's own task queue
+// (PayerTaskQueue), whose workers the Temporal server holds to the
+// insurer's rate; before, they ran on the case's task queue.
+const versionPayerTaskQueue = "payer-task-queue"
+
+// PayerTaskQueue is the task queue of the payer's activities of cases on
+// taskQueue: caseflow-worker runs a second worker on it with only those
+// activities and TaskQueueActivitiesPerSecond set to the insurer's quota.
+func PayerTaskQueue(taskQueue string) string { return taskQueue + "-payer" }
+
+// executePayer runs an activity that calls the insurer, as execute does:
+// from version 1 of versionPayerTaskQueue on, on the payer's task queue,
+// derived from the one this workflow runs on. A history recorded before
+// keeps the case's task queue, where caseflow-worker still registers the
+// activities. The version is recorded once, at the first payer call of a
+// run.
+func (s *serviceRun) executePayer(ctx workflow.Context, summary string, activity, result any, args ...any) error {
+	opts := activityOptions
+	opts.Summary = summary
+	if workflow.GetVersion(ctx, versionPayerTaskQueue, workflow.DefaultVersion, 1) == 1 {
+		opts.TaskQueue = PayerTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
+	}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...).Get(ctx, result)
 }
 
 // firstInquiry is the first wait before inquiring about a pended

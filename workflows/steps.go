@@ -31,10 +31,10 @@ func (w *caseWorkflow) assess(ctx workflow.Context, actor string, as care.Assess
 		// The rules live in an activity; if it cannot run, the action fails
 		// and the case stays where it was.
 		if rules := w.state.Policy.RiskRules; rules != nil && workflow.GetVersion(ctx, versionRiskRulesData, workflow.DefaultVersion, 1) == 1 {
-			if err := w.execute(ctx, "propose risk level", a.ProposeRiskWith, &p, *rules, as); err != nil {
+			if err := w.compute(ctx, "propose risk level", a.ProposeRiskWith, "ProposeRiskWith", &p, *rules, as); err != nil {
 				return "", nil, err
 			}
-		} else if err := w.execute(ctx, "propose risk level", a.ProposeRisk, &p, as); err != nil {
+		} else if err := w.compute(ctx, "propose risk level", a.ProposeRisk, "ProposeRisk", &p, as); err != nil {
 			return "", nil, err
 		}
 		c := &w.state.Clocks

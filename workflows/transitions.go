@@ -96,7 +96,7 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 		return summary, nil
 	case care.TransitionDischarge:
 		var c care.DischargeClocks
-		if err := w.execute(ctx, "compute discharge clocks", a.DischargeClocks, &c,
+		if err := w.compute(ctx, "compute discharge clocks", a.DischargeClocks, "DischargeClocks", &c,
 			care.DischargeRequest{Policy: p, Risk: s.Risk, Transition: t, EnteredAt: now}); err != nil {
 			return "", err
 		}
@@ -131,7 +131,7 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 		return summary, nil
 	default:
 		var c care.DischargeClocks
-		if err := w.execute(ctx, "plan post-transition contact", a.DischargeClocks, &c,
+		if err := w.compute(ctx, "plan post-transition contact", a.DischargeClocks, "DischargeClocks", &c,
 			care.DischargeRequest{Policy: p, Risk: s.Risk, Transition: t, EnteredAt: now}); err != nil {
 			return "", err
 		}
@@ -255,7 +255,7 @@ func (w *caseWorkflow) applyTransitionBefore(ctx workflow.Context, t care.Transi
 		return summary, nil
 	case care.TransitionDischarge:
 		var c care.DischargeClocks
-		if err := w.execute(ctx, "plan discharge clocks", a.PlanDischargeClocks, &c, p, s.Risk, t.Date, now); err != nil {
+		if err := w.compute(ctx, "plan discharge clocks", a.PlanDischargeClocks, "PlanDischargeClocks", &c, p, s.Risk, t.Date, now); err != nil {
 			return "", err
 		}
 		w.cancelTasks(now, "superseded by a new discharge", append(postDischarge, care.TaskReadmissionWatch)...)
@@ -282,7 +282,7 @@ func (w *caseWorkflow) applyTransitionBefore(ctx workflow.Context, t care.Transi
 			c.ContactDue.UTC().Format(time.RFC3339), c.VisitDue.UTC().Format(time.RFC3339)), nil
 	default:
 		var c care.DischargeClocks
-		if err := w.execute(ctx, "plan post-transition contact", a.PlanDischargeClocks, &c, p, s.Risk, t.Date, now); err != nil {
+		if err := w.compute(ctx, "plan post-transition contact", a.PlanDischargeClocks, "PlanDischargeClocks", &c, p, s.Risk, t.Date, now); err != nil {
 			return "", err
 		}
 		w.cancelTasks(now, "superseded by a new transition", care.TaskContact)

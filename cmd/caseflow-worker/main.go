@@ -13,6 +13,13 @@
 // With --metrics-addr (or CASEFLOW_METRICS_ADDR), e.g. 127.0.0.1:9464, it
 // serves Prometheus metrics on /metrics and /healthz and /readyz
 // (docs/operations.md, "Metrics"); off by default.
+//
+// The payer's activities run on a second worker, on <task queue>-payer, that
+// the Temporal server holds to --payer-rate (CASEFLOW_PAYER_RATE) requests per
+// second over all workers. Concurrency, pollers, the sticky cache and the
+// PostgreSQL pool are tuned by flags or CASEFLOW_* variables (the flag wins;
+// caseflow-worker --help, docs/operations.md "Tuning"); a value it refuses
+// stops it at start with exit status 2.
 package main
 
 import (
@@ -49,24 +56,32 @@ func main() {
 	if os.Getenv("CASEFLOW_LOG_LEVEL") == "debug" {
 		level = slog.LevelDebug
 	}
-	metricsAddr := flag.String("metrics-addr", os.Getenv(metrics.EnvAddr), "serve /metrics, /healthz and /readyz on this address (env "+metrics.EnvAddr+"; empty: off)")
-	flag.Parse()
+	cfg, err := worker.ParseConfig(os.Args[1:], os.Getenv, os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		// A setting to fix, like a bad flag: exit status 2, no stack trace.
+		fmt.Fprintln(os.Stderr, "caseflow-worker: "+err.Error())
+		os.Exit(2)
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(logger, *metricsAddr); err != nil {
+	if err := run(logger, cfg); err != nil {
 		logger.Error("caseflow-worker stopped", "error", err.Error())
 		fmt.Fprintln(os.Stderr, "caseflow-worker: "+err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(logger *slog.Logger, metricsAddr string) error {
+func run(logger *slog.Logger, cfg worker.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, err := postgres.Open(ctx, postgres.URLFromEnv())
+	store, err := postgres.OpenPool(ctx, postgres.URLFromEnv(), cfg.Pool)
 	if err != nil {
 		return stoppedOr(ctx, err)
 	}
 	defer store.Close()
+	metricsAddr := cfg.MetricsAddr
 	var m *metrics.Metrics
 	var sdkMetrics client.MetricsHandler
 	if metricsAddr != "" {
@@ -114,8 +129,12 @@ func run(logger *slog.Logger, metricsAddr string) error {
 		}
 		logger.Info("metrics served", "addr", addr)
 	}
-	w := worker.New(c, queue, acts)
-	logger.Info("caseflow-worker started", "task_queue", queue, "payer", payer.URLFromEnv(), "reminders", notifier.Name())
+	w := worker.New(c, queue, acts, cfg)
+	logger.Info("caseflow-worker started", "task_queue", queue, "payer_task_queue", workflows.PayerTaskQueue(queue),
+		"payer", payer.URLFromEnv(), "payer_rate", cfg.PayerRate, "reminders", notifier.Name(),
+		"workflow_tasks", cfg.WorkflowTasks, "activity_tasks", cfg.ActivityTasks, "local_activities", cfg.LocalActivities,
+		"workflow_pollers", cfg.WorkflowPollers, "activity_pollers", cfg.ActivityPollers, "sticky_cache", cfg.StickyCache,
+		"db_max_open", cfg.Pool.MaxOpenConns, "db_max_idle", cfg.Pool.MaxIdleConns, "db_conn_max_lifetime", cfg.Pool.ConnMaxLifetime.String())
 	// Run returns once the context is done and the worker has stopped,
 	// giving in-flight activities worker.StopTimeout to finish.
 	err = w.Run(ctxInterrupt(ctx))
