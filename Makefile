@@ -4,24 +4,45 @@
 
 TEMPORAL_CLI_VERSION  := v1.5.1
 WORKFLOWCHECK_VERSION := v0.6.0
+# The full Temporal server of docker-compose.yml (temporalio/server image tag);
+# the one the CLI above embeds. Bump both together.
+TEMPORAL_SERVER_VERSION := v1.29.1
 BIN      := $(CURDIR)/bin
 TEMPORAL := $(BIN)/temporal
+TEMPORAL_SERVER   := $(BIN)/temporal-server
+TEMPORAL_SQL_TOOL := $(BIN)/temporal-sql-tool
 GO       ?= go
 
 export CASEFLOW_TEMPORAL_BIN := $(TEMPORAL)
+export CASEFLOW_TEMPORAL_SERVER_BIN := $(TEMPORAL_SERVER)
+export CASEFLOW_TEMPORAL_SQL_TOOL_BIN := $(TEMPORAL_SQL_TOOL)
 
-.PHONY: all tools build run test test-unit lint fmt clean help bench bench-smoke ui-check soak node-tools
+.PHONY: all tools temporal-server build run test test-unit lint fmt clean help bench bench-smoke bench-cluster ui-check soak node-tools
 
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
-tools: $(TEMPORAL) $(BIN)/workflowcheck ## build the Temporal CLI (dev server + UI) and workflowcheck from source
+tools: $(TEMPORAL) $(BIN)/workflowcheck temporal-server ## build the Temporal CLI (dev server + UI), the full Temporal server and its sql tool, and workflowcheck from source
 
 $(TEMPORAL):
 	@echo "building the Temporal CLI $(TEMPORAL_CLI_VERSION) from source (about 4 minutes the first time)"
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# The full Temporal server (PostgreSQL persistence and visibility, as
+# docker-compose.yml runs it) and temporal-sql-tool, for e2e/fullserver_test.go
+# and make bench-cluster (internal/fullserver). Both report their version, so a
+# bump of TEMPORAL_SERVER_VERSION rebuilds them; go install builds into a
+# scratch GOBIN and the binaries are moved under names that say what they are.
+temporal-server: ## build bin/temporal-server and bin/temporal-sql-tool (TEMPORAL_SERVER_VERSION) from source
+	@v=$(patsubst v%,%,$(TEMPORAL_SERVER_VERSION)); \
+	if $(TEMPORAL_SERVER) --version 2>/dev/null | grep -qx "temporal version $$v" && \
+	   $(TEMPORAL_SQL_TOOL) --version 2>/dev/null | grep -qx "temporal-sql-tool version $$v"; then exit 0; fi; \
+	echo "building the Temporal server $(TEMPORAL_SERVER_VERSION) and temporal-sql-tool from source (several minutes the first time)"; \
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION) && \
+	mkdir -p $(BIN) && mv -f $$tmp/server $(TEMPORAL_SERVER) && mv -f $$tmp/sql $(TEMPORAL_SQL_TOOL)
 
 $(BIN)/workflowcheck:
 	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
@@ -60,6 +81,17 @@ bench: tools build ## run the benchmark suite (own dev server, database and work
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
 	CASEFLOW_BENCH_COMMAND="make bench$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
 	  $(BIN)/caseflow-bench -bin $(BIN) -temporal $(TEMPORAL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
+
+# The same scenarios on the full Temporal server (bin/temporal-server on
+# PostgreSQL persistence and visibility, as docker-compose.yml runs it), into
+# docs/BENCHMARKS.md's bench:cluster section. BENCH_FLAGS scales it as for
+# make bench. The committed section ran at reduced sizes (the BENCH_FLAGS it
+# shows; 15 minutes); at full size it takes longer than make bench.
+bench-cluster: tools build ## the benchmark on the full Temporal server on PostgreSQL (as docker-compose.yml) into its section of docs/BENCHMARKS.md; BENCH_FLAGS scales it (the committed run: reduced sizes, see the doc)
+	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
+	CASEFLOW_BENCH_COMMAND="make bench-cluster$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
+	  $(BIN)/caseflow-bench -server full -bin $(BIN) -temporal $(TEMPORAL) -temporal-server $(TEMPORAL_SERVER) \
+	  -temporal-sql-tool $(TEMPORAL_SQL_TOOL) -doc docs/BENCHMARKS.md $(BENCH_FLAGS)
 
 BENCH_SMOKE := -cases 30 -concurrency 8 -open 10 -rt-cases 2 -updates 10 -rate 5 -cadence 1s -duration 2s \
 	-wave 30 -days 14 -replays 3 -settle 300ms -adt-messages 50 -import-rows 2000

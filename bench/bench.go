@@ -33,6 +33,16 @@ type Config struct {
 	BinDir string
 	// TemporalBin is the Temporal CLI that runs the dev server.
 	TemporalBin string
+	// Server is the Temporal server the run starts: ServerDev (the dev
+	// server of bin/temporal, as make run; the default) or ServerFull
+	// (bin/temporal-server on PostgreSQL persistence and visibility, as
+	// docker-compose.yml runs it, with deploy/temporal/dynamicconfig; make
+	// bench-cluster). Persistence, SQLitePragmas and DynamicConfig are the
+	// dev server's.
+	Server string
+	// ServerBin and SQLToolBin are the full server and its
+	// temporal-sql-tool (make tools builds both).
+	ServerBin, SQLToolBin string
 	// BenchBin is this benchmark's binary; it is run as "baseline-worker".
 	BenchBin string
 	// PostgresURL is the PostgreSQL server the benchmark creates its
@@ -102,12 +112,21 @@ type Config struct {
 	Command string
 }
 
+// The servers a run can start (Config.Server).
+const (
+	ServerDev  = "dev"
+	ServerFull = "full"
+)
+
 // DefaultConfig is the full benchmark of "make bench".
 func DefaultConfig() Config {
 	return Config{
 		Root:        ".",
 		BinDir:      "bin",
 		TemporalBin: "bin/temporal",
+		Server:      ServerDev,
+		ServerBin:   "bin/temporal-server",
+		SQLToolBin:  "bin/temporal-sql-tool",
 		PostgresURL: defaultPostgresURL(),
 		Persistence: "file",
 		// The dev server's SQLite file in WAL mode: see docs/BENCHMARKS.md.
@@ -172,6 +191,7 @@ type Report struct {
 	Rows          []Row         `json:"rows"`
 	Machine       Machine       `json:"machine"`
 	Persistence   string        `json:"persistence"`
+	Server        string        `json:"server"`
 	SQLitePragmas []string      `json:"sqlite_pragmas,omitempty"`
 	Command       string        `json:"command"`
 	Started       time.Time     `json:"started"`
@@ -211,7 +231,7 @@ func (r *Report) note(format string, args ...any) {
 // error only when the environment cannot be set up.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg = withDefaults(cfg)
-	rep := &Report{Started: time.Now(), Command: cfg.Command, Persistence: cfg.Persistence}
+	rep := &Report{Started: time.Now(), Command: cfg.Command, Persistence: cfg.Persistence, Server: cfg.Server}
 	if cfg.Persistence == "file" {
 		rep.SQLitePragmas = cfg.SQLitePragmas
 	}
@@ -313,6 +333,15 @@ func withDefaults(c Config) Config {
 	if c.TemporalBin == "" {
 		c.TemporalBin = d.TemporalBin
 	}
+	if c.Server == "" {
+		c.Server = d.Server
+	}
+	if c.ServerBin == "" {
+		c.ServerBin = d.ServerBin
+	}
+	if c.SQLToolBin == "" {
+		c.SQLToolBin = d.SQLToolBin
+	}
 	if c.PostgresURL == "" {
 		c.PostgresURL = d.PostgresURL
 	}
@@ -336,7 +365,7 @@ func withDefaults(c Config) Config {
 	setD(&c.Duration, d.Duration)
 	setD(&c.Day, d.Day)
 	setD(&c.Settle, d.Settle)
-	for _, p := range []*string{&c.Root, &c.BinDir, &c.TemporalBin, &c.BenchBin} {
+	for _, p := range []*string{&c.Root, &c.BinDir, &c.TemporalBin, &c.BenchBin, &c.ServerBin, &c.SQLToolBin} {
 		if *p != "" {
 			if abs, err := filepath.Abs(*p); err == nil {
 				*p = abs

@@ -33,6 +33,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/codec"
+	"github.com/caseflow/caseflow/internal/fullserver"
 	"github.com/caseflow/caseflow/internal/testkeys"
 	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/schema"
@@ -55,6 +56,7 @@ type env struct {
 	tmp   string
 
 	server   *testsuite.DevServer
+	full     *fullserver.Server // with Config.Server "full", instead of server
 	hostPort string
 	plain    client.Client // without the codec: sees what Temporal stores
 	c        client.Client // with caseflow's codec, as the CLI
@@ -83,7 +85,18 @@ func (e *env) logf(format string, args ...any) {
 
 func newEnv(ctx context.Context, cfg Config, rep *Report) (e *env, err error) {
 	e = &env{cfg: cfg, rep: rep, start: time.Now(), policies: map[string]care.Policy{}}
-	for _, bin := range []string{cfg.TemporalBin, filepath.Join(cfg.BinDir, "caseflow"), filepath.Join(cfg.BinDir, "caseflow-worker"), cfg.BenchBin} {
+	servers := []string{cfg.TemporalBin}
+	switch cfg.Server {
+	case ServerDev:
+	case ServerFull:
+		servers = []string{cfg.ServerBin, cfg.SQLToolBin}
+		if len(cfg.DynamicConfig) > 0 {
+			return nil, errors.New("-dynamic-config is for the dev server; the full server reads deploy/temporal/dynamicconfig/development-sql.yaml")
+		}
+	default:
+		return nil, fmt.Errorf("server must be %s or %s, got %q", ServerDev, ServerFull, cfg.Server)
+	}
+	for _, bin := range append(servers, filepath.Join(cfg.BinDir, "caseflow"), filepath.Join(cfg.BinDir, "caseflow-worker"), cfg.BenchBin) {
 		if bin == "" {
 			return nil, errors.New("no benchmark binary given (Config.BenchBin): it runs the baseline worker")
 		}
@@ -182,8 +195,12 @@ func (e *env) savePolicy(ctx context.Context, p care.Policy) error {
 	return nil
 }
 
-// startServer starts the run's own Temporal dev server from bin/temporal.
+// startServer starts the run's own Temporal server: the dev server from
+// bin/temporal, or with Config.Server "full" the full server.
 func (e *env) startServer(ctx context.Context) error {
+	if e.cfg.Server == ServerFull {
+		return e.startFullServer(ctx)
+	}
 	logFile, err := os.Create(filepath.Join(e.tmp, "temporal.log"))
 	if err != nil {
 		return err
@@ -218,6 +235,33 @@ func (e *env) startServer(ctx context.Context) error {
 		return fmt.Errorf("start the dev server: %w", err)
 	}
 	e.hostPort = e.server.FrontendHostPort()
+	return e.dial()
+}
+
+// startFullServer starts the full Temporal server (internal/fullserver):
+// bin/temporal-server at the compose file's version on two PostgreSQL
+// databases of the run's own, with the compose file's dynamic config and
+// caseflow's search attributes registered. Its config and log are in the
+// run's directory.
+func (e *env) startFullServer(ctx context.Context) (err error) {
+	e.logf("starting the full Temporal server (%s), history and visibility in PostgreSQL", e.cfg.ServerBin)
+	e.full, err = fullserver.Start(ctx, fullserver.Options{
+		ServerBin: e.cfg.ServerBin, SQLToolBin: e.cfg.SQLToolBin, PostgresURL: e.cfg.PostgresURL,
+		DynamicConfigFile: filepath.Join(e.cfg.Root, "deploy", "temporal", "dynamicconfig", "development-sql.yaml"),
+		Dir:               filepath.Join(e.tmp, "temporal-server"),
+		SearchAttributes:  workflows.SearchAttributeTypes,
+		KeepDatabases:     e.cfg.KeepDB,
+		Logf:              e.logf,
+	})
+	if err != nil {
+		return fmt.Errorf("start the full Temporal server: %w", err)
+	}
+	e.hostPort = e.full.FrontendHostPort()
+	return e.dial()
+}
+
+// dial opens the run's two clients to its server.
+func (e *env) dial() (err error) {
 	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if e.plain, err = client.Dial(client.Options{HostPort: e.hostPort, Logger: logger}); err != nil {
 		return err
@@ -295,6 +339,11 @@ func (e *env) close() {
 	}
 	if e.server != nil {
 		_ = e.server.Stop()
+	}
+	if e.full != nil {
+		if err := e.full.Stop(true); err != nil {
+			e.logf("stopping the full Temporal server: %v", err)
+		}
 	}
 	if e.store != nil {
 		e.store.Close()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/caseflow/caseflow/internal/fullserver"
 )
 
 // Machine describes where a run ran.
@@ -40,7 +42,7 @@ func loadAvg() string {
 }
 
 func (m Machine) oneLine() string {
-	return fmt.Sprintf("%d CPUs (%s), %s memory, Linux %s, %s; dev server: %s; %s", m.CPUs, m.CPUModel, m.Memory, m.Kernel, m.Go, m.DevServer, m.PostgreSQL)
+	return fmt.Sprintf("%d CPUs (%s), %s memory, Linux %s, %s; Temporal: %s; %s", m.CPUs, m.CPUModel, m.Memory, m.Kernel, m.Go, m.DevServer, m.PostgreSQL)
 }
 
 func (e *env) machine(ctx context.Context) Machine {
@@ -66,7 +68,11 @@ func (e *env) machine(ctx context.Context) Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
-	if out, err := exec.CommandContext(ctx, e.cfg.TemporalBin, "--version").Output(); err == nil {
+	serverBin := e.cfg.TemporalBin
+	if e.cfg.Server == ServerFull {
+		serverBin = e.cfg.ServerBin
+	}
+	if out, err := exec.CommandContext(ctx, serverBin, "--version").Output(); err == nil {
 		m.DevServer = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "temporal version "))
 	}
 	var v string
@@ -81,8 +87,11 @@ func (e *env) machine(ctx context.Context) Machine {
 	return m
 }
 
-// persistenceText says where the dev server kept its history.
+// persistenceText says where the server kept its history.
 func (r *Report) persistenceText() string {
+	if r.Server == ServerFull {
+		return "PostgreSQL (persistence and visibility, two databases of the run's own), as docker-compose.yml"
+	}
 	if r.Persistence == "memory" {
 		return "in memory (-persistence memory), not a file as make run"
 	}
@@ -96,7 +105,7 @@ func (r *Report) persistenceText() string {
 func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\ncaseflow benchmark: %s, %s\n", r.Started.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
 	fmt.Fprintf(w, "machine: %s\n", r.Machine.oneLine())
-	fmt.Fprintf(w, "dev server history: %s\n", r.persistenceText())
+	fmt.Fprintf(w, "%s history: %s\n", r.serverName(), r.persistenceText())
 	fmt.Fprintf(w, "load average: %s at the start, %s at the end\n\n", r.Machine.LoadStart, r.Machine.LoadEnd)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tscenario\tresult\tgoal")
@@ -125,7 +134,7 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "| machine | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| CPUs (nproc) | %d |\n| CPU | %s |\n| memory | %s |\n| kernel | Linux %s |\n| Go | %s |\n", m.CPUs, m.CPUModel, m.Memory, m.Kernel, m.Go)
 	fmt.Fprintf(&b, "| load average (1, 5, 15 min) | %s at the start, %s at the end |\n", m.LoadStart, m.LoadEnd)
-	fmt.Fprintf(&b, "| Temporal dev server | `bin/temporal` %s; history in %s |\n| PostgreSQL | %s, local, a database of the run's own |\n\n", m.DevServer, r.persistenceText(), m.PostgreSQL)
+	fmt.Fprintf(&b, "| %s | %s; history in %s |\n| PostgreSQL | %s, local, a database of the run's own |\n\n", r.serverName(), r.serverBinText(), r.persistenceText(), m.PostgreSQL)
 	fmt.Fprintf(&b, "| # | scenario | caseflow | baseline (same server) | goal | result |\n|---|---|---|---|---|---|\n")
 	esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 	for _, row := range r.Rows {
@@ -147,24 +156,49 @@ func boldMissed(s string) string {
 	return s
 }
 
-// Doc markers: WriteDoc replaces what lies between them.
+// Doc markers: WriteDoc replaces what lies between them. A run on the dev
+// server writes the main results; a run on the full server (make
+// bench-cluster) its own section, so that the doc shows both.
 const (
 	DocBegin = "<!-- bench:results:begin (written by make bench; edit outside these markers) -->"
 	DocEnd   = "<!-- bench:results:end -->"
+
+	ClusterDocBegin = "<!-- bench:cluster:begin (written by make bench-cluster; edit outside these markers) -->"
+	ClusterDocEnd   = "<!-- bench:cluster:end -->"
 )
 
+// serverName is the row of the machine table that names the server.
+func (r *Report) serverName() string {
+	if r.Server == ServerFull {
+		return "Temporal server"
+	}
+	return "Temporal dev server"
+}
+
+func (r *Report) serverBinText() string {
+	if r.Server == ServerFull {
+		return "`bin/temporal-server` " + r.Machine.DevServer + " (docker-compose.yml's version), single process, " + strconv.Itoa(fullserver.DefaultHistoryShards) + " history shards, deploy/temporal/dynamicconfig"
+	}
+	return "`bin/temporal` " + r.Machine.DevServer
+}
+
 // WriteDoc puts the results block into the file at path between DocBegin and
-// DocEnd, keeping the rest; a file without the markers gets them appended.
+// DocEnd (ClusterDocBegin and ClusterDocEnd for a run on the full server),
+// keeping the rest; a file without the markers gets them appended.
 func (r *Report) WriteDoc(path string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	block := DocBegin + "\n" + r.Markdown() + DocEnd
+	begin, end := DocBegin, DocEnd
+	if r.Server == ServerFull {
+		begin, end = ClusterDocBegin, ClusterDocEnd
+	}
+	block := begin + "\n" + r.Markdown() + end
 	s := string(old)
-	i, j := strings.Index(s, DocBegin), strings.Index(s, DocEnd)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
 	if i >= 0 && j > i {
-		s = s[:i] + block + s[j+len(DocEnd):]
+		s = s[:i] + block + s[j+len(end):]
 	} else {
 		if s != "" && !strings.HasSuffix(s, "\n") {
 			s += "\n"

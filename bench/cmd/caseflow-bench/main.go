@@ -39,6 +39,8 @@ its own dev server and database, and prints a table (progress on stderr).
 
   caseflow-bench                               # the full run of "make bench" (about 20 minutes on 2 cores)
   caseflow-bench -doc docs/BENCHMARKS.md       # and write the results into the doc
+  caseflow-bench -server full -doc docs/BENCHMARKS.md
+                                               # the same on the full Temporal server (make bench-cluster)
   caseflow-bench -cases 30 -open 10 -updates 10 -rate 5 -cadence 1s -duration 2s -wave 30 -days 14
                                                # a tiny run of every scenario (see make bench-smoke)
 
@@ -50,6 +52,9 @@ Flags:
 	fs.StringVar(&cfg.Root, "root", cfg.Root, "repository root (policies/, demo/, workflows/testdata)")
 	fs.StringVar(&cfg.BinDir, "bin", cfg.BinDir, "directory of the caseflow and caseflow-worker binaries")
 	fs.StringVar(&cfg.TemporalBin, "temporal", cfg.TemporalBin, "Temporal CLI that runs the dev server (never downloaded)")
+	fs.StringVar(&cfg.Server, "server", cfg.Server, "Temporal server to run on: dev (bin/temporal's dev server, as make run) or full (bin/temporal-server on PostgreSQL, as docker-compose.yml; make bench-cluster)")
+	fs.StringVar(&cfg.ServerBin, "temporal-server", cfg.ServerBin, "with -server full: the Temporal server binary (make tools builds it)")
+	fs.StringVar(&cfg.SQLToolBin, "temporal-sql-tool", cfg.SQLToolBin, "with -server full: temporal-sql-tool of the same version, to set up the schemas")
 	fs.StringVar(&cfg.PostgresURL, "postgres", cfg.PostgresURL, "PostgreSQL server to create the run's database on (env CASEFLOW_TEST_POSTGRES)")
 	fs.StringVar(&cfg.Persistence, "persistence", cfg.Persistence, "dev server history: file (SQLite file, as make run) or memory")
 	fs.StringVar(&pragmas, "sqlite-pragma", strings.Join(cfg.SQLitePragmas, ","), "comma-separated SQLite pragmas for the dev server's file (\"\" for SQLite's defaults, as make run)")
@@ -73,7 +78,7 @@ Flags:
 	fs.IntVar(&cfg.ImportRows, "import-rows", cfg.ImportRows, "8: rows of the file checked by case import --dry-run for flat memory (against a tenth of it)")
 	fs.DurationVar(&cfg.Settle, "settle", cfg.Settle, "5: how long a worker rests before its memory is read")
 	fs.StringVar(&only, "only", "", "comma-separated scenarios to run (1,2,3a,3b,4,5,6,7,8); default all")
-	fs.StringVar(&doc, "doc", "", "write the results into this markdown file, between its bench:results markers")
+	fs.StringVar(&doc, "doc", "", "write the results into this markdown file, between its bench:results markers (bench:cluster with -server full)")
 	fs.StringVar(&jsonOut, "json", "", "also write the report as JSON to this file")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
