@@ -212,6 +212,7 @@ func (e *env) startServer(ctx context.Context) error {
 		SearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrPhase.ValueSet(""), workflows.AttrRisk.ValueSet(""), workflows.AttrProgram.ValueSet(""),
 			workflows.AttrManager.ValueSet(""), workflows.AttrNextDue.ValueSet(time.Time{}),
+			workflows.AttrPaused.ValueSet(false),
 		),
 		LogLevel: "error",
 		Stdout:   logFile,
