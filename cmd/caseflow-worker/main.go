@@ -12,7 +12,11 @@
 //
 // With --metrics-addr (or CASEFLOW_METRICS_ADDR), e.g. 127.0.0.1:9464, it
 // serves Prometheus metrics on /metrics and /healthz and /readyz
-// (docs/operations.md, "Metrics"); off by default.
+// (docs/operations.md, "Metrics"); off by default. With CASEFLOW_PPROF_ADDR,
+// e.g. 127.0.0.1:6060, it serves Go's profiles under /debug/pprof/ (heap,
+// goroutines, CPU) for diagnosing its memory and CPU; off by default, and
+// only for a loopback or otherwise private address (profiles show no payload
+// contents, but they do show the process's internals).
 //
 // The payer's activities run on a second worker, on <task queue>-payer, that
 // the Temporal server holds to --payer-rate (CASEFLOW_PAYER_RATE) requests per
@@ -28,6 +32,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -81,6 +87,13 @@ func run(logger *slog.Logger, cfg worker.Config) error {
 		return stoppedOr(ctx, err)
 	}
 	defer store.Close()
+	if addr := os.Getenv(EnvPprofAddr); addr != "" {
+		served, _, err := metrics.Serve(ctx, addr, pprofHandler())
+		if err != nil {
+			return fmt.Errorf("%s=%s: %w", EnvPprofAddr, addr, err)
+		}
+		logger.Info("pprof served", "addr", served, "path", "/debug/pprof/")
+	}
 	metricsAddr := cfg.MetricsAddr
 	var m *metrics.Metrics
 	var sdkMetrics client.MetricsHandler
@@ -189,4 +202,20 @@ func ctxInterrupt(ctx context.Context) <-chan any {
 		ch <- struct{}{}
 	}()
 	return ch
+}
+
+// EnvPprofAddr is the address the worker serves Go's profiles on under
+// /debug/pprof/ (unset: off).
+const EnvPprofAddr = "CASEFLOW_PPROF_ADDR"
+
+// pprofHandler serves net/http/pprof on its own mux: nothing is added to
+// http.DefaultServeMux, so the profiles are served only where asked.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
