@@ -313,6 +313,9 @@ func (e *env) environ(queue string) []string {
 		"DATABASE_URL=" + e.dsn, "CASEFLOW_CODEC_KEYS=" + testkeys.Spec,
 		"CASEFLOW_ACTOR=" + Actor, "CASEFLOW_PAYER_URL=" + e.payerURL,
 	}
+	if v := os.Getenv("CASEFLOW_PPROF_ADDR"); v != "" && queue != "" {
+		env = append(env, "CASEFLOW_PPROF_ADDR="+v)
+	}
 	if queue != "" {
 		env = append(env, "CASEFLOW_TASK_QUEUE="+queue)
 	}
