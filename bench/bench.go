@@ -16,11 +16,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/caseflow/caseflow/internal/testdb"
 )
 
 // Config sizes and places a benchmark run. Zero values take the defaults of
@@ -127,7 +128,7 @@ func DefaultConfig() Config {
 		Server:      ServerDev,
 		ServerBin:   "bin/temporal-server",
 		SQLToolBin:  "bin/temporal-sql-tool",
-		PostgresURL: defaultPostgresURL(),
+		PostgresURL: testdb.ServerURL(),
 		Persistence: "file",
 		// The dev server's SQLite file in WAL mode: see docs/BENCHMARKS.md.
 		SQLitePragmas: []string{"journal_mode=WAL"},
@@ -147,13 +148,6 @@ func DefaultConfig() Config {
 		ImportRows:    100000,
 		Settle:        3 * time.Second,
 	}
-}
-
-func defaultPostgresURL() string {
-	if u := os.Getenv("CASEFLOW_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 }
 
 // Scenarios lists the scenario ids in the order of the table.

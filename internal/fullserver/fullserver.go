@@ -45,6 +45,8 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/caseflow/caseflow/internal/testdb"
 )
 
 // Options say which binaries to run, on which PostgreSQL, and what to
@@ -105,13 +107,6 @@ func DefaultBins(root string) (server, sqlTool string) {
 	return server, sqlTool
 }
 
-func defaultPostgresURL() string {
-	if u := os.Getenv("CASEFLOW_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
 // Server is a running full Temporal server.
 type Server struct {
 	opts     Options
@@ -159,7 +154,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 			return nil, fmt.Errorf("no Temporal server binary at %s: run \"make tools\" (it builds bin/temporal-server and bin/temporal-sql-tool; nothing is downloaded at run time)", bin)
 		}
 	}
-	o.PostgresURL = orDefault(o.PostgresURL, defaultPostgresURL())
+	o.PostgresURL = orDefault(o.PostgresURL, testdb.ServerURL())
 	o.Namespace = orDefault(o.Namespace, "default")
 	o.LogLevel = orDefault(o.LogLevel, "warn")
 	if o.Retention <= 0 {
