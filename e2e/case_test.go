@@ -74,28 +74,11 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	require.Contains(t, history, "evaluation → closed")
 
 	// PostgreSQL matches.
-	var row struct {
-		Phase, Risk, Category, Reason string
-		Seq                           int
-		Closed                        *time.Time
-	}
-	require.NoError(t, e.db.QueryRow(`SELECT phase, risk, care_category, closure_reason, last_event_seq, closed_at FROM cases WHERE case_id = $1`, id).
-		Scan(&row.Phase, &row.Risk, &row.Category, &row.Reason, &row.Seq, &row.Closed))
-	require.Equal(t, "closed", row.Phase)
-	require.Equal(t, "high", row.Risk)
-	require.Equal(t, "acute", row.Category)
-	require.Equal(t, "goals-met", row.Reason)
-	require.NotNil(t, row.Closed)
-	// Eleven steps of staff and phase; the services' coordination adds its own events.
-	require.Equal(t, 11, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1 AND action <> 'service'`, id))
-	require.Equal(t, row.Seq, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1`, id))
-	require.Equal(t, 4, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id NOT LIKE 'tcm-visit-%'`, id))
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id LIKE 'tcm-visit-%' AND code = 'primary-care'`, id),
-		"the discharge booked the face-to-face visit through scheduling")
+	seq := e.requireClosedRiverRows(id)
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM patients WHERE name = 'Zebulon Quixote-Marsh'`))
 	var events []care.Event
 	e.okJSON(&events, "case", "history", id)
-	require.Len(t, events, row.Seq)
+	require.Len(t, events, seq)
 	require.Equal(t, "cm-ana", events[1].Actor)
 
 	// Temporal visibility has the search attributes.
@@ -345,4 +328,31 @@ func TestIneligibleScreeningClosesTheCase(t *testing.T) {
 		return r
 	}())
 	recordHistory(t, "ineligible-local-step", rawHistory(t, care.WorkflowID(id)))
+}
+
+// requireClosedRiverRows checks PostgreSQL's record of a River case that went
+// open → closed (goals met) through every step once, and returns its last
+// event sequence number.
+func (e *env) requireClosedRiverRows(id string) int {
+	t := e.t
+	t.Helper()
+	var row struct {
+		Phase, Risk, Category, Reason string
+		Seq                           int
+		Closed                        *time.Time
+	}
+	require.NoError(t, e.db.QueryRow(`SELECT phase, risk, care_category, closure_reason, last_event_seq, closed_at FROM cases WHERE case_id = $1`, id).
+		Scan(&row.Phase, &row.Risk, &row.Category, &row.Reason, &row.Seq, &row.Closed))
+	require.Equal(t, "closed", row.Phase)
+	require.Equal(t, "high", row.Risk)
+	require.Equal(t, "acute", row.Category)
+	require.Equal(t, "goals-met", row.Reason)
+	require.NotNil(t, row.Closed)
+	// Eleven steps of staff and phase; the services' coordination adds its own events.
+	require.Equal(t, 11, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1 AND action <> 'service'`, id))
+	require.Equal(t, row.Seq, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1`, id))
+	require.Equal(t, 4, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id NOT LIKE 'tcm-visit-%'`, id))
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id LIKE 'tcm-visit-%' AND code = 'primary-care'`, id),
+		"the discharge booked the face-to-face visit through scheduling")
+	return row.Seq
 }

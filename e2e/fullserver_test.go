@@ -113,22 +113,7 @@ func TestLifecycleOnFullServer(t *testing.T) {
 	require.Contains(t, history, "evaluation → closed")
 
 	// PostgreSQL has the case as on the dev server.
-	var row struct {
-		Phase, Risk, Category, Reason string
-		Seq                           int
-		Closed                        *time.Time
-	}
-	require.NoError(t, e.db.QueryRow(`SELECT phase, risk, care_category, closure_reason, last_event_seq, closed_at FROM cases WHERE case_id = $1`, id).
-		Scan(&row.Phase, &row.Risk, &row.Category, &row.Reason, &row.Seq, &row.Closed))
-	require.Equal(t, "closed", row.Phase)
-	require.Equal(t, "high", row.Risk)
-	require.Equal(t, "acute", row.Category)
-	require.Equal(t, "goals-met", row.Reason)
-	require.NotNil(t, row.Closed)
-	require.Equal(t, 11, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1 AND action <> 'service'`, id))
-	require.Equal(t, row.Seq, e.count(`SELECT count(*) FROM case_events WHERE case_id = $1`, id))
-	require.Equal(t, 4, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id NOT LIKE 'tcm-visit-%'`, id))
-	require.Equal(t, 1, e.count(`SELECT count(*) FROM case_services WHERE case_id = $1 AND service_id LIKE 'tcm-visit-%' AND code = 'primary-care'`, id))
+	e.requireClosedRiverRows(id)
 
 	// Closed: out of the open list, in the --all list as completed, and no
 	// longer running for the README's queries.
