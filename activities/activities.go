@@ -6,6 +6,7 @@ package activities
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -35,6 +36,15 @@ type Activities struct {
 	// CaseRunning and ServiceStates fail with a configuration error without
 	// it.
 	Workflows Workflows
+
+	// policies caches the policy versions LoadPolicy has read: a loaded
+	// version never changes, so a worker reads each one once.
+	policies sync.Map // policyKey → care.Policy
+}
+
+type policyKey struct {
+	program string
+	version int
 }
 
 // Store is what the activities read and write. Records that do not exist
@@ -53,6 +63,9 @@ type Store interface {
 	// AlertNotDelivered records a failed delivery attempt of an alert and
 	// why.
 	AlertNotDelivered(ctx context.Context, alertID, reason string) error
+	// Policy returns a loaded version of a program's policy (a loaded
+	// version never changes).
+	Policy(ctx context.Context, program string, version int) (care.Policy, error)
 	// SaveServices writes the coordination status of a case's services.
 	SaveServices(ctx context.Context, caseID string, services []care.ServiceState) error
 
@@ -123,6 +136,25 @@ func (a *Activities) RecordStep(ctx context.Context, st care.Step) error {
 		return nil
 	}
 	return a.deliverAlerts(ctx, st.Event.CaseID)
+}
+
+// LoadPolicy returns version of program's policy, the one a case pinned
+// when it opened (change policy-by-reference: the case's input names the
+// version; each run reads it with this local activity). The worker keeps
+// every version it has read, since a loaded version never changes. A
+// version that is not in PostgreSQL is retried like an outage: the case
+// waits, with its policy named in the worker's log, until it is loaded.
+func (a *Activities) LoadPolicy(ctx context.Context, program string, version int) (care.Policy, error) {
+	k := policyKey{program, version}
+	if p, ok := a.policies.Load(k); ok {
+		return p.(care.Policy), nil
+	}
+	p, err := a.Store.Policy(ctx, program, version)
+	if err != nil {
+		return care.Policy{}, err
+	}
+	a.policies.Store(k, p)
+	return p, nil
 }
 
 // ProposeRisk scores an assessment with the current risk rules. The rules run

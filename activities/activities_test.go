@@ -157,3 +157,31 @@ func TestProposeRiskActivity(t *testing.T) {
 func recordStep(a *activities.Activities, ctx context.Context, ev care.Event, snap care.Snapshot) error {
 	return a.RecordStep(ctx, care.Step{Event: ev, Snapshot: snap})
 }
+
+// LoadPolicy reads a pinned version from PostgreSQL once per worker: a
+// loaded version never changes. A version never loaded is not found (and
+// the local activity retries it, the case waiting).
+func TestLoadPolicyReadsAVersionOnce(t *testing.T) {
+	a, _ := setup(t)
+	ctx := context.Background()
+	_, err := pg(a).AddStaff(ctx, "sup-load")
+	require.NoError(t, err)
+	p := care.Policy{Program: "chf", Version: 2, EffectiveFrom: "2026-01-01", Supervisor: "sup-load", Timezone: "Europe/Lisbon"}
+	_, err = pg(a).SavePolicy(ctx, p)
+	require.NoError(t, err)
+
+	got, err := a.LoadPolicy(ctx, "chf", 2)
+	require.NoError(t, err)
+	require.Equal(t, p, got)
+	_, err = a.LoadPolicy(ctx, "chf", 3)
+	require.Equal(t, care.KindNotFound, care.KindOf(err), "%v", err)
+	require.ErrorContains(t, err, "policy chf v3")
+
+	// The second read comes from the worker's cache: PostgreSQL's row is
+	// gone and the answer is the same.
+	_, err = pg(a).DB().ExecContext(ctx, `DELETE FROM policies WHERE program = 'chf'`)
+	require.NoError(t, err)
+	got, err = a.LoadPolicy(ctx, "chf", 2)
+	require.NoError(t, err)
+	require.Equal(t, p, got)
+}

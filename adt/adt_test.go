@@ -16,7 +16,6 @@ import (
 	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/hl7"
 	"github.com/caseflow/caseflow/postgres"
-	"github.com/caseflow/caseflow/workflows"
 )
 
 // memStore is an in-memory Store.
@@ -153,14 +152,14 @@ func (c *fakeCases) SignalTransition(_ context.Context, id string, t care.Transi
 	return nil
 }
 
-func (c *fakeCases) Open(_ context.Context, in workflows.CaseInput) (bool, error) {
+func (c *fakeCases) Open(_ context.Context, cs care.Case, _ care.Policy) (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.down {
 		return false, &care.Error{Kind: care.KindUnavailable, Message: "no answer"}
 	}
-	c.opened = append(c.opened, in.Case)
-	c.running[in.Case.ID] = true
+	c.opened = append(c.opened, cs)
+	c.running[cs.ID] = true
 	return true, nil
 }
 

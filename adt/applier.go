@@ -13,7 +13,6 @@ import (
 	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/hl7"
 	"github.com/caseflow/caseflow/postgres"
-	"github.com/caseflow/caseflow/workflows"
 )
 
 // Store is what the applier needs of PostgreSQL.
@@ -30,7 +29,7 @@ type Store interface {
 // Cases is what the applier needs of the case workflows (caseclient).
 type Cases interface {
 	SignalTransition(ctx context.Context, caseID string, t care.Transition) error
-	Open(ctx context.Context, in workflows.CaseInput) (bool, error)
+	Open(ctx context.Context, c care.Case, p care.Policy) (bool, error)
 }
 
 // Applier applies the inbox's pending messages to the cases, one at a time
@@ -276,7 +275,7 @@ func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, pati
 		if err := c.Validate(); err != nil {
 			return failed("cannot open a case: " + err.Error())
 		}
-		if _, err := client.Open(ctx, workflows.CaseInput{Case: c, Policy: p}); err != nil {
+		if _, err := client.Open(ctx, c, p); err != nil {
 			return transient(err)
 		}
 		opened = append(opened, c.ID)

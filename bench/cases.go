@@ -41,7 +41,13 @@ func (e *env) benchCase(prefix string, i int, program, manager string) care.Case
 // CLI does. With state it starts the way a run continued as new starts: from
 // the state the previous run carried.
 func (e *env) startCase(ctx context.Context, queue string, c care.Case, p care.Policy, state *workflows.CaseState) error {
-	_, err := caseclient.New(e.c, queue).Open(ctx, workflows.CaseInput{Case: c, Policy: p, State: state})
+	cases := caseclient.New(e.c, queue)
+	var err error
+	if state != nil {
+		_, err = cases.OpenFromState(ctx, c, p, *state)
+	} else {
+		_, err = cases.Open(ctx, c, p)
+	}
 	return err
 }
 

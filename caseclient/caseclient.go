@@ -42,24 +42,39 @@ func New(tc client.Client, taskQueue string) *Client {
 	return &Client{tc: tc, taskQueue: taskQueue}
 }
 
-// Open starts the workflow of in.Case under in.Policy, which the case keeps
-// for its whole life. A zero OpenedAt is set to now. With in.State the case
-// starts the way a run continued as new starts: from that state.
+// Open starts the workflow of case cs under policy p, which the case keeps
+// for its whole life: its input names p's version (change
+// policy-by-reference) and the worker reads it from PostgreSQL, where p
+// must be loaded. A zero OpenedAt is set to now.
 //
 // The workflow id is the case's: it is never reused, so Open returns false,
 // and starts nothing, when a workflow with that id exists already (open or
 // closed).
-func (c *Client) Open(ctx context.Context, in workflows.CaseInput) (bool, error) {
-	if err := CheckSize(in); err != nil {
-		return false, err
-	}
-	cs := &in.Case
+func (c *Client) Open(ctx context.Context, cs care.Case, p care.Policy) (bool, error) {
+	return c.open(ctx, cs, p, nil)
+}
+
+// OpenFromState is Open for a case that starts the way a run continued as
+// new starts: from state, with cs as its case (the benchmarks seed cases in
+// follow-up this way).
+func (c *Client) OpenFromState(ctx context.Context, cs care.Case, p care.Policy, state workflows.CaseState) (bool, error) {
+	return c.open(ctx, cs, p, &state)
+}
+
+func (c *Client) open(ctx context.Context, cs care.Case, p care.Policy, state *workflows.CaseState) (bool, error) {
 	if cs.OpenedAt.IsZero() {
 		cs.OpenedAt = time.Now().UTC().Truncate(time.Second)
 	}
-	phase, due := care.PhaseScreening, cs.OpenedAt.Add(in.Policy.Steps.Screening.D())
-	if in.State != nil {
-		phase, due = in.State.Phase, in.State.NextCallAt
+	in := workflows.CaseInput{Case: cs, PolicyVersion: p.Version}
+	phase, due := care.PhaseScreening, cs.OpenedAt.Add(p.Steps.Screening.D())
+	if state != nil {
+		st := *state
+		st.Case, st.Policy = cs, care.Policy{}
+		in = workflows.CaseInput{PolicyVersion: p.Version, State: &st}
+		phase, due = st.Phase, st.NextCallAt
+	}
+	if err := CheckSize(in); err != nil {
+		return false, err
 	}
 	_, err := c.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       care.WorkflowID(cs.ID),
@@ -73,7 +88,7 @@ func (c *Client) Open(ctx context.Context, in workflows.CaseInput) (bool, error)
 			workflows.AttrManager.ValueSet(cs.Manager),
 			workflows.AttrNextDue.ValueSet(due),
 		),
-		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", cs.ID, cs.Program, in.Policy.Version, cs.Model),
+		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", cs.ID, cs.Program, p.Version, cs.Model),
 		StaticDetails: fmt.Sprintf("Care-management case %s in program %s (%s model, source %s), managed by %s. "+
 			"Patient data is encrypted; decode it through the caseflow codec server.", cs.ID, cs.Program, cs.Model, cs.Source, cs.Manager),
 	}, workflows.CaseWorkflow, in)

@@ -24,6 +24,7 @@ type fakeTemporal struct {
 	closed  bool
 	updates []client.UpdateWorkflowOptions
 	starts  []client.StartWorkflowOptions
+	args    [][]any
 }
 
 func (f *fakeTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
@@ -35,8 +36,9 @@ func (f *fakeTemporal) QueryWorkflow(context.Context, string, string, string, ..
 	return nil, f.err
 }
 
-func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	f.starts = append(f.starts, o)
+	f.args = append(f.args, args)
 	return nil, f.err
 }
 
@@ -86,16 +88,21 @@ func TestActionErrorsCarryTheirKind(t *testing.T) {
 func TestOpenReportsACaseThatExists(t *testing.T) {
 	f := &fakeTemporal{err: serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")}
 	c := New(f, "caseflow-q")
-	in := workflows.CaseInput{Case: care.Case{ID: "c-1", Program: "complex-case", Manager: "cm-ana"}}
-	opened, err := c.Open(context.Background(), in)
+	cs, p := care.Case{ID: "c-1", Program: "complex-case", Manager: "cm-ana"}, care.Policy{Program: "complex-case", Version: 3}
+	opened, err := c.Open(context.Background(), cs, p)
 	if err != nil || opened {
 		t.Fatalf("Open = %v, %v; want false, nil", opened, err)
+	}
+	// The input names the policy's version and does not carry the policy
+	// (change policy-by-reference).
+	if in := f.args[0][0].(workflows.CaseInput); in.PolicyVersion != 3 || in.Policy.Version != 0 || in.Case.ID != "c-1" {
+		t.Fatalf("workflow input %+v", in)
 	}
 	if s := f.starts[0]; s.ID != care.WorkflowID("c-1") || s.TaskQueue != "caseflow-q" || !s.WorkflowExecutionErrorWhenAlreadyStarted {
 		t.Fatalf("start options %+v", s)
 	}
 	f.err = serviceerror.NewUnavailable("down")
-	if _, err := c.Open(context.Background(), in); care.KindOf(err) != care.KindUnavailable {
+	if _, err := c.Open(context.Background(), cs, p); care.KindOf(err) != care.KindUnavailable {
 		t.Fatalf("Open with Temporal down: %v (kind %s)", err, care.KindOf(err))
 	}
 }

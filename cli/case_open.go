@@ -13,7 +13,6 @@ import (
 	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/intake"
 	"github.com/caseflow/caseflow/postgres"
-	"github.com/caseflow/caseflow/workflows"
 )
 
 func (a *app) caseCommand() *cobra.Command {
@@ -206,6 +205,6 @@ func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error
 	if c.ID == "" {
 		c.ID = care.CaseID(c.PatientID, c.Program)
 	}
-	opened, err := o.cases.Open(ctx, workflows.CaseInput{Case: c, Policy: policy})
+	opened, err := o.cases.Open(ctx, c, policy)
 	return intake.Opened{CaseID: c.ID, Existed: err == nil && !opened}, err
 }

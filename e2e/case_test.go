@@ -101,7 +101,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	for _, phi := range []string{"Zebulon", "Quixote", "1991-04-02", "MRN-RIVER", "bicycle", "Bicycle", "head injury", "physio going well"} {
 		require.NotContains(t, raw, phi)
 	}
-	recordHistory(t, "river-lifecycle-local-step", raw)
+	recordHistory(t, "river-lifecycle-policy-ref", raw)
 }
 
 func TestOpeningTheSameCaseTwiceReportsTheExistingCase(t *testing.T) {
@@ -239,9 +239,15 @@ func kinds(items []workflows.Item) []string {
 // codec.
 func rawHistory(t *testing.T, workflowID string) string {
 	t.Helper()
+	return rawRunHistory(t, workflowID, "")
+}
+
+// rawRunHistory is rawHistory of one run of a workflow ("": the latest).
+func rawRunHistory(t *testing.T, workflowID, runID string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	it := plainConn.GetWorkflowHistory(ctx, workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := plainConn.GetWorkflowHistory(ctx, workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var sb strings.Builder
 	sb.WriteString(`{"events":[`)
 	first := true
@@ -314,7 +320,7 @@ func TestLoopsBackAndAnExternalDischargeSignal(t *testing.T) {
 	}
 	require.Equal(t, []string{"opened", "screen", "assess", "stratify", "plan", "coordinated", "contact",
 		"assess", "stratify", "plan", "coordinated", "transition", "close"}, actions)
-	recordHistory(t, "loops-and-adt-signal-local-step", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "loops-and-adt-signal-policy-ref", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestIneligibleScreeningClosesTheCase(t *testing.T) {
@@ -327,7 +333,7 @@ func TestIneligibleScreeningClosesTheCase(t *testing.T) {
 		require.NoError(t, e.db.Get(&r, `SELECT closure_reason FROM cases WHERE case_id = $1`, id))
 		return r
 	}())
-	recordHistory(t, "ineligible-local-step", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "ineligible-policy-ref", rawHistory(t, care.WorkflowID(id)))
 }
 
 // requireClosedRiverRows checks PostgreSQL's record of a River case that went

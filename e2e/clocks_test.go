@@ -140,7 +140,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	history := e.ok("case", "history", id)
 	require.Contains(t, history, first+" escalated to sup-care-team")
 	require.Contains(t, history, visitID+" missed")
-	recordHistory(t, "demo-clocks-local-step", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "demo-clocks-policy-ref", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {
@@ -207,6 +207,13 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 	p.FollowUp.ModelFactor.Clinical = 1
 	p.FollowUp.CallWindow = care.Duration(time.Minute)
 	p.FollowUp.AutomatedCalls = false
+	// Each run reads the case's policy from PostgreSQL by version (change
+	// policy-by-reference), so it is loaded as staff load one.
+	dir := t.TempDir()
+	body, err := json.Marshal(p)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "e2e-fast.json"), body, 0o600))
+	require.Contains(t, e.ok("policy", "load", dir), "e2e-fast v"+fmt.Sprint(p.Version)+": loaded")
 	var patient string
 	require.NoError(t, e.db.Get(&patient, `INSERT INTO patients (patient_id, external_ref) VALUES ('p-e2efast', 'MRN-FAST') RETURNING patient_id`))
 	c := care.Case{ID: "c-e2e-fast", PatientID: patient, Program: p.Program, Model: care.ModelClinical, Manager: "cm-ana",
@@ -215,7 +222,7 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 	defer cancel()
 	const steps = 40
 	_, err = codecConn.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: care.WorkflowID(c.ID), TaskQueue: e.taskQueue},
-		workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: p, MaxStepsPerRun: steps})
+		workflows.CaseWorkflow, workflows.CaseInput{Case: c, PolicyVersion: p.Version, MaxStepsPerRun: steps})
 	require.NoError(t, err)
 	id := c.ID
 	e.ok("case", "screen", id, "--eligible")
@@ -232,7 +239,16 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 	e.ok("case", "close", id, "--reason", "transferred")
 
 	var lengths []int64
-	for _, ex := range runs()[0].Executions {
+	executions := runs()[0].Executions // newest first
+	for i, ex := range executions {
+		// The first run (opened by reference, continued under the gate
+		// policy-by-reference) and the last (which read its policy again).
+		switch i {
+		case 0:
+			recordHistory(t, "continued-last-run-policy-ref", rawRunHistory(t, ex.Execution.WorkflowId, ex.Execution.RunId))
+		case len(executions) - 1:
+			recordHistory(t, "continued-first-run-policy-ref", rawRunHistory(t, ex.Execution.WorkflowId, ex.Execution.RunId))
+		}
 		if ex.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
 			continue
 		}

@@ -65,6 +65,22 @@ func (s *Store) PolicyFor(ctx context.Context, program string, at time.Time) (ca
 	return p, json.Unmarshal(body, &p)
 }
 
+// Policy returns version of program's policy. A loaded version never
+// changes (SavePolicy refuses another body under it); one that was never
+// loaded is an error wrapping care.ErrNotFound.
+func (s *Store) Policy(ctx context.Context, program string, version int) (care.Policy, error) {
+	var body []byte
+	err := s.db.GetContext(ctx, &body, `SELECT body FROM policies WHERE program = $1 AND version = $2`, program, version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return care.Policy{}, fmt.Errorf("policy %s v%d: %w", program, version, care.ErrNotFound)
+	}
+	if err != nil {
+		return care.Policy{}, err
+	}
+	var p care.Policy
+	return p, json.Unmarshal(body, &p)
+}
+
 // PolicySummary is one loaded policy version.
 type PolicySummary struct {
 	Program       string    `db:"program" json:"program"`

@@ -91,10 +91,24 @@ var SearchAttributeTypes = []string{
 }
 
 // CaseInput starts (or continues) a case workflow.
+//
+// A case pins the policy version it opened with for its whole life. Its
+// input names that version (PolicyVersion, the program being the case's)
+// and each run reads the policy with the LoadPolicy local activity (change
+// policy-by-reference), so the input stays small and a worker keeps one
+// decoded copy of each version for all its cases. Cases opened before that
+// change carry the whole policy in Policy instead, and keep it.
 type CaseInput struct {
-	Case   care.Case   `json:"case"`
-	Policy care.Policy `json:"policy"`
-	// State is set when the workflow continues as new: the whole case so far.
+	// Case is the case to open; a continued run's case is State.Case.
+	Case care.Case `json:"case,omitzero"`
+	// PolicyVersion is the version of the program's policy the case runs
+	// under.
+	PolicyVersion int `json:"policy_version,omitempty"`
+	// Policy is the policy itself, in the input of cases opened (or runs
+	// continued) before change policy-by-reference.
+	Policy care.Policy `json:"policy,omitzero"`
+	// State is set when the workflow continues as new: the whole case so
+	// far (without its policy under change policy-by-reference).
 	State *CaseState `json:"state,omitempty"`
 	// MaxStepsPerRun bounds the steps (activities and timers) of one run
 	// before it continues as new; zero means DefaultMaxStepsPerRun.
@@ -120,6 +134,11 @@ const (
 	// through the task queue (a staff action answers sooner, a step costs
 	// fewer events).
 	versionRecordStepLocal = "record-step-local"
+	// versionPolicyByReference: a run continues as new with its policy
+	// named by version (CaseInput.PolicyVersion), not copied into the next
+	// run's input twice (CaseInput.Policy and CaseState.Policy), and with
+	// the case only in its state.
+	versionPolicyByReference = "policy-by-reference"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's
@@ -135,8 +154,10 @@ const ContinueAsNewAfterEvents = 3000
 // across continue-as-new, so it must stay small: ids and staff records, with
 // the timeline bounded (the full audit trail is in PostgreSQL).
 type CaseState struct {
-	Case          care.Case           `json:"case"`
-	Policy        care.Policy         `json:"policy"`
+	Case care.Case `json:"case"`
+	// Policy is the case's pinned policy. A run continued under change
+	// policy-by-reference leaves it out of its input and reads it again.
+	Policy        care.Policy         `json:"policy,omitzero"`
 	Phase         care.Phase          `json:"phase"`
 	PhaseSince    time.Time           `json:"phase_since"`
 	Risk          care.RiskLevel      `json:"risk,omitempty"`

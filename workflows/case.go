@@ -41,6 +41,9 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
 	}
+	if err := w.loadPolicy(ctx, in.PolicyVersion); err != nil {
+		return CaseResult{}, err
+	}
 	if in.State == nil {
 		if err := w.record(ctx, care.ActorSystem, "opened", care.PhaseScreening, openedSummary(in.Case), in.Case); err != nil {
 			return CaseResult{}, err
@@ -55,9 +58,19 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	if w.state.Phase == care.PhaseClosed {
 		return CaseResult{CaseID: w.state.Case.ID, Reason: w.state.Closure.Reason}, nil
 	}
+	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow, w.nextRunInput(ctx, in.MaxStepsPerRun))
+}
+
+// nextRunInput is the input of the run this one continues as: the case's
+// state, with its policy named by version under change
+// policy-by-reference, else copied in twice as before.
+func (w *caseWorkflow) nextRunInput(ctx workflow.Context, maxSteps int) CaseInput {
 	state := w.state
-	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow,
-		CaseInput{Case: state.Case, Policy: state.Policy, State: &state, MaxStepsPerRun: in.MaxStepsPerRun})
+	if workflow.GetVersion(ctx, versionPolicyByReference, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return CaseInput{Case: state.Case, Policy: state.Policy, State: &state, MaxStepsPerRun: maxSteps}
+	}
+	state.Policy = care.Policy{}
+	return CaseInput{PolicyVersion: w.state.Policy.Version, State: &state, MaxStepsPerRun: maxSteps}
 }
 
 // run is the main loop. It returns when the case is closed or when this run
@@ -193,6 +206,8 @@ type caseWorkflow struct {
 	services []care.ServiceState
 	// planChange is what the plan approved in this step changed.
 	planChange *care.PlanChange
+	// policyPending is set while the run reads its policy (loadPolicy).
+	policyPending bool
 }
 
 func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
@@ -202,23 +217,23 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	regs := []func() error{
-		register(ctx, Screen, "Record the screening decision: eligible moves to assessment, not eligible closes the case", w.screen, w.canScreen),
-		register(ctx, Assess, "Record the assessment and its outcome baseline; the risk rules propose a level", w.assess, w.canAssess),
-		register(ctx, Stratify, "Confirm or override the proposed risk level and set the care category", w.stratify, w.canStratify),
-		register(ctx, Plan, "Approve the care plan (goals and services); coordination starts", w.plan, w.canPlan),
-		register(ctx, Contact, "Record a contact with client, family or provider; may send the case back to assessment or planning", w.contact, w.canContact),
-		register(ctx, Call, "Record the outcome of a follow-up call: reached, no-answer or declined", w.call, w.canCall),
-		register(ctx, Complete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)", w.complete, w.canComplete),
-		register(ctx, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition,
+		register(ctx, w, Screen, "Record the screening decision: eligible moves to assessment, not eligible closes the case", w.screen, w.canScreen),
+		register(ctx, w, Assess, "Record the assessment and its outcome baseline; the risk rules propose a level", w.assess, w.canAssess),
+		register(ctx, w, Stratify, "Confirm or override the proposed risk level and set the care category", w.stratify, w.canStratify),
+		register(ctx, w, Plan, "Approve the care plan (goals and services); coordination starts", w.plan, w.canPlan),
+		register(ctx, w, Contact, "Record a contact with client, family or provider; may send the case back to assessment or planning", w.contact, w.canContact),
+		register(ctx, w, Call, "Record the outcome of a follow-up call: reached, no-answer or declined", w.call, w.canCall),
+		register(ctx, w, Complete, "Mark a task done (visit, medication reconciliation, re-assessment, ...)", w.complete, w.canComplete),
+		register(ctx, w, Transition, "Record a transition of care (discharge, transfer, change of level, readmission)", w.transition,
 			func(actor string, t care.Transition) error { return w.canTransition(workflow.Now(ctx), actor, t) }),
-		register(ctx, Pause, "Pause the case's outreach (follow-up calls and cadence); regulatory deadlines keep running", w.pauseClocks, w.canPause),
-		register(ctx, Resume, "Resume the case's outreach; the calls move by the paused time, deadlines never do", w.resumeClocks, w.canResume),
-		register(ctx, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment,
+		register(ctx, w, Pause, "Pause the case's outreach (follow-up calls and cadence); regulatory deadlines keep running", w.pauseClocks, w.canPause),
+		register(ctx, w, Resume, "Resume the case's outreach; the calls move by the paused time, deadlines never do", w.resumeClocks, w.canResume),
+		register(ctx, w, Appointment, "Record the attendance of an appointment: attended, no-show or cancelled", w.appointment,
 			func(actor string, at care.Attendance) error {
 				return w.canRecordAttendance(workflow.Now(ctx), actor, at)
 			}),
-		register(ctx, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
-		register(ctx, Close, "Close the case with a closure reason", w.close, w.canClose),
+		register(ctx, w, Evaluate, "Score the six outcome domains against the assessment baseline", w.evaluate, w.canEvaluate),
+		register(ctx, w, Close, "Close the case with a closure reason", w.close, w.canClose),
 	}
 	regs = append(regs, w.registerServiceActions(ctx)...)
 	for _, reg := range regs {
@@ -231,7 +246,11 @@ func (w *caseWorkflow) registerHandlers(ctx workflow.Context) error {
 
 // register returns the registration of the update handler of action with
 // its validator. Both answer with typed errors (see appError).
-func register[T any](ctx workflow.Context, action Action[T], description string,
+//
+// While the run is still reading its policy (loadPolicy, in its first
+// workflow task) the validator accepts the action: the handler checks it
+// again under the lock, once the policy is in, and refuses it there.
+func register[T any](ctx workflow.Context, w *caseWorkflow, action Action[T], description string,
 	handler func(workflow.Context, string, T) (Status, error), validator func(string, T) error) func() error {
 	return func() error {
 		return workflow.SetUpdateHandlerWithOptions(ctx, action.Name,
@@ -241,6 +260,9 @@ func register[T any](ctx workflow.Context, action Action[T], description string,
 			},
 			workflow.UpdateHandlerOptions{
 				Validator: func(actor string, arg T) error {
+					if w.policyPending {
+						return nil
+					}
 					err := appError(validator(actor, arg))
 					if err != nil {
 						countRefusal(ctx, action.Name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -48,7 +49,9 @@ type caseEnv struct {
 	// recordErr, if set, fails a RecordStep attempt when it returns an error
 	// (the step is not recorded).
 	recordErr func(context.Context, care.Step) error
-	mu        sync.Mutex
+	// policyReads counts the LoadPolicy calls.
+	policyReads int
+	mu          sync.Mutex
 }
 
 func newCaseEnv(t *testing.T) *caseEnv {
@@ -96,6 +99,7 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 			c.events = append(c.events, st.Event)
 			return nil
 		})
+	c.servePolicy(env)
 	env.OnActivity(acts.ServiceStates, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ids []string) ([]activities.ReportedService, error) {
 			c.mu.Lock()
@@ -117,6 +121,21 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 			return out, nil
 		})
 	return env
+}
+
+// servePolicy answers the LoadPolicy local activity of env's case with
+// c.policy, the only version there is (change policy-by-reference).
+func (c *caseEnv) servePolicy(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(acts.LoadPolicy, mock.Anything, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, program string, version int) (care.Policy, error) {
+			if program != c.policy.Program || version != c.policy.Version {
+				return care.Policy{}, fmt.Errorf("policy %s v%d: %w", program, version, care.ErrNotFound)
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.policyReads++
+			return c.policy, nil
+		})
 }
 
 func loadPolicy(t *testing.T, program string) care.Policy {
@@ -159,7 +178,7 @@ func (c *caseEnv) run() {
 	rc := riverCase()
 	rc.Model = c.model
 	rc.Program = c.policy.Program
-	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: rc, Policy: c.policy})
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: rc, PolicyVersion: c.policy.Version})
 }
 
 func riverCase() care.Case {

@@ -284,7 +284,7 @@ func TestAPolicyIsPinnedWhenTheCaseOpens(t *testing.T) {
 // far below 4,096 history events, and not one call is lost or repeated.
 func TestTwelveMonthsOfIntensiveCallsAcrossRuns(t *testing.T) {
 	c := newCaseEnvWith(t, "complex-case", care.ModelIntensive)
-	in := workflows.CaseInput{Case: riverCase(), Policy: c.policy}
+	in := workflows.CaseInput{Case: riverCase(), PolicyVersion: c.policy.Version}
 	in.Case.Model = care.ModelIntensive
 	c.toFollowUp(care.RiskHigh)
 	interval := 84 * time.Hour
@@ -346,6 +346,14 @@ func TestTwelveMonthsOfIntensiveCallsAcrossRuns(t *testing.T) {
 		require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &in))
 		require.NotNil(t, in.State)
 		require.Equal(t, runs, in.State.Runs)
+		// The next run names its policy and reads it again; the input
+		// carries neither the policy nor a second copy of the case
+		// (change policy-by-reference).
+		require.Equal(t, c.policy.Version, in.PolicyVersion)
+		require.Zero(t, in.Policy.Version)
+		require.Zero(t, in.State.Policy.Version)
+		require.Empty(t, in.Case.ID)
+		require.Equal(t, "c-river", in.State.Case.ID)
 		start = c.steps[len(c.steps)-1].Event.At
 		if runs == 1 {
 			// Close the case a year after follow-up started, in whichever run that is.
@@ -353,6 +361,7 @@ func TestTwelveMonthsOfIntensiveCallsAcrossRuns(t *testing.T) {
 		}
 	}
 	require.Greater(t, runs, 2, "a year of calls spans several runs")
+	require.Equal(t, runs, c.policyReads, "each run reads its policy once")
 	due := c.alertsOf("call-due")
 	calls = len(due)
 	require.Equal(t, 104, calls, "a call every 3.5 days for a year")

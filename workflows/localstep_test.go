@@ -35,7 +35,7 @@ func TestRecordStepRunsAsALocalActivity(t *testing.T) {
 	require.NoError(t, assess.err)
 	require.Equal(t, care.RiskModerate, assess.status.Proposal.Level, "the local risk rules ran for real")
 	require.Equal(t, []string{"opened:screening", "screen:assessment", "assess:risk-stratification", "close:closed"}, actions(c.events))
-	require.Equal(t, []string{"RecordStep", "RecordStep", "ProposeRiskWith", "RecordStep", "RecordStep"}, local)
+	require.Equal(t, []string{"LoadPolicy", "RecordStep", "RecordStep", "ProposeRiskWith", "RecordStep", "RecordStep"}, local)
 	require.Empty(t, queued, "nothing goes through the task queue")
 }
 

@@ -57,9 +57,9 @@ var (
 // one planned service.
 func (w *caseWorkflow) registerServiceActions(ctx workflow.Context) []func() error {
 	return []func() error{
-		register(ctx, AmendService, "Change one service's cadence (a change of level: weekly to monthly physiotherapy)", w.amendService, w.canAmendService),
-		register(ctx, Appeal, "Appeal a denied authorization: a new request referencing the denied one", w.appealDenial, w.canAppeal),
-		register(ctx, Book, "Book a service's next occurrence on a slot staff chose, when no slot was free", w.bookByHand, w.canBook),
+		register(ctx, w, AmendService, "Change one service's cadence (a change of level: weekly to monthly physiotherapy)", w.amendService, w.canAmendService),
+		register(ctx, w, Appeal, "Appeal a denied authorization: a new request referencing the denied one", w.appealDenial, w.canAppeal),
+		register(ctx, w, Book, "Book a service's next occurrence on a slot staff chose, when no slot was free", w.bookByHand, w.canBook),
 	}
 }
 

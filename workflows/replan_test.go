@@ -66,6 +66,7 @@ func newReplanEnv(t *testing.T) *replanEnv {
 			}
 		}
 	}, workflow.RegisterOptions{Name: "ServiceWorkflow"})
+	r.servePolicy(env)
 	// A continued run re-reads its services; none has news here.
 	env.OnActivity(acts.ServiceStates, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ids []string) ([]activities.ReportedService, error) {
