@@ -172,39 +172,67 @@ func (o opener) checkStaff(ctx context.Context, field, id string) error {
 	return nil
 }
 
-// Open opens one checked case.
+// Open opens one checked case: Register, then Start.
 func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error) {
-	c := t.Case
-	if err := o.checkStaff(ctx, "manager", c.Manager); err != nil {
-		return intake.Opened{}, err
-	}
-	if err := o.checkStaff(ctx, "--actor", c.OpenedBy); err != nil {
-		return intake.Opened{}, err
-	}
-	policy, err := o.a.policy(ctx, o.store, c.Program)
+	t, err := o.Register(ctx, t)
 	if err != nil {
 		return intake.Opened{}, err
 	}
-	if known, err := o.store.PatientByRef(ctx, t.PatientRef); err == nil {
+	return o.Start(ctx, t)
+}
+
+// Register checks a case's manager, actor and program, and registers its
+// patient in PostgreSQL (found by reference; different demographics are
+// refused unless --update-patient). It returns the case with its patient
+// id, and its id when none was given.
+func (o opener) Register(ctx context.Context, t intake.ToOpen) (intake.ToOpen, error) {
+	c := t.Case
+	if err := o.checkStaff(ctx, "manager", c.Manager); err != nil {
+		return t, err
+	}
+	if err := o.checkStaff(ctx, "--actor", c.OpenedBy); err != nil {
+		return t, err
+	}
+	if _, err := o.a.policy(ctx, o.store, c.Program); err != nil {
+		return t, err
+	}
+	known, err := o.store.PatientByRef(ctx, t.PatientRef)
+	switch {
+	case err == nil:
+		// A known patient: the same demographics (or none given) change
+		// nothing; others are refused, or changed with --update-patient.
 		if fields := known.DemographicsDiffer(t.Name, t.BirthDate); len(fields) > 0 {
 			if !o.updatePatient {
-				return intake.Opened{}, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or pass --update-patient to change the record (audited)",
+				return t, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or pass --update-patient to change the record (audited)",
 					t.PatientRef, strings.Join(fields, " and "))
 			}
 			if err := o.store.UpdatePatient(ctx, known.ID, o.a.actor, t.Name, t.BirthDate, fields); err != nil {
-				return intake.Opened{}, fmt.Errorf("update patient: %w", err)
+				return t, fmt.Errorf("update patient: %w", err)
 			}
 		}
-	} else if !errors.Is(err, care.ErrNotFound) {
-		return intake.Opened{}, fmt.Errorf("look up patient: %w", err)
+		t.Case.PatientID = known.ID
+	case errors.Is(err, care.ErrNotFound):
+		// A new patient; UpsertPatient also finds one registered since.
+		if t.Case.PatientID, err = o.store.UpsertPatient(ctx, t.PatientRef, t.Name, t.BirthDate); err != nil {
+			return t, fmt.Errorf("register patient: %w", err)
+		}
+	default:
+		return t, fmt.Errorf("look up patient: %w", err)
 	}
-	c.PatientID, err = o.store.UpsertPatient(ctx, t.PatientRef, t.Name, t.BirthDate)
+	id := t.Case.PatientID
+	if t.Case.ID == "" {
+		t.Case.ID = care.CaseID(id, c.Program)
+	}
+	return t, nil
+}
+
+// Start starts the workflow of a registered case under its program's
+// policy in force, pinned for the case's whole life.
+func (o opener) Start(ctx context.Context, t intake.ToOpen) (intake.Opened, error) {
+	policy, err := o.a.policy(ctx, o.store, t.Case.Program)
 	if err != nil {
-		return intake.Opened{}, fmt.Errorf("register patient: %w", err)
+		return intake.Opened{}, err
 	}
-	if c.ID == "" {
-		c.ID = care.CaseID(c.PatientID, c.Program)
-	}
-	opened, err := o.cases.Open(ctx, c, policy)
-	return intake.Opened{CaseID: c.ID, Existed: err == nil && !opened}, err
+	opened, err := o.cases.Open(ctx, t.Case, policy)
+	return intake.Opened{CaseID: t.Case.ID, Existed: err == nil && !opened}, err
 }

@@ -56,10 +56,16 @@ type Opener interface {
 	// CheckProgram returns nil when program has a policy in force, and a
 	// *care.ValidationError when it has none.
 	CheckProgram(ctx context.Context, program string) error
-	// Open registers the case's patient and starts the case. A case that
-	// exists already is no error: it is reported with Existed and nothing
-	// new is started. A *care.ValidationError makes the row invalid.
-	Open(ctx context.Context, c ToOpen) (Opened, error)
+	// Register does what opening c needs before its workflow starts: it
+	// checks c's staff and program and registers its patient, and returns
+	// c with its patient id (and case id) set. Run registers one row at a
+	// time in file order, ahead of the starts, so that every start slot
+	// of Options.Concurrency stays busy starting cases. A
+	// *care.ValidationError makes the row invalid.
+	Register(ctx context.Context, c ToOpen) (ToOpen, error)
+	// Start starts the case of a registered c. A case that exists already
+	// is no error: it is reported with Existed and nothing new is started.
+	Start(ctx context.Context, c ToOpen) (Opened, error)
 }
 
 // Opened is the case Opener.Open opened or found.
@@ -389,7 +395,7 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 	for range b.opts.Concurrency {
 		workers.Go(func() {
 			for j := range jobs {
-				res.set(j.i, b.open(inflight, o, j.open, prog, &failuresInARow, stop))
+				res.set(j.i, b.start(inflight, o, j.open, prog, &failuresInARow, stop))
 			}
 		})
 	}
@@ -428,6 +434,11 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 			}
 			if dispatch.Err() != nil || !lim.wait(dispatch.Done()) {
 				return errStop
+			}
+			open, failed := b.register(inflight, o, open, prog, &failuresInARow, stop)
+			if failed != nil {
+				res.set(i, *failed)
+				return nil
 			}
 			select {
 			case jobs <- job{i, open}:
@@ -473,12 +484,32 @@ func watchInterrupts(ctx context.Context, finished <-chan struct{}, prog *progre
 	}
 }
 
-// open opens one case within the per-case timeout, counts it, and stops the
-// dispatch after too many failures in a row.
-func (b *Batch) open(inflight context.Context, o Opener, c ToOpen, prog *progress, failuresInARow *atomic.Int64, stop context.CancelCauseFunc) outcome {
+// register registers one case within the per-case timeout. It returns the
+// registered case, or the outcome of a case that failed (counted, as by
+// start).
+func (b *Batch) register(inflight context.Context, o Opener, c ToOpen, prog *progress, failuresInARow *atomic.Int64, stop context.CancelCauseFunc) (ToOpen, *outcome) {
 	ctx, cancel := context.WithTimeout(inflight, b.opts.Timeout)
-	res, err := o.Open(ctx, c)
+	reg, err := o.Register(ctx, c)
 	cancel()
+	if err == nil {
+		return reg, nil
+	}
+	out := b.count(inflight, Opened{}, err, prog, failuresInARow, stop)
+	return c, &out
+}
+
+// start starts one registered case within the per-case timeout, counts
+// it, and stops the dispatch after too many failures in a row.
+func (b *Batch) start(inflight context.Context, o Opener, c ToOpen, prog *progress, failuresInARow *atomic.Int64, stop context.CancelCauseFunc) outcome {
+	ctx, cancel := context.WithTimeout(inflight, b.opts.Timeout)
+	res, err := o.Start(ctx, c)
+	cancel()
+	return b.count(inflight, res, err, prog, failuresInARow, stop)
+}
+
+// count counts what became of a case (registered and started, or failed
+// on the way), and stops the dispatch after too many failures in a row.
+func (b *Batch) count(inflight context.Context, res Opened, err error, prog *progress, failuresInARow *atomic.Int64, stop context.CancelCauseFunc) outcome {
 	if err != nil && inflight.Err() != nil {
 		err = errors.New("abandoned by a second interrupt before it finished; run the same command again to find out whether it was opened")
 	}

@@ -14,10 +14,12 @@ import (
 )
 
 // fakeOpener opens every case: program "no-policy" has no policy, patient
-// MRN-EXISTS was opened before, MRN-FAIL fails.
+// MRN-EXISTS was opened before, MRN-FAIL fails to start, MRN-OTHER is a
+// known patient with other demographics.
 type fakeOpener struct {
-	mu     sync.Mutex
-	opened []string
+	mu         sync.Mutex
+	opened     []string
+	registered []string
 }
 
 func (f *fakeOpener) CheckProgram(_ context.Context, program string) error {
@@ -27,7 +29,21 @@ func (f *fakeOpener) CheckProgram(_ context.Context, program string) error {
 	return nil
 }
 
-func (f *fakeOpener) Open(_ context.Context, c ToOpen) (Opened, error) {
+func (f *fakeOpener) Register(_ context.Context, c ToOpen) (ToOpen, error) {
+	if c.PatientRef == "MRN-OTHER" {
+		return c, care.Invalidf("patient-ref", "MRN-OTHER is a known patient with another name")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registered = append(f.registered, c.PatientRef)
+	c.Case.PatientID = "p-" + strings.ToLower(c.PatientRef)
+	return c, nil
+}
+
+func (f *fakeOpener) Start(_ context.Context, c ToOpen) (Opened, error) {
+	if c.Case.PatientID == "" {
+		return Opened{}, errors.New("started before it was registered")
+	}
 	id := "c-" + strings.ToLower(c.PatientRef)
 	switch c.PatientRef {
 	case "MRN-EXISTS":
@@ -153,6 +169,44 @@ func TestABirthDateInTheFutureOrBefore1900IsRefused(t *testing.T) {
 		var v *care.ValidationError
 		if len(problems) != 1 || !errors.As(problems[0], &v) || v.Field != "birth-date" {
 			t.Fatalf("%s: problems %v, want one about birth-date", d, problems)
+		}
+	}
+}
+
+// The import registers each row's patient before its case starts, one row
+// at a time in file order, and a row its registration refuses is invalid
+// and never started.
+func TestRowsAreRegisteredInFileOrderBeforeTheyStart(t *testing.T) {
+	file := write(t, "c.csv", `patient_ref,program,source,model,manager
+MRN-1,complex-case,referral,clinical,cm-ana
+MRN-OTHER,complex-case,referral,clinical,cm-ana
+MRN-2,complex-case,referral,clinical,cm-ana
+MRN-3,complex-case,referral,clinical,cm-ana
+`)
+	opts := options()
+	opts.Concurrency = 4
+	b, err := Load(file, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &fakeOpener{}
+	if err := b.CheckPrograms(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(context.Background(), op)
+	sum := b.Summary
+	if sum.Opened != 3 || sum.InvalidRows != 1 || sum.Failed != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if got := strings.Join(op.registered, ","); got != "MRN-1,MRN-2,MRN-3" {
+		t.Fatalf("registered %s, want MRN-1,MRN-2,MRN-3 in file order", got)
+	}
+	if len(sum.Invalid) != 1 || sum.Invalid[0].Line != 3 || !strings.Contains(sum.Invalid[0].Problem, "known patient with another name") {
+		t.Fatalf("invalid %+v", sum.Invalid)
+	}
+	for _, ref := range op.opened {
+		if ref == "MRN-OTHER" {
+			t.Fatal("a row refused at registration was started")
 		}
 	}
 }
