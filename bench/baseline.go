@@ -20,6 +20,7 @@ import (
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/connect"
 	"github.com/caseflow/caseflow/worker"
+	"github.com/caseflow/caseflow/workflows"
 )
 
 // The baseline: the trivial workflows caseflow is measured against. They run
@@ -29,6 +30,7 @@ import (
 // Names of the baseline's workflows, update, signal and activity.
 const (
 	NoopWorkflowName  = "BenchNoop"
+	NoopCaseWorkflow  = "BenchNoopCase"
 	EchoWorkflowName  = "BenchEcho"
 	TimerWorkflowName = "BenchTimer"
 	EchoUpdate        = "noop"
@@ -38,6 +40,10 @@ const (
 
 // NoopWorkflow is the intake baseline: it does nothing and completes.
 func NoopWorkflow(workflow.Context) error { return nil }
+
+// NoopCase is NoopWorkflow started as a case is (scenario 1's row 1b): it
+// takes a case's input, does nothing with it, and completes.
+func NoopCase(workflow.Context, workflows.CaseInput) error { return nil }
 
 // EchoWorkflow is the round-trip baseline: a workflow with a no-op update
 // that takes the same arguments as caseflow's contact update. It runs until
@@ -127,6 +133,7 @@ func RunBaselineWorker(ctx context.Context, queue string, out io.Writer) error {
 	defer c.Close()
 	w := sdkworker.New(c, queue, sdkworker.Options{WorkerStopTimeout: worker.StopTimeout})
 	w.RegisterWorkflowWithOptions(NoopWorkflow, workflow.RegisterOptions{Name: NoopWorkflowName})
+	w.RegisterWorkflowWithOptions(NoopCase, workflow.RegisterOptions{Name: NoopCaseWorkflow})
 	w.RegisterWorkflowWithOptions(EchoWorkflow, workflow.RegisterOptions{Name: EchoWorkflowName})
 	w.RegisterWorkflowWithOptions(TimerWorkflow, workflow.RegisterOptions{Name: TimerWorkflowName})
 	a := &firedActivity{out: out}

@@ -14,7 +14,10 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/intake"
+	"github.com/caseflow/caseflow/workflows"
 )
 
 const (
@@ -55,6 +58,10 @@ func (e *env) intake(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	asCases, err := e.startNoopsAsCases(ctx, baselineIntakeQueue)
+	if err != nil {
+		return err
+	}
 	// The baseline's worker stops now: the no-op workflows it has not run
 	// yet wait on their task queue, which costs the server nothing, and the
 	// import has the server to itself.
@@ -79,6 +86,11 @@ func (e *env) intake(ctx context.Context) error {
 		Values: map[string]float64{"cases_per_s": cfRate, "baseline_per_s": blRate, "ratio": r, "cases": float64(cfg.Cases),
 			"recorded_s": recorded.Seconds()}})
 	e.logf("1: caseflow %.0f cases/s, baseline %.0f starts/s (%.0f %%)", cfRate, blRate, r*100)
+	e.rep.add(Row{ID: "1b", Scenario: fmt.Sprintf("Intake, the engine's share: %s no-op workflows started %s at a time with a case's start options (its id policy, 4 search attributes, summary and details, a case's encrypted input); baseline: scenario 1's no-op starts",
+		count(cfg.Cases), conc),
+		Caseflow: fmt.Sprintf("%.0f starts/s (%.0f %% of the baseline; the import kept %.0f %% of this)", asCases, 100*asCases/blRate, 100*cfRate/asCases),
+		Baseline: fmt.Sprintf("%.0f starts/s", blRate), Goal: "-", Result: ResultInfo,
+		Values: map[string]float64{"starts_per_s": asCases, "baseline_per_s": blRate, "ratio": asCases / blRate, "import_ratio": cfRate / asCases}})
 
 	// Scenario 5, new cases: the worker that served the import.
 	w.waitIdle(ctx, time.Minute)
@@ -118,6 +130,33 @@ func (e *env) startNoops(ctx context.Context, queue string) (float64, error) {
 	rate := float64(cfg.Cases) / elapsed.Seconds()
 	e.startRate = rate
 	e.logf("1: baseline: %.0f starts/s (%s)", rate, secs(elapsed))
+	return rate, nil
+}
+
+// startNoopsAsCases starts cfg.Cases no-op workflows the way the import
+// starts cases (caseclient.StartOptions and a case's input, through the
+// codec), cfg.Concurrency at a time, and returns how many a second: what
+// the engine itself makes of a case's start options.
+func (e *env) startNoopsAsCases(ctx context.Context, queue string) (float64, error) {
+	cfg := e.cfg
+	p, ok := e.policies["complex-case"]
+	if !ok {
+		return 0, fmt.Errorf("no complex-case policy in policies/")
+	}
+	e.logf("1: baseline: starting %d no-op workflows with a case's start options, %d at a time", cfg.Cases, cfg.Concurrency)
+	t0 := time.Now()
+	if err := parallel(ctx, cfg.Cases, cfg.Concurrency, func(ctx context.Context, i int) error {
+		cs := e.benchCase("noopcase", i, p.Program, intakeManager)
+		in := workflows.CaseInput{Case: cs, PolicyVersion: p.Version}
+		_, err := e.c.ExecuteWorkflow(ctx, caseclient.StartOptions(queue, cs, p, care.PhaseScreening, cs.OpenedAt.Add(p.Steps.Screening.D())),
+			NoopCaseWorkflow, in)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(t0)
+	rate := float64(cfg.Cases) / elapsed.Seconds()
+	e.logf("1: baseline: %.0f starts/s with a case's start options (%s)", rate, secs(elapsed))
 	return rate, nil
 }
 

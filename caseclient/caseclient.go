@@ -76,9 +76,25 @@ func (c *Client) open(ctx context.Context, cs care.Case, p care.Policy, state *w
 	if err := CheckSize(in); err != nil {
 		return false, err
 	}
-	_, err := c.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	_, err := c.tc.ExecuteWorkflow(ctx, StartOptions(c.taskQueue, cs, p, phase, due), workflows.CaseWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return false, nil
+	}
+	if err != nil {
+		return false, &care.Error{Kind: TransportKind(err), Message: fmt.Sprintf("open case %s: %v", cs.ID, connect.RootCause(err)), Err: err}
+	}
+	return true, nil
+}
+
+// StartOptions are the options a case's workflow starts with, in phase
+// with its next action due at due: the case's workflow id, never reused;
+// the search attributes that list it at once (phase, program, manager,
+// next due); and the Web UI's summary and details (opaque ids only).
+func StartOptions(taskQueue string, cs care.Case, p care.Policy, phase care.Phase, due time.Time) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:                                       care.WorkflowID(cs.ID),
-		TaskQueue:                                c.taskQueue,
+		TaskQueue:                                taskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -91,15 +107,7 @@ func (c *Client) open(ctx context.Context, cs care.Case, p care.Policy, state *w
 		StaticSummary: fmt.Sprintf("Care case %s · program %s v%d · %s model", cs.ID, cs.Program, p.Version, cs.Model),
 		StaticDetails: fmt.Sprintf("Care-management case %s in program %s (%s model, source %s), managed by %s. "+
 			"Patient data is encrypted; decode it through the caseflow codec server.", cs.ID, cs.Program, cs.Model, cs.Source, cs.Manager),
-	}, workflows.CaseWorkflow, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return false, nil
 	}
-	if err != nil {
-		return false, &care.Error{Kind: TransportKind(err), Message: fmt.Sprintf("open case %s: %v", cs.ID, connect.RootCause(err)), Err: err}
-	}
-	return true, nil
 }
 
 // Act sends the staff action a with its argument to a case, as actor, and
