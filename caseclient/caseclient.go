@@ -76,7 +76,7 @@ func (c *Client) open(ctx context.Context, cs care.Case, p care.Policy, state *w
 	if err := CheckSize(in); err != nil {
 		return false, err
 	}
-	_, err := c.tc.ExecuteWorkflow(ctx, StartOptions(c.taskQueue, cs, p, phase, due), workflows.CaseWorkflow, in)
+	_, err := c.tc.ExecuteWorkflow(ctx, StartOptions(c.taskQueue, cs, p, phase, due), workflows.CaseWorkflow, &in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return false, nil

@@ -95,7 +95,7 @@ func TestOpenReportsACaseThatExists(t *testing.T) {
 	}
 	// The input names the policy's version and does not carry the policy
 	// (change policy-by-reference).
-	if in := f.args[0][0].(workflows.CaseInput); in.PolicyVersion != 3 || in.Policy.Version != 0 || in.Case.ID != "c-1" {
+	if in := f.args[0][0].(*workflows.CaseInput); in.PolicyVersion != 3 || in.Policy.Version != 0 || in.Case.ID != "c-1" {
 		t.Fatalf("workflow input %+v", in)
 	}
 	if s := f.starts[0]; s.ID != care.WorkflowID("c-1") || s.TaskQueue != "caseflow-q" || !s.WorkflowExecutionErrorWhenAlreadyStarted {

@@ -222,7 +222,7 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 	defer cancel()
 	const steps = 40
 	_, err = codecConn.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: care.WorkflowID(c.ID), TaskQueue: e.taskQueue},
-		workflows.CaseWorkflow, workflows.CaseInput{Case: c, PolicyVersion: p.Version, MaxStepsPerRun: steps})
+		workflows.CaseWorkflow, &workflows.CaseInput{Case: c, PolicyVersion: p.Version, MaxStepsPerRun: steps})
 	require.NoError(t, err)
 	id := c.ID
 	e.ok("case", "screen", id, "--eligible")

@@ -57,7 +57,7 @@ func (c *clockTimer) reset() { c.f, c.at = nil, time.Time{} }
 // a case paused under change pause-keeps-deadlines still wake it, those of
 // a case paused before nothing.
 func (w *caseWorkflow) nextWake() (time.Time, string) {
-	s := w.state
+	s := &w.state
 	if (s.Paused && !s.Clocks.PauseKeepsDeadlines) || s.Phase == care.PhaseClosed {
 		return time.Time{}, ""
 	}

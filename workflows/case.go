@@ -22,16 +22,27 @@ var a *activities.Activities
 // watch, escalations) on one durable timer, records every step through an
 // activity, keeps its search attributes current, and continues as new before
 // its history grows large.
-func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
+//
+// It takes its input by pointer and clears it once it has taken the case's
+// state from it: the SDK keeps the decoded input of a run for as long as
+// the run is cached, and a cached case should hold its state once, not
+// twice (and its coroutine's frames should hold a pointer, not a copy).
+func CaseWorkflow(ctx workflow.Context, in *CaseInput) (CaseResult, error) {
+	if in == nil {
+		return CaseResult{}, temporal.NewNonRetryableApplicationError("the case workflow needs its input (a CaseInput)", string(care.KindInvalid), nil)
+	}
 	w := &caseWorkflow{lock: workflow.NewMutex(ctx), maxSteps: in.MaxStepsPerRun}
 	if w.maxSteps <= 0 {
 		w.maxSteps = DefaultMaxStepsPerRun
 	}
-	if in.State != nil {
-		w.state = *in.State
-	} else {
+	opening := in.State == nil
+	if opening {
 		w.state = CaseState{Case: in.Case, Policy: in.Policy, Phase: care.PhaseScreening, PhaseSince: workflow.Now(ctx)}
+	} else {
+		w.state = *in.State
 	}
+	maxSteps, policyVersion := in.MaxStepsPerRun, in.PolicyVersion
+	*in = CaseInput{}
 	w.state.Runs++
 	// Hold the lock until the case is recorded as opened, so that a staff
 	// action arriving with the first workflow task waits for it.
@@ -41,11 +52,11 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	if err := w.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
 	}
-	if err := w.loadPolicy(ctx, in.PolicyVersion); err != nil {
+	if err := w.loadPolicy(ctx, policyVersion); err != nil {
 		return CaseResult{}, err
 	}
-	if in.State == nil {
-		if err := w.record(ctx, care.ActorSystem, "opened", care.PhaseScreening, openedSummary(in.Case), in.Case); err != nil {
+	if opening {
+		if err := w.record(ctx, care.ActorSystem, "opened", care.PhaseScreening, openedSummary(w.state.Case), w.state.Case); err != nil {
 			return CaseResult{}, err
 		}
 	} else if err := w.reconcileServices(ctx); err != nil {
@@ -58,19 +69,19 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	if w.state.Phase == care.PhaseClosed {
 		return CaseResult{CaseID: w.state.Case.ID, Reason: w.state.Closure.Reason}, nil
 	}
-	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow, w.nextRunInput(ctx, in.MaxStepsPerRun))
+	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow, w.nextRunInput(ctx, maxSteps))
 }
 
 // nextRunInput is the input of the run this one continues as: the case's
 // state, with its policy named by version under change
 // policy-by-reference, else copied in twice as before.
-func (w *caseWorkflow) nextRunInput(ctx workflow.Context, maxSteps int) CaseInput {
+func (w *caseWorkflow) nextRunInput(ctx workflow.Context, maxSteps int) *CaseInput {
 	state := w.state
 	if workflow.GetVersion(ctx, versionPolicyByReference, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return CaseInput{Case: state.Case, Policy: state.Policy, State: &state, MaxStepsPerRun: maxSteps}
+		return &CaseInput{Case: state.Case, Policy: state.Policy, State: &state, MaxStepsPerRun: maxSteps}
 	}
 	state.Policy = care.Policy{}
-	return CaseInput{PolicyVersion: w.state.Policy.Version, State: &state, MaxStepsPerRun: maxSteps}
+	return &CaseInput{PolicyVersion: w.state.Policy.Version, State: &state, MaxStepsPerRun: maxSteps}
 }
 
 // run is the main loop. It returns when the case is closed or when this run
@@ -416,7 +427,7 @@ func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
 // currentDetails is what the Web UI shows as the case's current details:
 // phase, risk and the next due action. Opaque ids and enums only.
 func (w *caseWorkflow) currentDetails() string {
-	s := w.state
+	s := &w.state
 	d := fmt.Sprintf("**Phase:** %s  \n**Risk:** %s  \n**Care category:** %s", s.Phase, orNone(string(s.Risk)), orNone(string(s.Category)))
 	if s.Paused {
 		d += "  \n**Clocks paused** since " + s.PausedAt.UTC().Format(time.RFC3339)
@@ -446,7 +457,7 @@ func orNone(s string) string {
 }
 
 func (w *caseWorkflow) snapshot() care.Snapshot {
-	s := w.state
+	s := &w.state
 	snap := care.Snapshot{
 		CaseID: s.Case.ID, PatientID: s.Case.PatientID, Program: s.Case.Program, Model: s.Case.Model,
 		Manager: s.Case.Manager, Source: s.Case.Source, Phase: s.Phase, Risk: s.Risk, Category: s.Category,

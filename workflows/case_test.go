@@ -178,7 +178,7 @@ func (c *caseEnv) run() {
 	rc := riverCase()
 	rc.Model = c.model
 	rc.Program = c.policy.Program
-	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: rc, PolicyVersion: c.policy.Version})
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, &workflows.CaseInput{Case: rc, PolicyVersion: c.policy.Version})
 }
 
 func riverCase() care.Case {

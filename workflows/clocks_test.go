@@ -320,7 +320,7 @@ func TestTwelveMonthsOfIntensiveCallsAcrossRuns(t *testing.T) {
 			}
 		}
 		if runs == 1 {
-			c.env.ExecuteWorkflow(workflows.CaseWorkflow, in)
+			c.env.ExecuteWorkflow(workflows.CaseWorkflow, &in)
 			start = c.start()
 			followUp = start.Add(4 * time.Hour)
 			end = followUp.Add(365 * day)
@@ -329,7 +329,7 @@ func TestTwelveMonthsOfIntensiveCallsAcrossRuns(t *testing.T) {
 			c.env.RegisterDelayedCallback(func() {
 				c.env.UpdateWorkflow(workflows.UpdateClose, "", &testUpdate{t: t}, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 			}, closeIn)
-			c.env.ExecuteWorkflow(workflows.CaseWorkflow, in)
+			c.env.ExecuteWorkflow(workflows.CaseWorkflow, &in)
 		}
 		// The run's history: each activity ~7 events with its workflow task
 		// and search-attribute upsert, each timer ~5, each update ~5.

@@ -25,7 +25,7 @@ func (w *caseWorkflow) startServices(ctx workflow.Context) error {
 
 // startService starts the coordination of one service under policy.
 func (w *caseWorkflow) startService(ctx workflow.Context, svc care.Service, policy care.Policy) error {
-	s := w.state
+	s := &w.state
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:        ServiceWorkflowID(s.Case.ID, svc.ID, s.PlanVersion),
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
@@ -93,7 +93,7 @@ func isFinal(st care.ServiceStatus) bool {
 // services to stop, and waits until each request is delivered; each service
 // then cancels its booked appointment and reminders.
 func (w *caseWorkflow) cancelServices(ctx workflow.Context) {
-	s := w.state
+	s := &w.state
 	if !s.ServicesStarted {
 		return
 	}

@@ -53,7 +53,7 @@ func (w *caseWorkflow) enter(ctx workflow.Context, p care.Phase) {
 // openItems is the case's worklist: the work item the phase waits for, the
 // open tasks and the next call.
 func (w *caseWorkflow) openItems() []Item {
-	s, p := w.state, w.state.Policy
+	s, p := &w.state, &w.state.Policy
 	owner := s.Case.Manager
 	var items []Item
 	step := func(kind, desc string, due time.Time) {
@@ -64,7 +64,7 @@ func (w *caseWorkflow) openItems() []Item {
 		if s.Proposal != nil {
 			proposed = s.Proposal.Level
 		}
-		step(work.Kind, work.Describe(proposed), s.PhaseSince.Add(work.Due.Of(p)))
+		step(work.Kind, work.Describe(proposed), s.PhaseSince.Add(work.Due.Of(*p)))
 	}
 	for _, t := range s.Tasks {
 		if t.Status == care.TaskOpen && t.Kind != care.TaskReadmissionWatch {

@@ -27,7 +27,7 @@ func TestACaseReadsThePolicyItsInputNames(t *testing.T) {
 // says what is missing; nothing is recorded.
 func TestAnInputWithoutAPolicyFailsClearly(t *testing.T) {
 	c := newCaseEnv(t)
-	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: riverCase()})
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, &workflows.CaseInput{Case: riverCase()})
 	err := c.env.GetWorkflowError()
 	require.ErrorContains(t, err, "names no policy version of program complex-case")
 	require.Empty(t, c.events)

@@ -84,7 +84,7 @@ func TestANewRunReconcilesItsServices(t *testing.T) {
 	}
 	c.env.SetStartTime(serviceStart)
 	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
-	c.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: state.Case, Policy: state.Policy, State: &state})
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, &workflows.CaseInput{Case: state.Case, Policy: state.Policy, State: &state})
 	require.NoError(t, c.env.GetWorkflowError())
 	require.Equal(t, 1, c.rereads)
 	require.Equal(t, "reconcile", c.events[0].Action)

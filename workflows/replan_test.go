@@ -422,7 +422,7 @@ func TestServicesFromBeforePlanVersionsAreReplacedByTheFirstReplan(t *testing.T)
 			Appointment: &care.AppointmentRef{ID: "ap-old", Status: care.AppointmentBooked}}, {Service: plan.Services[1], Status: care.ServiceCompleted}}}
 	again := r.update(workflows.UpdatePlan, "cm-ana", plan)
 	r.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
-	r.env.ExecuteWorkflow(workflows.CaseWorkflow, workflows.CaseInput{Case: c, Policy: r.policy, State: &state})
+	r.env.ExecuteWorkflow(workflows.CaseWorkflow, &workflows.CaseInput{Case: c, Policy: r.policy, State: &state})
 	require.NoError(t, r.env.GetWorkflowError())
 	require.NoError(t, again.err)
 	require.Contains(t, r.eventSummary("plan", 1), "plan v2: pt replaced, np unchanged", "a running legacy coordination cannot be amended in place")

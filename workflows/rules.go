@@ -49,7 +49,7 @@ func (w *caseWorkflow) canTransition(now time.Time, actor string, t care.Transit
 	if err := w.canTransitionRecord(actor, t); err != nil {
 		return err
 	}
-	s, pd := w.state, w.state.Policy.PostDischarge
+	s, pd := &w.state, &w.state.Policy.PostDischarge
 	loc := s.Policy.Location()
 	if err := t.CheckDate(now, s.Case.OpenedAt, loc, pd.FutureToleranceOrDefault(), pd.MaxBeforeOpenedOrDefault()); err != nil {
 		return err
