@@ -28,10 +28,26 @@ var a *activities.Activities
 // the run is cached, and a cached case should hold its state once, not
 // twice (and its coroutine's frames should hold a pointer, not a copy).
 func CaseWorkflow(ctx workflow.Context, in *CaseInput) (CaseResult, error) {
-	if in == nil {
-		return CaseResult{}, temporal.NewNonRetryableApplicationError("the case workflow needs its input (a CaseInput)", string(care.KindInvalid), nil)
+	// The work is in startRun, run and endRun, so that this frame, which
+	// stays on the coroutine's stack for the whole run, is small.
+	w, err := startRun(ctx, in)
+	if err != nil {
+		return CaseResult{}, err
 	}
-	w := &caseWorkflow{lock: workflow.NewMutex(ctx), maxSteps: in.MaxStepsPerRun}
+	if err := w.run(ctx); err != nil {
+		return CaseResult{}, err
+	}
+	return w.endRun(ctx)
+}
+
+// startRun takes the case's state from in (then clears in), registers the
+// handlers, reads the case's policy, and records the case as opened or
+// re-reads its services on a continued run.
+func startRun(ctx workflow.Context, in *CaseInput) (*caseWorkflow, error) {
+	if in == nil {
+		return nil, temporal.NewNonRetryableApplicationError("the case workflow needs its input (a CaseInput)", string(care.KindInvalid), nil)
+	}
+	w := &caseWorkflow{lock: workflow.NewMutex(ctx), maxSteps: in.MaxStepsPerRun, inputMaxSteps: in.MaxStepsPerRun}
 	if w.maxSteps <= 0 {
 		w.maxSteps = DefaultMaxStepsPerRun
 	}
@@ -41,35 +57,38 @@ func CaseWorkflow(ctx workflow.Context, in *CaseInput) (CaseResult, error) {
 	} else {
 		w.state = *in.State
 	}
-	maxSteps, policyVersion := in.MaxStepsPerRun, in.PolicyVersion
+	policyVersion := in.PolicyVersion
 	*in = CaseInput{}
 	w.state.Runs++
 	// Hold the lock until the case is recorded as opened, so that a staff
 	// action arriving with the first workflow task waits for it.
 	if err := w.lock.Lock(ctx); err != nil {
-		return CaseResult{}, err
+		return nil, err
 	}
 	if err := w.registerHandlers(ctx); err != nil {
-		return CaseResult{}, err
+		return nil, err
 	}
 	if err := w.loadPolicy(ctx, policyVersion); err != nil {
-		return CaseResult{}, err
+		return nil, err
 	}
 	if opening {
 		if err := w.record(ctx, care.ActorSystem, "opened", care.PhaseScreening, openedSummary(w.state.Case), w.state.Case); err != nil {
-			return CaseResult{}, err
+			return nil, err
 		}
 	} else if err := w.reconcileServices(ctx); err != nil {
-		return CaseResult{}, err
+		return nil, err
 	}
 	w.lock.Unlock()
-	if err := w.run(ctx); err != nil {
-		return CaseResult{}, err
-	}
+	return w, nil
+}
+
+// endRun is the result of a closed case, or the continue-as-new of a run
+// that should end.
+func (w *caseWorkflow) endRun(ctx workflow.Context) (CaseResult, error) {
 	if w.state.Phase == care.PhaseClosed {
 		return CaseResult{CaseID: w.state.Case.ID, Reason: w.state.Closure.Reason}, nil
 	}
-	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow, w.nextRunInput(ctx, maxSteps))
+	return CaseResult{}, workflow.NewContinueAsNewError(ctx, CaseWorkflow, w.nextRunInput(ctx, w.inputMaxSteps))
 }
 
 // nextRunInput is the input of the run this one continues as: the case's
@@ -208,6 +227,8 @@ type caseWorkflow struct {
 	lock workflow.Mutex
 	// steps counts the activities and timers of this run; maxSteps bounds it.
 	steps, maxSteps int
+	// inputMaxSteps is CaseInput.MaxStepsPerRun, passed on to the next run.
+	inputMaxSteps int
 	// changed and alerts collect what the current step writes besides its
 	// event: tasks created or changed, alerts raised, outcomes, a pause.
 	changed  []string // task ids
