@@ -131,7 +131,10 @@ func RunBaselineWorker(ctx context.Context, queue string, out io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	w := sdkworker.New(c, queue, sdkworker.Options{WorkerStopTimeout: worker.StopTimeout})
+	// The same sticky timeout as caseflow-worker's default: both sides of
+	// a wave drain through their worker's cache.
+	w := sdkworker.New(c, queue, sdkworker.Options{WorkerStopTimeout: worker.StopTimeout,
+		StickyScheduleToStartTimeout: worker.DefaultConfig.StickyTimeout})
 	w.RegisterWorkflowWithOptions(NoopWorkflow, workflow.RegisterOptions{Name: NoopWorkflowName})
 	w.RegisterWorkflowWithOptions(NoopCase, workflow.RegisterOptions{Name: NoopCaseWorkflow})
 	w.RegisterWorkflowWithOptions(EchoWorkflow, workflow.RegisterOptions{Name: EchoWorkflowName})

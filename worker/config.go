@@ -35,6 +35,10 @@ type Config struct {
 	// (sdkworker.SetStickyWorkflowCacheSize): how many open cases stay in
 	// memory between their workflow tasks.
 	StickyCache int
+	// StickyTimeout is StickyScheduleToStartTimeout: how long a cached
+	// case's workflow task waits for this worker before the server gives
+	// it to any worker, which replays the case's whole history first.
+	StickyTimeout time.Duration
 	// PayerRate is the payer queue's TaskQueueActivitiesPerSecond: the
 	// insurer's quota in requests per second, enforced by the Temporal
 	// server over every worker polling the queue.
@@ -44,10 +48,12 @@ type Config struct {
 }
 
 // DefaultConfig is the configuration with no flag or variable set: the
-// SDK's own defaults, postgres.DefaultPool and a payer rate of 10/s.
+// SDK's own defaults but a sticky timeout of a minute (the SDK's 5 s sends
+// a wave of timers firing together to full replays once the worker's
+// backlog passes 5 s), postgres.DefaultPool and a payer rate of 10/s.
 var DefaultConfig = Config{
 	WorkflowTasks: 1000, ActivityTasks: 1000, LocalActivities: 1000,
-	WorkflowPollers: 2, ActivityPollers: 2, StickyCache: 10000,
+	WorkflowPollers: 2, ActivityPollers: 2, StickyCache: 10000, StickyTimeout: time.Minute,
 	PayerRate: 10, Pool: postgres.DefaultPool,
 }
 
@@ -97,6 +103,19 @@ var settings = []setting{
 		func(c *Config) *int { return &c.ActivityPollers }),
 	intSetting("sticky-cache", "CASEFLOW_WORKER_STICKY_CACHE", "open cases kept in memory between workflow tasks, for the whole process (SetStickyWorkflowCacheSize)", 1,
 		func(c *Config) *int { return &c.StickyCache }),
+	{flag: "sticky-timeout", env: "CASEFLOW_WORKER_STICKY_TIMEOUT", usage: "how long a cached case's workflow task waits for this worker before any worker may take it and replay the case's whole history (StickyScheduleToStartTimeout), e.g. 1m",
+		def: func(c Config) string { return shortDuration(c.StickyTimeout) },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return errors.New("not a duration; set e.g. 1m or 30s")
+			}
+			if d < time.Second {
+				return errors.New("must be at least 1s, e.g. 1m (the SDK's own default is 5s)")
+			}
+			c.StickyTimeout = d
+			return nil
+		}},
 	{flag: "payer-rate", env: "CASEFLOW_PAYER_RATE", usage: "the insurer's quota: payer requests per second over ALL workers (TaskQueueActivitiesPerSecond of the payer queue; 0.5 is one every 2s)",
 		def: func(c Config) string { return strconv.FormatFloat(c.PayerRate, 'f', -1, 64) },
 		set: func(c *Config, v string) error {

@@ -36,13 +36,14 @@ func TestConfigFromEnvironmentAndFlagsTheFlagWins(t *testing.T) {
 		"CASEFLOW_DB_MAX_OPEN_CONNS":       "8",
 		"CASEFLOW_DB_MAX_IDLE_CONNS":       "4",
 		"CASEFLOW_DB_CONN_MAX_LIFETIME":    "5m",
+		"CASEFLOW_WORKER_STICKY_TIMEOUT":   "45s",
 		"CASEFLOW_METRICS_ADDR":            "127.0.0.1:9464",
 	}
 	cfg, err := ParseConfig(nil, env(vars), &bytes.Buffer{})
 	require.NoError(t, err)
 	require.Equal(t, Config{
 		MetricsAddr: "127.0.0.1:9464", WorkflowTasks: 50, ActivityTasks: 60, LocalActivities: 70,
-		WorkflowPollers: 4, ActivityPollers: 3, StickyCache: 500, PayerRate: 0.5,
+		WorkflowPollers: 4, ActivityPollers: 3, StickyCache: 500, StickyTimeout: 45 * time.Second, PayerRate: 0.5,
 		Pool: postgres.Pool{MaxOpenConns: 8, MaxIdleConns: 4, ConnMaxLifetime: 5 * time.Minute},
 	}, cfg)
 
@@ -69,6 +70,8 @@ func TestConfigRefusesBadValuesNamingWhereTheyCameFrom(t *testing.T) {
 		{"workflow pollers 1 (the SDK panics)", []string{"--workflow-pollers", "1"}, nil, `--workflow-pollers="1": must be at least 2`},
 		{"no activity pollers", nil, map[string]string{"CASEFLOW_WORKER_ACTIVITY_POLLERS": "0"}, `CASEFLOW_WORKER_ACTIVITY_POLLERS="0": must be at least 1`},
 		{"no local activities", []string{"--local-activities=-3"}, nil, `--local-activities="-3": must be at least 1`},
+		{"sticky timeout without a unit", []string{"--sticky-timeout=60"}, nil, `--sticky-timeout="60": not a duration; set e.g. 1m`},
+		{"sticky timeout under a second", nil, map[string]string{"CASEFLOW_WORKER_STICKY_TIMEOUT": "500ms"}, `CASEFLOW_WORKER_STICKY_TIMEOUT="500ms": must be at least 1s`},
 		{"no sticky cache", nil, map[string]string{"CASEFLOW_WORKER_STICKY_CACHE": "0"}, `CASEFLOW_WORKER_STICKY_CACHE="0": must be at least 1`},
 		{"payer rate zero", nil, map[string]string{"CASEFLOW_PAYER_RATE": "0"}, `CASEFLOW_PAYER_RATE="0": must be more than 0`},
 		{"payer rate not a number", []string{"--payer-rate=fast"}, nil, `--payer-rate="fast": not a number`},

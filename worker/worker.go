@@ -40,6 +40,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, cfg Con
 		MaxConcurrentLocalActivityExecutionSize: cfg.LocalActivities,
 		MaxConcurrentWorkflowTaskPollers:        cfg.WorkflowPollers,
 		MaxConcurrentActivityTaskPollers:        cfg.ActivityPollers,
+		StickyScheduleToStartTimeout:            cfg.StickyTimeout,
 	})
 	RegisterWorkflows(main)
 	// Every activity, the payer's included: histories recorded before the
