@@ -355,7 +355,12 @@ func TestImportInterruptedThenRunAgainOpensEachCaseOnce(t *testing.T) {
 	require.Greater(t, first.Opened, 0)
 	require.Greater(t, first.NotStarted, 200, "the rate limit holds it to about 25 a second")
 	require.Equal(t, 300, first.Opened+first.NotStarted)
-	require.Equal(t, first.Opened, e.count(`SELECT count(*) FROM patients`))
+	// Patients are registered just ahead of their case's start: at most
+	// the one registered when the interrupt came is not started (the next
+	// run finds it; docs/import.md).
+	patients := e.count(`SELECT count(*) FROM patients`)
+	require.GreaterOrEqual(t, patients, first.Opened)
+	require.LessOrEqual(t, patients, first.Opened+1)
 
 	// Second run: the rest are opened, the first ones found.
 	second, code, stderrText := e.importJSON(file, "--rate", "0", "--concurrency", "16")

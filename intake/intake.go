@@ -440,6 +440,15 @@ func (b *Batch) Run(ctx context.Context, o Opener) {
 				res.set(i, *failed)
 				return nil
 			}
+			// A registered case is in flight: a free slot starts it even
+			// if the import was interrupted meanwhile. Only when every
+			// slot is busy at the interrupt does it stay registered and
+			// not started (the next run finds its patient).
+			select {
+			case jobs <- job{i, open}:
+				return nil
+			default:
+			}
 			select {
 			case jobs <- job{i, open}:
 			case <-dispatch.Done():
