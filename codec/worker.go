@@ -46,6 +46,7 @@ func ApplyWorker(opts *client.Options, kr *Keyring, logger *slog.Logger) {
 	sc := &strictCodec{Codec: NewCodec(kr), log: logger, seen: map[string]*report{}}
 	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), sc)
 	opts.DataConverter = dc
+	uncompressed(opts)
 	opts.FailureConverter = &failureConverter{
 		FailureConverter: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 			DataConverter:          dc,

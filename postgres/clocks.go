@@ -31,7 +31,7 @@ func (s *Store) SavePolicy(ctx context.Context, p care.Policy) (bool, error) {
 	}
 	res, err := s.db.ExecContext(ctx, `
 		INSERT INTO policies (program, version, effective_from, body) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (program, version) DO NOTHING`, p.Program, p.Version, p.EffectiveFrom, body)
+		ON CONFLICT (program, version) DO NOTHING`, p.Program, p.Version, p.EffectiveFrom, string(body))
 	if err != nil {
 		return false, err
 	}
@@ -39,7 +39,7 @@ func (s *Store) SavePolicy(ctx context.Context, p care.Policy) (bool, error) {
 		return true, nil
 	}
 	var same bool
-	if err := s.db.GetContext(ctx, &same, `SELECT body = $3::jsonb FROM policies WHERE program = $1 AND version = $2`, p.Program, p.Version, body); err != nil {
+	if err := s.db.GetContext(ctx, &same, `SELECT body = $3::jsonb FROM policies WHERE program = $1 AND version = $2`, p.Program, p.Version, string(body)); err != nil {
 		return false, err
 	}
 	if !same {
@@ -249,7 +249,7 @@ func saveOutcomes(ctx context.Context, db execer, caseID string, o care.Outcomes
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO case_outcomes (case_id, baseline, evaluation, evaluated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (case_id) DO UPDATE SET baseline = EXCLUDED.baseline, evaluation = EXCLUDED.evaluation,
-			evaluated_at = EXCLUDED.evaluated_at`, caseID, b, e, o.At)
+			evaluated_at = EXCLUDED.evaluated_at`, caseID, string(b), string(e), o.At)
 	return err
 }
 

@@ -84,10 +84,21 @@ func OpenPool(ctx context.Context, dsn string, pool Pool) (*Store, error) {
 	if err := pool.Validate(); err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)
 	}
-	db, err := sqlx.Open("postgres", dsn)
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return nil, care.Invalidf("DATABASE_URL", "%s: %v", redact(dsn), err)
+	}
+	// A query with parameters in one round trip (parse, bind and execute
+	// together) instead of two (prepare, then execute): a step of a case
+	// is a transaction of several statements, on a staff action's path.
+	// Parameters then go as text, except []byte, which would go as binary:
+	// pass JSON for jsonb columns as a string.
+	cfg.BinaryParameters = true
+	connector, err := pq.NewConnectorConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
@@ -196,35 +207,32 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 			return fmt.Errorf("encode detail of event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
-	// The same step recorded before, under any run: a retry (also one that
-	// began before runs were recorded).
-	var recorded bool
-	if err := tx.GetContext(ctx, &recorded, `SELECT EXISTS (SELECT 1 FROM case_events
-		WHERE case_id = $1 AND seq = $2 AND action = $3 AND at = $4 AND run_id IN ($5, ''))`,
+	// In one query: the same step recorded before, under any run (a retry,
+	// also one that began before runs were recorded); whether this run was
+	// superseded by a reset; and the other live runs with steps at or
+	// after this seq, which this run re-runs (the case was reset).
+	var seen struct {
+		Recorded   bool           `db:"recorded"`
+		Superseded bool           `db:"superseded"`
+		Others     pq.StringArray `db:"others"`
+	}
+	if err := tx.GetContext(ctx, &seen, `SELECT
+		EXISTS (SELECT 1 FROM case_events
+			WHERE case_id = $1 AND seq = $2 AND action = $3 AND at = $4 AND run_id IN ($5, '')) AS recorded,
+		EXISTS (SELECT 1 FROM superseded_runs WHERE case_id = $1 AND run_id = $5) AS superseded,
+		ARRAY(SELECT DISTINCT e.run_id FROM case_events e
+			WHERE $5 <> '' AND e.case_id = $1 AND e.seq >= $2 AND e.run_id <> $5
+			AND NOT EXISTS (SELECT 1 FROM superseded_runs r WHERE r.case_id = e.case_id AND r.run_id = e.run_id)
+			ORDER BY e.run_id) AS others`,
 		ev.CaseID, ev.Seq, ev.Action, ev.At, runID); err != nil {
 		return err
 	}
-	var superseded bool
-	if err := tx.GetContext(ctx, &superseded, `SELECT EXISTS (SELECT 1 FROM superseded_runs WHERE case_id = $1 AND run_id = $2)`,
-		ev.CaseID, runID); err != nil {
-		return err
-	}
+	recorded, superseded := seen.Recorded, seen.Superseded
 	reset := false
-	if !recorded && !superseded && runID != "" {
-		// Steps at or after this seq from another live run: this run re-runs
-		// them, so the case was reset.
-		var others []string
-		if err := tx.SelectContext(ctx, &others, `SELECT DISTINCT e.run_id FROM case_events e
-			WHERE e.case_id = $1 AND e.seq >= $2 AND e.run_id <> $3
-			AND NOT EXISTS (SELECT 1 FROM superseded_runs r WHERE r.case_id = e.case_id AND r.run_id = e.run_id)
-			ORDER BY e.run_id`, ev.CaseID, ev.Seq, runID); err != nil {
+	if !recorded && !superseded && runID != "" && len(seen.Others) > 0 {
+		reset = true
+		if err := recordReset(ctx, tx, ev, runID, seen.Others); err != nil {
 			return err
-		}
-		if len(others) > 0 {
-			reset = true
-			if err := recordReset(ctx, tx, ev, runID, others); err != nil {
-				return err
-			}
 		}
 	}
 	if !superseded {
@@ -250,7 +258,7 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 			INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`,
-			ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, detail)
+			ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail))
 		if err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
@@ -310,7 +318,7 @@ func recordReset(ctx context.Context, tx *sqlx.Tx, ev care.Event, run string, ot
 		INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)
 		ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`,
-		ev.CaseID, run, ev.Seq, ev.At, care.ActorSystem, ActionReset, ev.PhaseBefore, summary, detail); err != nil {
+		ev.CaseID, run, ev.Seq, ev.At, care.ActorSystem, ActionReset, ev.PhaseBefore, summary, string(detail)); err != nil {
 		return fmt.Errorf("record reset of case %s: %w", ev.CaseID, err)
 	}
 	return nil
