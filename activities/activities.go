@@ -143,7 +143,8 @@ func (a *Activities) RecordStep(ctx context.Context, st care.Step) error {
 // version; each run reads it with this local activity). The worker keeps
 // every version it has read, since a loaded version never changes. A
 // version that is not in PostgreSQL is retried like an outage: the case
-// waits, with its policy named in the worker's log, until it is loaded.
+// waits until it is loaded. The SDK does not log a local activity's failed
+// attempts, so nothing but the case's missing progress says so.
 func (a *Activities) LoadPolicy(ctx context.Context, program string, version int) (care.Policy, error) {
 	k := policyKey{program, version}
 	if p, ok := a.policies.Load(k); ok {

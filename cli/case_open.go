@@ -186,14 +186,13 @@ func (o opener) Open(ctx context.Context, t intake.ToOpen) (intake.Opened, error
 // refused unless --update-patient). It returns the case with its patient
 // id, and its id when none was given.
 func (o opener) Register(ctx context.Context, t intake.ToOpen) (intake.ToOpen, error) {
-	c := t.Case
-	if err := o.checkStaff(ctx, "manager", c.Manager); err != nil {
+	if err := o.checkStaff(ctx, "manager", t.Case.Manager); err != nil {
 		return t, err
 	}
-	if err := o.checkStaff(ctx, "--actor", c.OpenedBy); err != nil {
+	if err := o.checkStaff(ctx, "--actor", t.Case.OpenedBy); err != nil {
 		return t, err
 	}
-	if _, err := o.a.policy(ctx, o.store, c.Program); err != nil {
+	if _, err := o.a.policy(ctx, o.store, t.Case.Program); err != nil {
 		return t, err
 	}
 	known, err := o.store.PatientByRef(ctx, t.PatientRef)
@@ -219,9 +218,8 @@ func (o opener) Register(ctx context.Context, t intake.ToOpen) (intake.ToOpen, e
 	default:
 		return t, fmt.Errorf("look up patient: %w", err)
 	}
-	id := t.Case.PatientID
 	if t.Case.ID == "" {
-		t.Case.ID = care.CaseID(id, c.Program)
+		t.Case.ID = care.CaseID(t.Case.PatientID, t.Case.Program)
 	}
 	return t, nil
 }

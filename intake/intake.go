@@ -68,7 +68,7 @@ type Opener interface {
 	Start(ctx context.Context, c ToOpen) (Opened, error)
 }
 
-// Opened is the case Opener.Open opened or found.
+// Opened is the case Opener.Start opened or found.
 type Opened struct {
 	CaseID string
 	// Existed: the case was there already (opened before, maybe since

@@ -26,10 +26,11 @@ var a *activities.Activities
 // It takes its input by pointer and clears it once it has taken the case's
 // state from it: the SDK keeps the decoded input of a run for as long as
 // the run is cached, and a cached case should hold its state once, not
-// twice (and its coroutine's frames should hold a pointer, not a copy).
+// twice.
 func CaseWorkflow(ctx workflow.Context, in *CaseInput) (CaseResult, error) {
-	// The work is in startRun, run and endRun, so that this frame, which
-	// stays on the coroutine's stack for the whole run, is small.
+	// This frame stays on the coroutine's stack for the whole run, so the
+	// work is in startRun, run and endRun and it holds only w. (A cached
+	// case's stack still stays at 16 KiB: docs/BENCHMARKS.md, memory.)
 	w, err := startRun(ctx, in)
 	if err != nil {
 		return CaseResult{}, err
