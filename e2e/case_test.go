@@ -53,15 +53,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	}, 20*time.Second, 200*time.Millisecond)
 	require.Len(t, st.Services, 4)
 
-	e.okJSON(&st, "case", "contact", id, "--with", "client", "--notes", "physio going well")
-	e.okJSON(&st, "case", "transition", id, "--kind", "discharge", "--from", "rehab unit", "--to", "home", "--date", time.Now().UTC().Format(time.DateOnly))
-	require.Equal(t, care.PhasePostTransition, st.Phase)
-	require.Contains(t, kinds(st.OpenItems), "tcm-contact")
-	e.okJSON(&st, "case", "contact", id, "--with", "family")
-	e.okJSON(&st, "case", "evaluate", id, "--file", "demo/river/evaluation.json")
-	require.Equal(t, care.PhaseEvaluation, st.Phase)
-	e.okJSON(&st, "case", "close", id, "--reason", "goals-met")
-	require.Equal(t, care.PhaseClosed, st.Phase)
+	e.closeRiverFromFollowUp(id)
 
 	// The table views tell the story.
 	show := e.ok("case", "show", id)
@@ -338,6 +330,23 @@ func TestIneligibleScreeningClosesTheCase(t *testing.T) {
 
 // requireClosedRiverRows checks PostgreSQL's record of a River case that went
 // open → closed (goals met) through every step once, and returns its last
+// closeRiverFromFollowUp takes River's case from follow-up to closed as the
+// README's tour does: a contact, the discharge, the post-discharge contact,
+// the evaluation and the closing, checking the phase after each.
+func (e *env) closeRiverFromFollowUp(id string) {
+	t := e.t
+	var st workflows.Status
+	e.okJSON(&st, "case", "contact", id, "--with", "client", "--notes", "physio going well")
+	e.okJSON(&st, "case", "transition", id, "--kind", "discharge", "--from", "rehab unit", "--to", "home", "--date", time.Now().UTC().Format(time.DateOnly))
+	require.Equal(t, care.PhasePostTransition, st.Phase)
+	require.Contains(t, kinds(st.OpenItems), "tcm-contact")
+	e.okJSON(&st, "case", "contact", id, "--with", "family")
+	e.okJSON(&st, "case", "evaluate", id, "--file", "demo/river/evaluation.json")
+	require.Equal(t, care.PhaseEvaluation, st.Phase)
+	e.okJSON(&st, "case", "close", id, "--reason", "goals-met")
+	require.Equal(t, care.PhaseClosed, st.Phase)
+}
+
 // event sequence number.
 func (e *env) requireClosedRiverRows(id string) int {
 	t := e.t
