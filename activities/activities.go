@@ -144,7 +144,8 @@ func (a *Activities) RecordStep(ctx context.Context, st care.Step) error {
 // every version it has read, since a loaded version never changes. A
 // version that is not in PostgreSQL is retried like an outage: the case
 // waits until it is loaded. The SDK does not log a local activity's failed
-// attempts, so nothing but the case's missing progress says so.
+// attempts, so each attempt that finds no such version logs a warning
+// (program, version and the case's workflow id: no PHI).
 func (a *Activities) LoadPolicy(ctx context.Context, program string, version int) (care.Policy, error) {
 	k := policyKey{program, version}
 	if p, ok := a.policies.Load(k); ok {
@@ -152,6 +153,10 @@ func (a *Activities) LoadPolicy(ctx context.Context, program string, version int
 	}
 	p, err := a.Store.Policy(ctx, program, version)
 	if err != nil {
+		if care.KindOf(err) == care.KindNotFound && activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("the case's policy version is not loaded: the case waits until it is (caseflow policy load)",
+				"program", program, "version", version, "attempt", activity.GetInfo(ctx).Attempt)
+		}
 		return care.Policy{}, err
 	}
 	a.policies.Store(k, p)

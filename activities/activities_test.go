@@ -1,11 +1,15 @@
 package activities_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/caseflow/caseflow/activities"
 	"github.com/caseflow/caseflow/care"
@@ -176,6 +180,18 @@ func TestLoadPolicyReadsAVersionOnce(t *testing.T) {
 	_, err = a.LoadPolicy(ctx, "chf", 3)
 	require.Equal(t, care.KindNotFound, care.KindOf(err), "%v", err)
 	require.ErrorContains(t, err, "policy chf v3")
+
+	// Run as an activity, a missing version logs a warning that names it
+	// (the SDK logs no local activity's failed attempt).
+	var logs bytes.Buffer
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	_, err = env.ExecuteActivity(a.LoadPolicy, "chf", 3)
+	require.Error(t, err)
+	require.Contains(t, logs.String(), "policy version is not loaded")
+	require.Contains(t, logs.String(), "program=chf version=3")
 
 	// The second read comes from the worker's cache: PostgreSQL's row is
 	// gone and the answer is the same.

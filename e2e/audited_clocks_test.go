@@ -139,7 +139,7 @@ func TestAuditedClocksThroughDischargeReadmissionAndEvaluation(t *testing.T) {
 	require.Equal(t, 1, alerts["late-entry"], "one alert for the late entry")
 	require.Equal(t, 1, alerts["readmission"])
 	require.Contains(t, e.ok("case", "history", id), "entered late")
-	recordHistory(t, "audited-clocks-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "audited-clocks-attrs", rawHistory(t, care.WorkflowID(id)))
 }
 
 // TestAPausedCaseKeepsItsDeadlinesOnTheDevServer pauses a demo case
@@ -205,5 +205,5 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 	e.okJSON(&resumed, "case", "resume", id, "--reason", "back home")
 	require.False(t, resumed.Paused)
 	e.ok("case", "close", id, "--reason", "transferred")
-	recordHistory(t, "paused-deadlines-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "paused-deadlines-attrs", rawHistory(t, care.WorkflowID(id)))
 }

@@ -93,7 +93,7 @@ func TestCaseRunsFromOpenToClosedThroughTheCLI(t *testing.T) {
 	for _, phi := range []string{"Zebulon", "Quixote", "1991-04-02", "MRN-RIVER", "bicycle", "Bicycle", "head injury", "physio going well"} {
 		require.NotContains(t, raw, phi)
 	}
-	recordHistory(t, "river-lifecycle-policy-ref", raw)
+	recordHistory(t, "river-lifecycle-attrs", raw)
 }
 
 func TestOpeningTheSameCaseTwiceReportsTheExistingCase(t *testing.T) {
@@ -312,7 +312,7 @@ func TestLoopsBackAndAnExternalDischargeSignal(t *testing.T) {
 	}
 	require.Equal(t, []string{"opened", "screen", "assess", "stratify", "plan", "coordinated", "contact",
 		"assess", "stratify", "plan", "coordinated", "transition", "close"}, actions)
-	recordHistory(t, "loops-and-adt-signal-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "loops-and-adt-signal-attrs", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestIneligibleScreeningClosesTheCase(t *testing.T) {
@@ -325,7 +325,7 @@ func TestIneligibleScreeningClosesTheCase(t *testing.T) {
 		require.NoError(t, e.db.Get(&r, `SELECT closure_reason FROM cases WHERE case_id = $1`, id))
 		return r
 	}())
-	recordHistory(t, "ineligible-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "ineligible-attrs", rawHistory(t, care.WorkflowID(id)))
 }
 
 // requireClosedRiverRows checks PostgreSQL's record of a River case that went

@@ -140,7 +140,7 @@ func TestDemoProgramClocksFireByThemselves(t *testing.T) {
 	history := e.ok("case", "history", id)
 	require.Contains(t, history, first+" escalated to sup-care-team")
 	require.Contains(t, history, visitID+" missed")
-	recordHistory(t, "demo-clocks-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "demo-clocks-attrs", rawHistory(t, care.WorkflowID(id)))
 }
 
 func TestAPolicyChangeAppliesToNewCasesOnly(t *testing.T) {
@@ -245,9 +245,9 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 		// policy-by-reference) and the last (which read its policy again).
 		switch i {
 		case 0:
-			recordHistory(t, "continued-last-run-policy-ref", rawRunHistory(t, ex.Execution.WorkflowId, ex.Execution.RunId))
+			recordHistory(t, "continued-last-run-attrs", rawRunHistory(t, ex.Execution.WorkflowId, ex.Execution.RunId))
 		case len(executions) - 1:
-			recordHistory(t, "continued-first-run-policy-ref", rawRunHistory(t, ex.Execution.WorkflowId, ex.Execution.RunId))
+			recordHistory(t, "continued-first-run-attrs", rawRunHistory(t, ex.Execution.WorkflowId, ex.Execution.RunId))
 		}
 		if ex.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
 			continue

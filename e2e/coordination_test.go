@@ -186,7 +186,7 @@ func TestCoordinationAgainstThePayerSimulator(t *testing.T) {
 	e.waitFor("the open appointments cancelled with the case", 30*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM appointments WHERE case_id = $1 AND status = 'booked'`, id) == 0
 	})
-	recordHistory(t, "coordination-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "coordination-attrs", rawHistory(t, care.WorkflowID(id)))
 	// The services' own histories: approved, denied, pended then approved,
 	// and no authorization needed with a no-show rebooked.
 	for _, svc := range []string{"pt", "ot", "np", "fin"} {

@@ -301,7 +301,7 @@ func TestFaultSuite(t *testing.T) {
 	}
 	require.Contains(t, actions, "reset", "the trail shows the reset")
 
-	recordHistory(t, "fault-case-policy-ref", srv.history(care.WorkflowID(ids[1])))
+	recordHistory(t, "fault-case-attrs", srv.history(care.WorkflowID(ids[1])))
 	recordHistory(t, "fault-service-fin", srv.history(workflows.ServiceWorkflowID(ids[1], "fin", 1)))
 	for _, id := range ids {
 		d.retry("case", "close", id, "--reason", "goals-met")

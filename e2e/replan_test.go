@@ -244,7 +244,7 @@ func TestReplanningKeepsChangesAndCancels(t *testing.T) {
 	}
 	e.requireShowMatchesPostgres(id)
 
-	recordHistory(t, "replan-policy-ref", rawHistory(t, care.WorkflowID(id)))
+	recordHistory(t, "replan-attrs", rawHistory(t, care.WorkflowID(id)))
 	recordHistory(t, "replan-service-pt-amended", rawHistory(t, workflows.ServiceWorkflowID(id, "pt", 1)))
 	recordHistory(t, "replan-service-ot-removed", rawHistory(t, workflows.ServiceWorkflowID(id, "ot", 1)))
 	recordHistory(t, "replan-service-np-added", rawHistory(t, workflows.ServiceWorkflowID(id, "np", 3)))

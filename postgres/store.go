@@ -235,31 +235,22 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 			return err
 		}
 	}
-	if !superseded {
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
-				care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, run_id, paused)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14, $15, $16, $18)
-			ON CONFLICT (case_id) DO UPDATE SET
-				phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
-				care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
-				manager = EXCLUDED.manager, model = EXCLUDED.model,
-				closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
-				last_event_seq = EXCLUDED.last_event_seq, run_id = EXCLUDED.run_id, paused = EXCLUDED.paused, updated_at = now()
-			WHERE cases.last_event_seq < EXCLUDED.last_event_seq OR $17`,
-			snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
-			snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, runID, reset, snap.Paused)
-		if err != nil {
+	// The case row and the event go in one statement (one round trip) when
+	// both are written, which is every step but a retried or superseded one.
+	caseArgs := []any{snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
+		snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, runID, reset, snap.Paused}
+	eventArgs := []any{ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail)}
+	switch {
+	case !superseded && !recorded:
+		if _, err := tx.ExecContext(ctx, upsertCaseAndEventSQL, append(caseArgs, eventArgs...)...); err != nil {
+			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+		}
+	case !superseded:
+		if _, err := tx.ExecContext(ctx, upsertCaseSQL, caseArgs...); err != nil {
 			return fmt.Errorf("update case %s: %w", snap.CaseID, err)
 		}
-	}
-	if !recorded {
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`,
-			ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail))
-		if err != nil {
+	case !recorded:
+		if _, err := tx.ExecContext(ctx, insertEventSQL, eventArgs...); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
@@ -292,6 +283,39 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 		}
 	}
 	return tx.Commit()
+}
+
+// upsertCaseSQL writes a case's snapshot ($1 to $18) unless the row holds a
+// later step, or $17 (a reset) says this run's step replaces it.
+const upsertCaseSQL = `
+	INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
+		care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, run_id, paused)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14, $15, $16, $18)
+	ON CONFLICT (case_id) DO UPDATE SET
+		phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
+		care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
+		manager = EXCLUDED.manager, model = EXCLUDED.model,
+		closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
+		last_event_seq = EXCLUDED.last_event_seq, run_id = EXCLUDED.run_id, paused = EXCLUDED.paused, updated_at = now()
+	WHERE cases.last_event_seq < EXCLUDED.last_event_seq OR $17`
+
+// insertEventSQL records an event ($1 to $10) once; upsertCaseAndEventSQL
+// is both statements in one, the event's values numbered after the case's.
+var (
+	insertEventSQL        = eventSQL(0)
+	upsertCaseAndEventSQL = "WITH c AS (" + upsertCaseSQL + ") " + eventSQL(18)
+)
+
+// eventSQL records an event once, its ten values numbered after the first n
+// parameters of the statement.
+func eventSQL(n int) string {
+	ps := make([]string, 10)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d", n+i+1)
+	}
+	return `INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
+	VALUES (` + strings.Join(ps, ", ") + `)
+	ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`
 }
 
 // ActionReset is the action of the audit event that records a reset of a

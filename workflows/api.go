@@ -49,7 +49,8 @@ const (
 // Action ties the name of a staff action (an update of the case workflow)
 // to the type of its argument, so that a client cannot send one with the
 // other's record. Every action's handler takes the acting staff id and the
-// argument, and answers with the case's Status.
+// argument, and answers with the case's Status after the action, without
+// what the status query also gives (see Status).
 //
 // A refused or failed action comes back as a Temporal application error
 // whose Type is the care.ErrorKind of the failure (invalid, not-found,
@@ -139,6 +140,9 @@ const (
 	// run's input twice (CaseInput.Policy and CaseState.Policy), and with
 	// the case only in its state.
 	versionPolicyByReference = "policy-by-reference"
+	// versionAttributesWhenChanged: a step upserts only the search
+	// attributes whose value changed, and none when none did.
+	versionAttributesWhenChanged = "attributes-when-changed"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's
@@ -240,6 +244,12 @@ type Item struct {
 }
 
 // Status is the answer to the status query and to every staff action.
+//
+// A staff action's answer leaves out what does not change with an action:
+// its Policy is empty and its Timeline holds only the steps the action
+// recorded (Seq is still the case's last). The answer is stored in the
+// case's history with every action, so the whole state would make each
+// action's history grow with the case. The status query gives the whole.
 type Status struct {
 	CaseState
 	OpenItems []Item     `json:"open_items"`

@@ -350,7 +350,7 @@ func (w *caseWorkflow) act(ctx workflow.Context, actor, action string, check fun
 	if err := check(); err != nil {
 		return Status{}, err
 	}
-	before := w.state.Phase
+	before, seq := w.state.Phase, w.state.Seq
 	summary, detail, err := apply()
 	if err != nil {
 		return Status{}, err
@@ -358,7 +358,20 @@ func (w *caseWorkflow) act(ctx workflow.Context, actor, action string, check fun
 	if err := w.record(ctx, actor, action, before, summary, detail); err != nil {
 		return Status{}, err
 	}
-	return w.status(), nil
+	return w.answer(seq), nil
+}
+
+// answer is a staff action's answer: the case's status without its policy,
+// and with only the timeline entries after seq (the steps of the action).
+func (w *caseWorkflow) answer(seq int) Status {
+	st := w.status()
+	st.Policy = care.Policy{}
+	i := len(st.Timeline)
+	for i > 0 && st.Timeline[i-1].Seq > seq {
+		i--
+	}
+	st.Timeline = slices.Clone(st.Timeline[i:])
+	return st
 }
 
 // execute runs an activity with caseflow's options and a summary for the UI,
@@ -428,22 +441,74 @@ func (w *caseWorkflow) executeLocal(ctx workflow.Context, summary string, activi
 	return workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), activity, args...).Get(ctx, result)
 }
 
+// upsertSearchAttributes keeps the case's search attributes (phase, risk,
+// next due, paused) up to date. Under change attributes-when-changed it
+// upserts only the attributes whose value changed, and nothing when none
+// did: most follow-up calls and contacts change none of them, and each
+// upsert is a history event and a visibility write.
 func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
-	updates := []temporal.SearchAttributeUpdate{AttrPhase.ValueSet(string(w.state.Phase))}
-	if w.state.Risk == care.RiskUnknown {
-		updates = append(updates, AttrRisk.ValueUnset())
+	u := attributeUpdates{}
+	if workflow.GetVersion(ctx, versionAttributesWhenChanged, workflow.DefaultVersion, 1) == 1 {
+		u.current = workflow.GetTypedSearchAttributes(ctx)
+		u.onlyChanged = true
+	}
+	s := &w.state
+	u.keyword(AttrPhase, string(s.Phase), true)
+	u.keyword(AttrRisk, string(s.Risk), s.Risk != care.RiskUnknown)
+	due := w.nextDue()
+	u.time(AttrNextDue, due)
+	if s.Clocks.PausedAttr { // cases paused under change pause-keeps-deadlines
+		u.bool(AttrPaused, s.Paused)
+	}
+	if len(u.updates) == 0 {
+		return nil
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, u.updates...)
+}
+
+// attributeUpdates collects search-attribute updates; with onlyChanged, only
+// those that change what current holds.
+type attributeUpdates struct {
+	current     temporal.SearchAttributes
+	onlyChanged bool
+	updates     []temporal.SearchAttributeUpdate
+}
+
+// keyword sets k to v, or unsets it when set is false.
+func (u *attributeUpdates) keyword(k temporal.SearchAttributeKeyKeyword, v string, set bool) {
+	if u.onlyChanged {
+		if cur, ok := u.current.GetKeyword(k); ok == set && (!set || cur == v) {
+			return
+		}
+	}
+	if set {
+		u.updates = append(u.updates, k.ValueSet(v))
 	} else {
-		updates = append(updates, AttrRisk.ValueSet(string(w.state.Risk)))
+		u.updates = append(u.updates, k.ValueUnset())
 	}
-	if due := w.nextDue(); due != nil {
-		updates = append(updates, AttrNextDue.ValueSet(*due))
+}
+
+// time sets k to *v, or unsets it when v is nil.
+func (u *attributeUpdates) time(k temporal.SearchAttributeKeyTime, v *time.Time) {
+	if u.onlyChanged {
+		if cur, ok := u.current.GetTime(k); ok == (v != nil) && (v == nil || cur.Equal(*v)) {
+			return
+		}
+	}
+	if v != nil {
+		u.updates = append(u.updates, k.ValueSet(*v))
 	} else {
-		updates = append(updates, AttrNextDue.ValueUnset())
+		u.updates = append(u.updates, k.ValueUnset())
 	}
-	if w.state.Clocks.PausedAttr { // cases paused under change pause-keeps-deadlines
-		updates = append(updates, AttrPaused.ValueSet(w.state.Paused))
+}
+
+func (u *attributeUpdates) bool(k temporal.SearchAttributeKeyBool, v bool) {
+	if u.onlyChanged {
+		if cur, ok := u.current.GetBool(k); ok && cur == v {
+			return
+		}
 	}
-	return workflow.UpsertTypedSearchAttributes(ctx, updates...)
+	u.updates = append(u.updates, k.ValueSet(v))
 }
 
 // currentDetails is what the Web UI shows as the case's current details:
