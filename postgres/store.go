@@ -39,6 +39,34 @@ func URLFromEnv() string {
 // Store is the PostgreSQL store.
 type Store struct {
 	db *sqlx.DB
+	// step holds the statements of RecordStep, prepared once: a step is on
+	// every staff action's path, and its check query costs more to plan
+	// than to run.
+	step stepStatements
+}
+
+// stepStatements are RecordStep's statements, prepared on the pool (each
+// connection prepares them on first use and keeps them).
+type stepStatements struct {
+	lock, seen, caseAndEvent, caseOnly, eventOnly *sqlx.Stmt
+}
+
+func prepareStep(ctx context.Context, db *sqlx.DB) (stepStatements, error) {
+	var st stepStatements
+	for _, p := range []struct {
+		stmt **sqlx.Stmt
+		sql  string
+	}{
+		{&st.lock, lockStepSQL}, {&st.seen, seenStepSQL}, {&st.caseAndEvent, upsertCaseAndEventSQL},
+		{&st.caseOnly, upsertCaseSQL}, {&st.eventOnly, insertEventSQL},
+	} {
+		stmt, err := db.PreparexContext(ctx, p.sql)
+		if err != nil {
+			return st, fmt.Errorf("prepare the statements of a step: %w", err)
+		}
+		*p.stmt = stmt
+	}
+	return st, nil
 }
 
 // Pool sizes a store's connection pool (database/sql's SetMaxOpenConns,
@@ -91,6 +119,7 @@ func OpenPool(ctx context.Context, dsn string, pool Pool) (*Store, error) {
 	// A query with parameters in one round trip (parse, bind and execute
 	// together) instead of two (prepare, then execute): a step of a case
 	// is a transaction of several statements, on a staff action's path.
+	// (A step's own statements are prepared once, see stepStatements.)
 	// Parameters then go as text, except []byte, which would go as binary:
 	// pass JSON for jsonb columns as a string.
 	cfg.BinaryParameters = true
@@ -117,7 +146,12 @@ func OpenPool(ctx context.Context, dsn string, pool Pool) (*Store, error) {
 	db.SetMaxOpenConns(pool.MaxOpenConns)
 	db.SetMaxIdleConns(pool.MaxIdleConns)
 	db.SetConnMaxLifetime(pool.ConnMaxLifetime)
-	return &Store{db: db}, nil
+	step, err := prepareStep(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, step: step}, nil
 }
 
 // Close closes the connection pool.
@@ -198,7 +232,7 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	defer tx.Rollback()
 	ev, snap := st.Event, st.Snapshot
 	// One step of a case at a time: the reset check reads what others write.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('case-step:' || $1))`, ev.CaseID); err != nil {
+	if _, err := tx.StmtxContext(ctx, s.step.lock).ExecContext(ctx, ev.CaseID); err != nil {
 		return err
 	}
 	detail := []byte("{}")
@@ -216,14 +250,7 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 		Superseded bool           `db:"superseded"`
 		Others     pq.StringArray `db:"others"`
 	}
-	if err := tx.GetContext(ctx, &seen, `SELECT
-		EXISTS (SELECT 1 FROM case_events
-			WHERE case_id = $1 AND seq = $2 AND action = $3 AND at = $4 AND run_id IN ($5, '')) AS recorded,
-		EXISTS (SELECT 1 FROM superseded_runs WHERE case_id = $1 AND run_id = $5) AS superseded,
-		ARRAY(SELECT DISTINCT e.run_id FROM case_events e
-			WHERE $5 <> '' AND e.case_id = $1 AND e.seq >= $2 AND e.run_id <> $5
-			AND NOT EXISTS (SELECT 1 FROM superseded_runs r WHERE r.case_id = e.case_id AND r.run_id = e.run_id)
-			ORDER BY e.run_id) AS others`,
+	if err := tx.StmtxContext(ctx, s.step.seen).GetContext(ctx, &seen,
 		ev.CaseID, ev.Seq, ev.Action, ev.At, runID); err != nil {
 		return err
 	}
@@ -242,15 +269,15 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	eventArgs := []any{ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail)}
 	switch {
 	case !superseded && !recorded:
-		if _, err := tx.ExecContext(ctx, upsertCaseAndEventSQL, append(caseArgs, eventArgs...)...); err != nil {
+		if _, err := tx.StmtxContext(ctx, s.step.caseAndEvent).ExecContext(ctx, append(caseArgs, eventArgs...)...); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	case !superseded:
-		if _, err := tx.ExecContext(ctx, upsertCaseSQL, caseArgs...); err != nil {
+		if _, err := tx.StmtxContext(ctx, s.step.caseOnly).ExecContext(ctx, caseArgs...); err != nil {
 			return fmt.Errorf("update case %s: %w", snap.CaseID, err)
 		}
 	case !recorded:
-		if _, err := tx.ExecContext(ctx, insertEventSQL, eventArgs...); err != nil {
+		if _, err := tx.StmtxContext(ctx, s.step.eventOnly).ExecContext(ctx, eventArgs...); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
@@ -284,6 +311,22 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	}
 	return tx.Commit()
 }
+
+// lockStepSQL takes the lock of a case's steps ($1, the case id) until the
+// transaction ends.
+const lockStepSQL = `SELECT pg_advisory_xact_lock(hashtext('case-step:' || $1))`
+
+// seenStepSQL tells, for a step ($1 case, $2 seq, $3 action, $4 at, $5 run),
+// whether it was recorded before, whether its run was superseded, and the
+// other live runs with steps at or after it.
+const seenStepSQL = `SELECT
+		EXISTS (SELECT 1 FROM case_events
+			WHERE case_id = $1 AND seq = $2 AND action = $3 AND at = $4 AND run_id IN ($5, '')) AS recorded,
+		EXISTS (SELECT 1 FROM superseded_runs WHERE case_id = $1 AND run_id = $5) AS superseded,
+		ARRAY(SELECT DISTINCT e.run_id FROM case_events e
+			WHERE $5 <> '' AND e.case_id = $1 AND e.seq >= $2 AND e.run_id <> $5
+			AND NOT EXISTS (SELECT 1 FROM superseded_runs r WHERE r.case_id = e.case_id AND r.run_id = e.run_id)
+			ORDER BY e.run_id) AS others`
 
 // upsertCaseSQL writes a case's snapshot ($1 to $18) unless the row holds a
 // later step, or $17 (a reset) says this run's step replaces it.
