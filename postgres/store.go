@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -39,10 +40,27 @@ func URLFromEnv() string {
 // Store is the PostgreSQL store.
 type Store struct {
 	db *sqlx.DB
-	// step holds the statements of RecordStep, prepared once: a step is on
-	// every staff action's path, and its check query costs more to plan
-	// than to run.
-	step stepStatements
+	// step holds the statements of RecordStep, prepared by its first call
+	// (the worker's; the CLI never records a step): a step is on every
+	// staff action's path, and its check query costs more to plan than to
+	// run.
+	stepMu sync.Mutex
+	step   *stepStatements
+}
+
+// stepStatements returns RecordStep's statements, preparing them the first
+// time (again after a failure).
+func (s *Store) stepStatements(ctx context.Context) (*stepStatements, error) {
+	s.stepMu.Lock()
+	defer s.stepMu.Unlock()
+	if s.step == nil {
+		st, err := prepareStep(ctx, s.db)
+		if err != nil {
+			return nil, err
+		}
+		s.step = &st
+	}
+	return s.step, nil
 }
 
 // stepStatements are RecordStep's statements, prepared on the pool (each
@@ -53,6 +71,15 @@ type stepStatements struct {
 
 func prepareStep(ctx context.Context, db *sqlx.DB) (stepStatements, error) {
 	var st stepStatements
+	// On a failure part way, the statements prepared so far are closed.
+	fail := func(err error) (stepStatements, error) {
+		for _, stmt := range []*sqlx.Stmt{st.lock, st.seen, st.caseAndEvent, st.caseOnly, st.eventOnly} {
+			if stmt != nil {
+				stmt.Close()
+			}
+		}
+		return stepStatements{}, fmt.Errorf("prepare the statements of a step: %w", err)
+	}
 	for _, p := range []struct {
 		stmt **sqlx.Stmt
 		sql  string
@@ -62,7 +89,7 @@ func prepareStep(ctx context.Context, db *sqlx.DB) (stepStatements, error) {
 	} {
 		stmt, err := db.PreparexContext(ctx, p.sql)
 		if err != nil {
-			return st, fmt.Errorf("prepare the statements of a step: %w", err)
+			return fail(err)
 		}
 		*p.stmt = stmt
 	}
@@ -146,12 +173,7 @@ func OpenPool(ctx context.Context, dsn string, pool Pool) (*Store, error) {
 	db.SetMaxOpenConns(pool.MaxOpenConns)
 	db.SetMaxIdleConns(pool.MaxIdleConns)
 	db.SetConnMaxLifetime(pool.ConnMaxLifetime)
-	step, err := prepareStep(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Store{db: db, step: step}, nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the connection pool.
@@ -225,6 +247,10 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 // snapshot to the new run; the re-run steps are appended, never dropped.
 // Late writes of a superseded run reach the trail but not the snapshot.
 func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) error {
+	stmts, err := s.stepStatements(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -232,7 +258,7 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	defer tx.Rollback()
 	ev, snap := st.Event, st.Snapshot
 	// One step of a case at a time: the reset check reads what others write.
-	if _, err := tx.StmtxContext(ctx, s.step.lock).ExecContext(ctx, ev.CaseID); err != nil {
+	if _, err := tx.StmtxContext(ctx, stmts.lock).ExecContext(ctx, ev.CaseID); err != nil {
 		return err
 	}
 	detail := []byte("{}")
@@ -250,7 +276,7 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 		Superseded bool           `db:"superseded"`
 		Others     pq.StringArray `db:"others"`
 	}
-	if err := tx.StmtxContext(ctx, s.step.seen).GetContext(ctx, &seen,
+	if err := tx.StmtxContext(ctx, stmts.seen).GetContext(ctx, &seen,
 		ev.CaseID, ev.Seq, ev.Action, ev.At, runID); err != nil {
 		return err
 	}
@@ -269,15 +295,15 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	eventArgs := []any{ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail)}
 	switch {
 	case !superseded && !recorded:
-		if _, err := tx.StmtxContext(ctx, s.step.caseAndEvent).ExecContext(ctx, append(caseArgs, eventArgs...)...); err != nil {
+		if _, err := tx.StmtxContext(ctx, stmts.caseAndEvent).ExecContext(ctx, append(caseArgs, eventArgs...)...); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	case !superseded:
-		if _, err := tx.StmtxContext(ctx, s.step.caseOnly).ExecContext(ctx, caseArgs...); err != nil {
+		if _, err := tx.StmtxContext(ctx, stmts.caseOnly).ExecContext(ctx, caseArgs...); err != nil {
 			return fmt.Errorf("update case %s: %w", snap.CaseID, err)
 		}
 	case !recorded:
-		if _, err := tx.StmtxContext(ctx, s.step.eventOnly).ExecContext(ctx, eventArgs...); err != nil {
+		if _, err := tx.StmtxContext(ctx, stmts.eventOnly).ExecContext(ctx, eventArgs...); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
