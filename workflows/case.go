@@ -107,65 +107,120 @@ func (w *caseWorkflow) nextRunInput(ctx workflow.Context, maxSteps int) *CaseInp
 // run is the main loop. It returns when the case is closed or when this run
 // should continue as new; either way with no staff action in flight and no
 // signal left unhandled.
+//
+// Its state lives in a mainLoop on the heap and each turn's work in
+// (*mainLoop).turn, so that the frames a cached case rests on, parked in
+// workflow.Await, stay small: the Go runtime halves a parked goroutine's
+// stack only while less than a quarter of it is in use.
 func (w *caseWorkflow) run(ctx workflow.Context) error {
-	transitions := workflow.GetSignalChannelWithOptions(ctx, SignalTransition, workflow.SignalChannelOptions{
-		Description: "A transition reported by an external system (hospital ADT feed): discharge, transfer or readmission",
-	})
-	services := workflow.GetSignalChannelWithOptions(ctx, SignalServiceUpdate, workflow.SignalChannelOptions{
-		Description: "Where a planned service's coordination stands (from its ServiceWorkflow)",
-	})
-	var clock clockTimer
+	l := newMainLoop(ctx, w)
 	for {
-		at, why := w.nextWake()
-		clock.set(ctx, w, at, why)
-		err := workflow.Await(ctx, func() bool {
-			next, _ := w.nextWake()
-			return w.state.Phase == care.PhaseClosed || w.state.Coordinate || transitions.Len() > 0 || services.Len() > 0 ||
-				clock.fired() || clock.earlier(next) || w.shouldContinueAsNew(ctx)
-		})
-		if err != nil {
+		if err := l.wait(ctx); err != nil {
 			return err
 		}
-		for {
-			var t care.Transition
-			if !transitions.ReceiveAsync(&t) {
-				break
-			}
-			if err := w.onTransitionSignal(ctx, t); err != nil {
-				return err
-			}
-		}
-		for {
-			var u care.ServiceUpdate
-			if !services.ReceiveAsync(&u) {
-				break
-			}
-			if err := w.onServiceUpdate(ctx, u); err != nil {
-				return err
-			}
-		}
-		if w.state.Coordinate {
-			if err := w.coordinate(ctx); err != nil {
-				return err
-			}
-		}
-		if clock.fired() {
-			clock.reset()
-			if err := w.fireClocks(ctx); err != nil {
-				return err
-			}
-		}
-		if w.state.Phase == care.PhaseClosed || w.shouldContinueAsNew(ctx) {
-			// Let staff actions in flight answer first, and handle any
-			// signal that came meanwhile: nothing is lost across runs.
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return err
-			}
-			if transitions.Len() == 0 && services.Len() == 0 {
-				return nil
-			}
+		if done, err := l.turn(ctx); done || err != nil {
+			return err
 		}
 	}
+}
+
+// mainLoop is the state of the case's main loop: its signal channels and
+// the clock timer.
+type mainLoop struct {
+	w                     *caseWorkflow
+	ctx                   workflow.Context // the run's, for ready
+	transitions, services workflow.ReceiveChannel
+	clock                 clockTimer
+	readyFn               func() bool // ready, bound once
+}
+
+func newMainLoop(ctx workflow.Context, w *caseWorkflow) *mainLoop {
+	l := &mainLoop{
+		w: w, ctx: ctx,
+		transitions: workflow.GetSignalChannelWithOptions(ctx, SignalTransition, workflow.SignalChannelOptions{
+			Description: "A transition reported by an external system (hospital ADT feed): discharge, transfer or readmission",
+		}),
+		services: workflow.GetSignalChannelWithOptions(ctx, SignalServiceUpdate, workflow.SignalChannelOptions{
+			Description: "Where a planned service's coordination stands (from its ServiceWorkflow)",
+		}),
+	}
+	l.readyFn = l.ready
+	return l
+}
+
+// wait sets the clock timer and waits until there is work: the case closed
+// or must coordinate, a signal, the timer, an earlier wake, or a run that
+// should end.
+//
+//go:noinline
+func (l *mainLoop) wait(ctx workflow.Context) error {
+	l.arm(ctx)
+	return workflow.Await(ctx, l.readyFn)
+}
+
+// arm sets the clock timer for the next wake.
+//
+//go:noinline
+func (l *mainLoop) arm(ctx workflow.Context) {
+	at, why := l.w.nextWake()
+	l.clock.set(ctx, l.w, at, why)
+}
+
+func (l *mainLoop) ready() bool {
+	w := l.w
+	next, _ := w.nextWake()
+	return w.state.Phase == care.PhaseClosed || w.state.Coordinate || l.transitions.Len() > 0 || l.services.Len() > 0 ||
+		l.clock.fired() || l.clock.earlier(next) || w.shouldContinueAsNew(l.ctx)
+}
+
+// turn handles what woke the loop: the signals in arrival order, the
+// coordination of an approved plan, the clocks that fell due. It reports
+// done when the run should return: the case is closed or should continue
+// as new, with no staff action in flight and no signal left unhandled.
+//
+//go:noinline
+func (l *mainLoop) turn(ctx workflow.Context) (done bool, err error) {
+	w := l.w
+	for {
+		var t care.Transition
+		if !l.transitions.ReceiveAsync(&t) {
+			break
+		}
+		if err := w.onTransitionSignal(ctx, t); err != nil {
+			return false, err
+		}
+	}
+	for {
+		var u care.ServiceUpdate
+		if !l.services.ReceiveAsync(&u) {
+			break
+		}
+		if err := w.onServiceUpdate(ctx, u); err != nil {
+			return false, err
+		}
+	}
+	if w.state.Coordinate {
+		if err := w.coordinate(ctx); err != nil {
+			return false, err
+		}
+	}
+	if l.clock.fired() {
+		l.clock.reset()
+		if err := w.fireClocks(ctx); err != nil {
+			return false, err
+		}
+	}
+	if w.state.Phase == care.PhaseClosed || w.shouldContinueAsNew(ctx) {
+		// Let staff actions in flight answer first, and handle any
+		// signal that came meanwhile: nothing is lost across runs.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return false, err
+		}
+		if l.transitions.Len() == 0 && l.services.Len() == 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // shouldContinueAsNew reports that this run's history is large enough to
