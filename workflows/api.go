@@ -133,16 +133,14 @@ const (
 	// compute on a staff action's path (risk rules, discharge clocks,
 	// calendar months), run as local activities in the workflow task, not
 	// through the task queue (a staff action answers sooner, a step costs
-	// fewer events).
+	// fewer events). Version 2: a step upserts only the search attributes
+	// whose value changed, and none when none did.
 	versionRecordStepLocal = "record-step-local"
 	// versionPolicyByReference: a run continues as new with its policy
 	// named by version (CaseInput.PolicyVersion), not copied into the next
 	// run's input twice (CaseInput.Policy and CaseState.Policy), and with
 	// the case only in its state.
 	versionPolicyByReference = "policy-by-reference"
-	// versionAttributesWhenChanged: a step upserts only the search
-	// attributes whose value changed, and none when none did.
-	versionAttributesWhenChanged = "attributes-when-changed"
 )
 
 // DefaultMaxStepsPerRun keeps a run's history well under Temporal's

@@ -19,9 +19,10 @@ type upsert struct {
 	steps int
 }
 
-// A step upserts only the search attributes whose value it changed (change
-// attributes-when-changed): a second contact in follow-up changes none of
-// them and upserts nothing, and no upsert unsets a risk that was never set.
+// A step upserts only the search attributes whose value it changed (version
+// 2 of change record-step-local): a second contact in follow-up changes none
+// of them and upserts nothing, and no upsert unsets a risk that was never
+// set.
 func TestAStepUpsertsOnlyTheSearchAttributesItChanged(t *testing.T) {
 	c := newCaseEnv(t)
 	var upserts []upsert

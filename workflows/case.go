@@ -471,9 +471,18 @@ func (w *caseWorkflow) record(ctx workflow.Context, actor, action string, before
 
 // localSteps reports that this run writes its steps and computes its
 // clocks and risk proposals with local activities (change
-// record-step-local).
+// record-step-local, from version 1).
 func (w *caseWorkflow) localSteps(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, versionRecordStepLocal, workflow.DefaultVersion, 1) == 1
+	return w.stepsVersion(ctx) >= 1
+}
+
+// stepsVersion is this run's version of change record-step-local. Version
+// 2 also upserts only the search attributes a step changed. It extends the
+// change every run already takes at its first step instead of adding one:
+// each change id costs a run a marker and a TemporalChangeVersion upsert,
+// and a case opened by an import pays that on the import's path.
+func (w *caseWorkflow) stepsVersion(ctx workflow.Context) workflow.Version {
+	return workflow.GetVersion(ctx, versionRecordStepLocal, workflow.DefaultVersion, 2)
 }
 
 // compute runs one of the activities that only compute (risk rules,
@@ -497,13 +506,13 @@ func (w *caseWorkflow) executeLocal(ctx workflow.Context, summary string, activi
 }
 
 // upsertSearchAttributes keeps the case's search attributes (phase, risk,
-// next due, paused) up to date. Under change attributes-when-changed it
-// upserts only the attributes whose value changed, and nothing when none
-// did: most follow-up calls and contacts change none of them, and each
-// upsert is a history event and a visibility write.
+// next due, paused) up to date. Under version 2 of change
+// record-step-local it upserts only the attributes whose value changed, and
+// nothing when none did: most follow-up calls and contacts change none of
+// them, and each upsert is a history event and a visibility write.
 func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
 	u := attributeUpdates{}
-	if workflow.GetVersion(ctx, versionAttributesWhenChanged, workflow.DefaultVersion, 1) == 1 {
+	if w.stepsVersion(ctx) >= 2 {
 		u.current = workflow.GetTypedSearchAttributes(ctx)
 		u.onlyChanged = true
 	}
