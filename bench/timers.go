@@ -145,7 +145,7 @@ func (e *env) leadFor(n int, slowdown float64) time.Duration {
 	if rate <= 0 {
 		rate = 100
 	}
-	return 2*time.Second + time.Duration(float64(n)/rate*slowdown*float64(time.Second))
+	return 3*time.Second + time.Duration(float64(n)/rate*slowdown*float64(time.Second))
 }
 
 // steadyTimers is scenario 3a: follow-up calls falling due at cfg.SteadyRate
@@ -323,7 +323,9 @@ func (e *env) timerWave(ctx context.Context) error {
 	if lead <= 0 {
 		lead = e.leadFor(n, 1.5)
 	}
-	due := time.Now().Add(lead).Truncate(time.Second)
+	// The wave falls due on a whole second at least lead from now (rounded
+	// up: truncating could take up to a second off a short lead).
+	due := time.Now().Add(lead + time.Second - 1).Truncate(time.Second)
 	e.logf("3b: baseline: starting %d timer workflows due at %s", n, due.Format(time.TimeOnly))
 	s0 := time.Now()
 	if err := parallel(ctx, n, cfg.Concurrency, func(ctx context.Context, i int) error {
@@ -387,7 +389,7 @@ func (e *env) timerWave(ctx context.Context) error {
 	if lead <= 0 {
 		lead = 5*time.Second + seeded*3/2
 	}
-	due = time.Now().Add(lead).Truncate(time.Second)
+	due = time.Now().Add(lead + time.Second - 1).Truncate(time.Second)
 	e.logf("3b: caseflow: starting %d cases in follow-up, their next call due at %s", n, due.Format(time.TimeOnly))
 	s0 = time.Now()
 	if err := parallel(ctx, n, cfg.Concurrency, func(ctx context.Context, i int) error {
