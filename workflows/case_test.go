@@ -174,6 +174,18 @@ func (c *caseEnv) update(name string, args ...any) *result {
 	return r
 }
 
+// queryStatus queries the case's status a minute after the last update
+// scheduled so far; the status is filled in once the run has passed it.
+func (c *caseEnv) queryStatus() *workflows.Status {
+	st := &workflows.Status{}
+	c.env.RegisterDelayedCallback(func() {
+		v, err := c.env.QueryWorkflow(workflows.QueryStatus)
+		require.NoError(c.t, err)
+		require.NoError(c.t, v.Get(st))
+	}, c.at+time.Minute)
+	return st
+}
+
 func (c *caseEnv) run() {
 	rc := riverCase()
 	rc.Model = c.model
@@ -405,4 +417,23 @@ func TestActionArrivingWithTheFirstTaskIsRecordedAfterOpened(t *testing.T) {
 	require.NoError(t, screen.err)
 	require.Equal(t, []string{"opened:screening", "screen:assessment", "close:closed"}, actions(c.events))
 	require.Equal(t, care.PhaseScreening, c.events[0].PhaseBefore)
+}
+
+// A staff action answers with the steps it recorded, not the whole
+// timeline, which the status query gives.
+func TestAStaffActionAnswersWithItsOwnSteps(t *testing.T) {
+	c := newCaseEnv(t)
+	c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
+	assess := c.update(workflows.UpdateAssess, "cm-ana", riverAssessment())
+	queried := c.queryStatus()
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.NoError(t, assess.err)
+	require.Len(t, assess.status.Timeline, 1)
+	require.Equal(t, "assess", assess.status.Timeline[0].Action)
+	require.Equal(t, assess.status.Seq, assess.status.Timeline[0].Seq)
+	require.Equal(t, care.PhaseStratification, assess.status.Phase)
+	require.NotEmpty(t, assess.status.OpenItems)
+	require.Len(t, queried.Timeline, 3, "opened, screen, assess")
 }

@@ -16,12 +16,7 @@ import (
 func TestACaseReadsThePolicyItsInputNames(t *testing.T) {
 	c := newCaseEnv(t)
 	screen := c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
-	var queried workflows.Status
-	c.env.RegisterDelayedCallback(func() {
-		v, err := c.env.QueryWorkflow(workflows.QueryStatus)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&queried))
-	}, c.at+time.Minute)
+	queried := c.queryStatus()
 	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
 	c.run()
 	require.NoError(t, c.env.GetWorkflowError())
@@ -29,30 +24,6 @@ func TestACaseReadsThePolicyItsInputNames(t *testing.T) {
 	require.Equal(t, 1, c.policyReads)
 	require.Equal(t, c.policy, queried.Policy, "the status query shows the policy")
 	require.Zero(t, screen.status.Policy, "a staff action's answer leaves the policy out")
-}
-
-// A staff action answers with the steps it recorded, not the whole
-// timeline, which the status query gives.
-func TestAStaffActionAnswersWithItsOwnSteps(t *testing.T) {
-	c := newCaseEnv(t)
-	c.update(workflows.UpdateScreen, "cm-ana", care.Screening{Eligible: true})
-	assess := c.update(workflows.UpdateAssess, "cm-ana", riverAssessment())
-	var queried workflows.Status
-	c.env.RegisterDelayedCallback(func() {
-		v, err := c.env.QueryWorkflow(workflows.QueryStatus)
-		require.NoError(t, err)
-		require.NoError(t, v.Get(&queried))
-	}, c.at+time.Minute)
-	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
-	c.run()
-	require.NoError(t, c.env.GetWorkflowError())
-	require.NoError(t, assess.err)
-	require.Len(t, assess.status.Timeline, 1)
-	require.Equal(t, "assess", assess.status.Timeline[0].Action)
-	require.Equal(t, assess.status.Seq, assess.status.Timeline[0].Seq)
-	require.Equal(t, care.PhaseStratification, assess.status.Phase)
-	require.NotEmpty(t, assess.status.OpenItems)
-	require.Len(t, queried.Timeline, 3, "opened, screen, assess")
 }
 
 // An input that names no policy fails the case at once with a message that
