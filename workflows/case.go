@@ -29,8 +29,8 @@ var a *activities.Activities
 // twice.
 func CaseWorkflow(ctx workflow.Context, in *CaseInput) (CaseResult, error) {
 	// This frame stays on the coroutine's stack for the whole run, so the
-	// work is in startRun, run and endRun and it holds only w. (A cached
-	// case's stack still stays at 16 KiB: docs/BENCHMARKS.md, memory.)
+	// work is in startRun, run and endRun and it holds only w (see run for
+	// why the resting frames must stay small).
 	w, err := startRun(ctx, in)
 	if err != nil {
 		return CaseResult{}, err
@@ -519,8 +519,7 @@ func (w *caseWorkflow) upsertSearchAttributes(ctx workflow.Context) error {
 	s := &w.state
 	u.keyword(AttrPhase, string(s.Phase), true)
 	u.keyword(AttrRisk, string(s.Risk), s.Risk != care.RiskUnknown)
-	due := w.nextDue()
-	u.time(AttrNextDue, due)
+	u.time(AttrNextDue, w.nextDue())
 	if s.Clocks.PausedAttr { // cases paused under change pause-keeps-deadlines
 		u.bool(AttrPaused, s.Paused)
 	}
@@ -566,6 +565,7 @@ func (u *attributeUpdates) time(k temporal.SearchAttributeKeyTime, v *time.Time)
 	}
 }
 
+// bool sets k to v.
 func (u *attributeUpdates) bool(k temporal.SearchAttributeKeyBool, v bool) {
 	if u.onlyChanged {
 		if cur, ok := u.current.GetBool(k); ok && cur == v {
