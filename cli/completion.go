@@ -182,17 +182,20 @@ func (a *app) completeArgs(places []string) cobra.CompletionFunc {
 }
 
 // completeCases lists case ids from Temporal visibility: open cases first,
-// soonest due first, then closed ones, newest first.
+// soonest due first, then closed ones, newest first. Each case is offered
+// once: the earlier runs of a case that continued as new are not cases of
+// their own, and a case closed between the two queries stays listed open.
 func (a *app) completeCases(ctx context.Context, prefix string) ([]cobra.Completion, error) {
 	tc, err := a.client(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []cobra.Completion
+	seen := map[string]bool{}
 	for _, open := range []bool{true, false} {
 		status := "ExecutionStatus = 'Running'"
 		if !open {
-			status = "ExecutionStatus != 'Running'"
+			status = "ExecutionStatus != 'Running' AND ExecutionStatus != 'ContinuedAsNew'"
 		}
 		// The cases of this command line's task queue (--task-queue).
 		q := fmt.Sprintf("WorkflowType = 'CaseWorkflow' AND TaskQueue = '%s' AND %s", strings.ReplaceAll(a.taskQueue, "'", ""), status)
@@ -201,9 +204,10 @@ func (a *app) completeCases(ctx context.Context, prefix string) ([]cobra.Complet
 			return nil, err
 		}
 		for _, r := range rows {
-			if !strings.HasPrefix(r.CaseID, prefix) {
+			if !strings.HasPrefix(r.CaseID, prefix) || seen[r.CaseID] {
 				continue
 			}
+			seen[r.CaseID] = true
 			desc := r.Phase
 			if !open {
 				desc = "closed"

@@ -236,7 +236,10 @@ func TestContinueAsNewKeepsRunsBoundedOnTheRealServer(t *testing.T) {
 		return []*workflowservice.ListWorkflowExecutionsResponse{resp}
 	}
 	e.waitFor("three runs", 150*time.Second, func() bool { return len(runs()[0].Executions) >= 3 })
+	// Shell completion offers the case once, not once per run.
+	require.Equal(t, []string{id}, e.completions("case", "show", id), "an open case that continued as new")
 	e.ok("case", "close", id, "--reason", "transferred")
+	require.Equal(t, []string{id}, e.completions("case", "show", id), "a closed case that continued as new")
 
 	var lengths []int64
 	executions := runs()[0].Executions // newest first
