@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,7 @@ func TestLifecycleOnFullServer(t *testing.T) {
 	}
 
 	serverBin, sqlTool := fullserver.DefaultBins(root)
-	srv := fullserver.StartT(t, fullserver.Options{
+	srv := startFullServer(t, fullserver.Options{
 		ServerBin: serverBin, SQLToolBin: sqlTool, PostgresURL: testdb.ServerURL(),
 		DynamicConfigFile: filepath.Join(root, "deploy", "temporal", "dynamicconfig", "development-sql.yaml"),
 		SearchAttributes:  workflows.SearchAttributeTypes,
@@ -196,4 +197,26 @@ func assertEventually(cond func() bool) bool {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// startFullServer starts a full Temporal server for a test and stops it
+// when the test ends, keeping the server's directory (config and log) when
+// the test failed.
+func startFullServer(t *testing.T, o fullserver.Options) *fullserver.Server {
+	t.Helper()
+	if o.Logf == nil {
+		o.Logf = t.Logf
+	}
+	s, err := fullserver.Start(context.Background(), o)
+	require.NoError(t, err, "start the full Temporal server")
+	t.Cleanup(func() {
+		keep := t.Failed()
+		if err := s.Stop(keep); err != nil {
+			t.Errorf("stop the full Temporal server: %v", err)
+		}
+		if keep {
+			t.Logf("full Temporal server log kept: %s", s.LogFile())
+		}
+	})
+	return s
 }

@@ -34,7 +34,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	_ "github.com/lib/pq" // PostgreSQL driver, to drop the databases
@@ -223,29 +222,6 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	}
 	o.Logf("full Temporal server at %s (namespace %s) up in %s; log %s", s.addr, o.Namespace, time.Since(started).Round(time.Millisecond), s.logPath)
 	return s, nil
-}
-
-// StartT starts a server for a test and stops it when the test ends,
-// keeping the server's directory (config and log) when the test failed.
-func StartT(t testing.TB, o Options) *Server {
-	t.Helper()
-	if o.Logf == nil {
-		o.Logf = t.Logf
-	}
-	s, err := Start(context.Background(), o)
-	if err != nil {
-		t.Fatalf("start the full Temporal server: %v", err)
-	}
-	t.Cleanup(func() {
-		keep := t.Failed()
-		if err := s.Stop(keep); err != nil {
-			t.Errorf("stop the full Temporal server: %v", err)
-		}
-		if keep {
-			t.Logf("full Temporal server log kept: %s", s.logPath)
-		}
-	})
-	return s
 }
 
 func orDefault(v, def string) string {
