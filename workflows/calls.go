@@ -52,34 +52,49 @@ func (c *clockTimer) earlier(at time.Time) bool {
 
 func (c *clockTimer) reset() { c.f, c.at = nil, time.Time{} }
 
-// nextWake is when the case next has something to do by itself, and what.
-// A pause suspends the outreach (calls, re-assessments); the deadlines of
-// a case paused under change pause-keeps-deadlines still wake it, those of
-// a case paused before nothing.
-func (w *caseWorkflow) nextWake() (time.Time, string) {
+// nextWake is when the case next has something to do by itself, and what
+// (the clock timer's summary).
+func (w *caseWorkflow) nextWake() (time.Time, string) { return w.wake(true) }
+
+// nextWakeAt is nextWake without its reason: the main loop's wait
+// condition asks it at every turn of the workflow's event loop, so it
+// builds no string.
+func (w *caseWorkflow) nextWakeAt() time.Time {
+	at, _ := w.wake(false)
+	return at
+}
+
+// wake is when the case next has something to do by itself and, with
+// reasons, what. A pause suspends the outreach (calls, re-assessments);
+// the deadlines of a case paused under change pause-keeps-deadlines still
+// wake it, those of a case paused before nothing.
+func (w *caseWorkflow) wake(reasons bool) (time.Time, string) {
 	s := &w.state
 	if (s.Paused && !s.Clocks.PauseKeepsDeadlines) || s.Phase == care.PhaseClosed {
 		return time.Time{}, ""
 	}
 	var at time.Time
 	var why string
-	consider := func(t time.Time, reason string) {
+	consider := func(t time.Time, reason func() string) {
 		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
-			at, why = t, reason
+			at = t
+			if reasons {
+				why = reason()
+			}
 		}
 	}
 	if !s.Paused {
-		consider(s.NextCallAt, "follow-up call due (every "+care.FormatDuration(w.callInterval())+")")
-		consider(s.NextReassessAt, "periodic re-assessment due")
+		consider(s.NextCallAt, func() string { return "follow-up call due (every " + care.FormatDuration(w.callInterval()) + ")" })
+		consider(s.NextReassessAt, func() string { return "periodic re-assessment due" })
 	}
 	for _, t := range s.Tasks {
 		if t.Status == care.TaskOpen && !(s.Paused && outreach(t)) {
-			at, reason := w.taskDeadline(t)
-			consider(at, reason)
+			at, reason := w.taskDeadline(t, reasons)
+			consider(at, func() string { return reason })
 		}
 	}
 	if m := s.Clocks.CCM; m != nil {
-		consider(m.Month.End.Add(time.Second), "a new calendar month of CCM minutes starts")
+		consider(m.Month.End.Add(time.Second), func() string { return "a new calendar month of CCM minutes starts" })
 	}
 	return at, why
 }
@@ -87,17 +102,24 @@ func (w *caseWorkflow) nextWake() (time.Time, string) {
 // outreach reports that t is outreach, which a pause suspends: a call.
 func outreach(t care.Task) bool { return t.Kind == care.TaskCall }
 
-// taskDeadline is when an open task needs the workflow's attention.
-func (w *caseWorkflow) taskDeadline(t care.Task) (time.Time, string) {
+// taskDeadline is when an open task needs the workflow's attention and,
+// with reason, why.
+func (w *caseWorkflow) taskDeadline(t care.Task, reason bool) (time.Time, string) {
+	because := func(s ...string) string {
+		if !reason {
+			return ""
+		}
+		return strings.Join(s, "")
+	}
 	switch {
 	case t.Kind == care.TaskCall && t.EscalatedAt.IsZero():
-		return t.Due.Add(w.state.Policy.FollowUp.EscalateAfter.D()), "escalate " + t.ID + " if still open"
+		return t.Due.Add(w.state.Policy.FollowUp.EscalateAfter.D()), because("escalate ", t.ID, " if still open")
 	case t.Kind == care.TaskReadmissionWatch:
-		return t.Due, "readmission watch ends"
+		return t.Due, because("readmission watch ends")
 	case t.Kind == care.TaskCCMMinutes && !w.monthFlagAt(t).IsZero():
-		return w.monthFlagAt(t), t.ID + " under target in the month's last days"
+		return w.monthFlagAt(t), because(t.ID, " under target in the month's last days")
 	case t.Clock && t.Kind != care.TaskCall:
-		return t.Due, t.ID + " due"
+		return t.Due, because(t.ID, " due")
 	}
 	return time.Time{}, ""
 }
@@ -131,7 +153,7 @@ func (w *caseWorkflow) fireClocks(ctx workflow.Context) error {
 		if t.Status != care.TaskOpen || (s.Paused && outreach(*t)) {
 			continue
 		}
-		at, _ := w.taskDeadline(*t)
+		at, _ := w.taskDeadline(*t, false)
 		if at.IsZero() || now.Before(at) {
 			continue
 		}

@@ -168,7 +168,7 @@ func (l *mainLoop) arm(ctx workflow.Context) {
 
 func (l *mainLoop) ready() bool {
 	w := l.w
-	next, _ := w.nextWake()
+	next := w.nextWakeAt()
 	return w.state.Phase == care.PhaseClosed || w.state.Coordinate || l.transitions.Len() > 0 || l.services.Len() > 0 ||
 		l.clock.fired() || l.clock.earlier(next) || w.shouldContinueAsNew(l.ctx)
 }

@@ -265,3 +265,24 @@ func TestUpdateNamesAreTheTablesActions(t *testing.T) {
 		require.Equal(t, update, string(action))
 	}
 }
+
+// TestTheWaitConditionBuildsNoString: the main loop's wait condition asks
+// for the next wake at every turn of the workflow's event loop; it gets
+// the same time as the clock timer does, without building its summary.
+func TestTheWaitConditionBuildsNoString(t *testing.T) {
+	w := walkCase(care.PhaseFollowUp, false)
+	w.state.Policy.FollowUp.EscalateAfter = care.Duration(time.Hour)
+	w.state.Tasks[0].Due = time.Unix(900, 0) // call-1: escalated at 4,500
+	w.state.NextCallAt = time.Unix(5000, 0)
+	at, why := w.nextWake()
+	require.Equal(t, time.Unix(4500, 0), at)
+	require.Equal(t, "escalate call-1 if still open", why)
+	require.Equal(t, at, w.nextWakeAt())
+	require.Zero(t, testing.AllocsPerRun(100, func() { w.nextWakeAt() }), "allocations per wait condition")
+
+	w.state.NextCallAt = time.Unix(1000, 0)
+	at, why = w.nextWake()
+	require.Equal(t, time.Unix(1000, 0), at)
+	require.Contains(t, why, "follow-up call due (every ")
+	require.Equal(t, at, w.nextWakeAt())
+}
