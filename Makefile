@@ -85,9 +85,8 @@ bench: tools build ## run the benchmark suite (own dev server, database and work
 # The same scenarios on the full Temporal server (bin/temporal-server on
 # PostgreSQL persistence and visibility, as docker-compose.yml runs it), into
 # docs/BENCHMARKS.md's bench:cluster section. BENCH_FLAGS scales it as for
-# make bench. The committed section ran at reduced sizes (the BENCH_FLAGS it
-# shows; 15 minutes); at full size it takes longer than make bench.
-bench-cluster: tools build ## the benchmark on the full Temporal server on PostgreSQL (as docker-compose.yml) into its section of docs/BENCHMARKS.md; BENCH_FLAGS scales it (the committed run: reduced sizes, see the doc)
+# make bench. The committed section ran at full size (25 minutes on 2 cores).
+bench-cluster: tools build ## the benchmark on the full Temporal server on PostgreSQL (as docker-compose.yml) into its section of docs/BENCHMARKS.md; BENCH_FLAGS scales it (~25 min at full size)
 	$(GO) build -o $(BIN)/ ./bench/cmd/caseflow-bench
 	CASEFLOW_BENCH_COMMAND="make bench-cluster$(if $(BENCH_FLAGS), BENCH_FLAGS='$(BENCH_FLAGS)')" \
 	  $(BIN)/caseflow-bench -server full -bin $(BIN) -temporal $(TEMPORAL) -temporal-server $(TEMPORAL_SERVER) \
