@@ -75,26 +75,26 @@ func (w *caseWorkflow) wake(reasons bool) (time.Time, string) {
 	}
 	var at time.Time
 	var why string
-	consider := func(t time.Time, reason func() string) {
+	consider := func(t time.Time, reason string) {
 		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
-			at = t
-			if reasons {
-				why = reason()
-			}
+			at, why = t, reason
 		}
 	}
 	if !s.Paused {
-		consider(s.NextCallAt, func() string { return "follow-up call due (every " + care.FormatDuration(w.callInterval()) + ")" })
-		consider(s.NextReassessAt, func() string { return "periodic re-assessment due" })
+		call := ""
+		if reasons {
+			call = "follow-up call due (every " + care.FormatDuration(w.callInterval()) + ")"
+		}
+		consider(s.NextCallAt, call)
+		consider(s.NextReassessAt, "periodic re-assessment due")
 	}
 	for _, t := range s.Tasks {
 		if t.Status == care.TaskOpen && !(s.Paused && outreach(t)) {
-			at, reason := w.taskDeadline(t, reasons)
-			consider(at, func() string { return reason })
+			consider(w.taskDeadline(t, reasons))
 		}
 	}
 	if m := s.Clocks.CCM; m != nil {
-		consider(m.Month.End.Add(time.Second), func() string { return "a new calendar month of CCM minutes starts" })
+		consider(m.Month.End.Add(time.Second), "a new calendar month of CCM minutes starts")
 	}
 	return at, why
 }
