@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -40,60 +39,27 @@ func URLFromEnv() string {
 // Store is the PostgreSQL store.
 type Store struct {
 	db *sqlx.DB
-	// step holds the statements of RecordStep, prepared by its first call
-	// (the worker's; the CLI never records a step): a step is on every
-	// staff action's path, and its check query costs more to plan than to
-	// run.
+	// step is RecordStep's statement, prepared by its first call (the
+	// worker's; the CLI never records a step): a step is on every staff
+	// action's path.
 	stepMu sync.Mutex
-	step   *stepStatements
+	step   *sqlx.Stmt
 }
 
-// stepStatements returns RecordStep's statements, preparing them the first
-// time (again after a failure).
-func (s *Store) stepStatements(ctx context.Context) (*stepStatements, error) {
+// stepStatement returns RecordStep's statement, preparing it the first
+// time (again after a failure). Each connection prepares it on first use
+// and keeps it.
+func (s *Store) stepStatement(ctx context.Context) (*sqlx.Stmt, error) {
 	s.stepMu.Lock()
 	defer s.stepMu.Unlock()
 	if s.step == nil {
-		st, err := prepareStep(ctx, s.db)
+		st, err := s.db.PreparexContext(ctx, recordStepSQL)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("prepare the statement of a step: %w", err)
 		}
-		s.step = &st
+		s.step = st
 	}
 	return s.step, nil
-}
-
-// stepStatements are RecordStep's statements, prepared on the pool (each
-// connection prepares them on first use and keeps them).
-type stepStatements struct {
-	lock, seen, caseAndEvent, caseOnly, eventOnly *sqlx.Stmt
-}
-
-func prepareStep(ctx context.Context, db *sqlx.DB) (stepStatements, error) {
-	var st stepStatements
-	// On a failure part way, the statements prepared so far are closed.
-	fail := func(err error) (stepStatements, error) {
-		for _, stmt := range []*sqlx.Stmt{st.lock, st.seen, st.caseAndEvent, st.caseOnly, st.eventOnly} {
-			if stmt != nil {
-				stmt.Close()
-			}
-		}
-		return stepStatements{}, fmt.Errorf("prepare the statements of a step: %w", err)
-	}
-	for _, p := range []struct {
-		stmt **sqlx.Stmt
-		sql  string
-	}{
-		{&st.lock, lockStepSQL}, {&st.seen, seenStepSQL}, {&st.caseAndEvent, upsertCaseAndEventSQL},
-		{&st.caseOnly, upsertCaseSQL}, {&st.eventOnly, insertEventSQL},
-	} {
-		stmt, err := db.PreparexContext(ctx, p.sql)
-		if err != nil {
-			return fail(err)
-		}
-		*p.stmt = stmt
-	}
-	return st, nil
 }
 
 // Pool sizes a store's connection pool (database/sql's SetMaxOpenConns,
@@ -246,66 +212,42 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 // "reset" event, marks the runs it replaces as superseded and moves the
 // snapshot to the new run; the re-run steps are appended, never dropped.
 // Late writes of a superseded run reach the trail but not the snapshot.
+//
+// The checks, the reset, the snapshot and the event are one statement
+// (function caseflow_record_step); tasks, alerts and the rest go in the
+// same transaction after it.
 func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) error {
-	stmts, err := s.stepStatements(ctx)
+	stmt, err := s.stepStatement(ctx)
 	if err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	ev, snap := st.Event, st.Snapshot
-	// One step of a case at a time: the reset check reads what others write.
-	if _, err := tx.StmtxContext(ctx, stmts.lock).ExecContext(ctx, ev.CaseID); err != nil {
-		return err
-	}
 	detail := []byte("{}")
 	if ev.Detail != nil {
 		if detail, err = json.Marshal(ev.Detail); err != nil {
 			return fmt.Errorf("encode detail of event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
-	// In one query: the same step recorded before, under any run (a retry,
-	// also one that began before runs were recorded); whether this run was
-	// superseded by a reset; and the other live runs with steps at or
-	// after this seq, which this run re-runs (the case was reset).
-	var seen struct {
-		Recorded   bool           `db:"recorded"`
-		Superseded bool           `db:"superseded"`
-		Others     pq.StringArray `db:"others"`
+	args := []any{snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
+		snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, snap.Paused,
+		runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail),
+		care.ActorSystem, ActionReset}
+	// A step that writes only the case row and its event (most staff
+	// actions, every call) is the one statement, in a transaction of its
+	// own: one round trip.
+	if len(st.Tasks) == 0 && len(st.Alerts) == 0 && st.Outcomes == nil && st.Pause == nil && len(st.Services) == 0 && st.PlanChange == nil {
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+		}
+		return nil
 	}
-	if err := tx.StmtxContext(ctx, stmts.seen).GetContext(ctx, &seen,
-		ev.CaseID, ev.Seq, ev.Action, ev.At, runID); err != nil {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
 		return err
 	}
-	recorded, superseded := seen.Recorded, seen.Superseded
-	reset := false
-	if !recorded && !superseded && runID != "" && len(seen.Others) > 0 {
-		reset = true
-		if err := recordReset(ctx, tx, ev, runID, seen.Others); err != nil {
-			return err
-		}
-	}
-	// The case row and the event go in one statement (one round trip) when
-	// both are written, which is every step but a retried or superseded one.
-	caseArgs := []any{snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
-		snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, runID, reset, snap.Paused}
-	eventArgs := []any{ev.CaseID, runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail)}
-	switch {
-	case !superseded && !recorded:
-		if _, err := tx.StmtxContext(ctx, stmts.caseAndEvent).ExecContext(ctx, append(caseArgs, eventArgs...)...); err != nil {
-			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
-		}
-	case !superseded:
-		if _, err := tx.StmtxContext(ctx, stmts.caseOnly).ExecContext(ctx, caseArgs...); err != nil {
-			return fmt.Errorf("update case %s: %w", snap.CaseID, err)
-		}
-	case !recorded:
-		if _, err := tx.StmtxContext(ctx, stmts.eventOnly).ExecContext(ctx, eventArgs...); err != nil {
-			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
-		}
+	defer tx.Rollback()
+	if _, err := tx.StmtxContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 	}
 	for _, t := range st.Tasks {
 		if err := saveTask(ctx, tx, t); err != nil {
@@ -338,84 +280,17 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	return tx.Commit()
 }
 
-// lockStepSQL takes the lock of a case's steps ($1, the case id) until the
-// transaction ends.
-const lockStepSQL = `SELECT pg_advisory_xact_lock(hashtext('case-step:' || $1))`
-
-// seenStepSQL tells, for a step ($1 case, $2 seq, $3 action, $4 at, $5 run),
-// whether it was recorded before, whether its run was superseded, and the
-// other live runs with steps at or after it.
-const seenStepSQL = `SELECT
-		EXISTS (SELECT 1 FROM case_events
-			WHERE case_id = $1 AND seq = $2 AND action = $3 AND at = $4 AND run_id IN ($5, '')) AS recorded,
-		EXISTS (SELECT 1 FROM superseded_runs WHERE case_id = $1 AND run_id = $5) AS superseded,
-		ARRAY(SELECT DISTINCT e.run_id FROM case_events e
-			WHERE $5 <> '' AND e.case_id = $1 AND e.seq >= $2 AND e.run_id <> $5
-			AND NOT EXISTS (SELECT 1 FROM superseded_runs r WHERE r.case_id = e.case_id AND r.run_id = e.run_id)
-			ORDER BY e.run_id) AS others`
-
-// upsertCaseSQL writes a case's snapshot ($1 to $18) unless the row holds a
-// later step, or $17 (a reset) says this run's step replaces it.
-const upsertCaseSQL = `
-	INSERT INTO cases (case_id, patient_id, program, model, manager, source, phase, risk, risk_score,
-		care_category, closure_reason, opened_at, closed_at, next_due_at, last_event_seq, run_id, paused)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, NULLIF($10, ''), NULLIF($11, ''), $12, $13, $14, $15, $16, $18)
-	ON CONFLICT (case_id) DO UPDATE SET
-		phase = EXCLUDED.phase, risk = EXCLUDED.risk, risk_score = EXCLUDED.risk_score,
-		care_category = EXCLUDED.care_category, closure_reason = EXCLUDED.closure_reason,
-		manager = EXCLUDED.manager, model = EXCLUDED.model,
-		closed_at = EXCLUDED.closed_at, next_due_at = EXCLUDED.next_due_at,
-		last_event_seq = EXCLUDED.last_event_seq, run_id = EXCLUDED.run_id, paused = EXCLUDED.paused, updated_at = now()
-	WHERE cases.last_event_seq < EXCLUDED.last_event_seq OR $17`
-
-// insertEventSQL records an event ($1 to $10) once; upsertCaseAndEventSQL
-// is both statements in one, the event's values numbered after the case's.
-var (
-	insertEventSQL        = eventSQL(0)
-	upsertCaseAndEventSQL = "WITH c AS (" + upsertCaseSQL + ") " + eventSQL(18)
-)
-
-// eventSQL records an event once, its ten values numbered after the first n
-// parameters of the statement.
-func eventSQL(n int) string {
-	ps := make([]string, 10)
-	for i := range ps {
-		ps[i] = fmt.Sprintf("$%d", n+i+1)
-	}
-	return `INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
-	VALUES (` + strings.Join(ps, ", ") + `)
-	ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`
-}
+// recordStepSQL records a step's case row and event, once, with the reset
+// it makes (function caseflow_record_step, migration 00010): $1 to $16
+// the case's snapshot, $17 the run, $18 to $25 the event, $26 and $27 the
+// actor and action of a reset event.
+const recordStepSQL = `SELECT caseflow_record_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+	$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`
 
 // ActionReset is the action of the audit event that records a reset of a
-// case's workflow.
+// case's workflow: a run took over the case from other runs at a step's
+// seq, whose steps from there are superseded and stay in the trail.
 const ActionReset = "reset"
-
-// recordReset records that run took over the case from the runs others at
-// ev's seq: a "reset" event, and the replaced runs as superseded.
-func recordReset(ctx context.Context, tx *sqlx.Tx, ev care.Event, run string, others []string) error {
-	var last int
-	if err := tx.GetContext(ctx, &last, `SELECT COALESCE(max(seq), 0) FROM case_events WHERE case_id = $1`, ev.CaseID); err != nil {
-		return err
-	}
-	for _, o := range others {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO superseded_runs (case_id, run_id, by_run_id, from_seq) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (case_id, run_id) DO NOTHING`, ev.CaseID, o, run, ev.Seq); err != nil {
-			return fmt.Errorf("record reset of case %s: %w", ev.CaseID, err)
-		}
-	}
-	summary := fmt.Sprintf("workflow reset: run %s takes the case over from event %d; events %d to %d of run %s were superseded and stay in the trail",
-		run, ev.Seq, ev.Seq, last, strings.Join(others, ", "))
-	detail, _ := json.Marshal(map[string]any{"run_id": run, "from_seq": ev.Seq, "superseded_to_seq": last, "superseded_runs": others})
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO case_events (case_id, run_id, seq, at, actor, action, phase_before, phase_after, summary, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)
-		ON CONFLICT (case_id, run_id, seq, action) DO NOTHING`,
-		ev.CaseID, run, ev.Seq, ev.At, care.ActorSystem, ActionReset, ev.PhaseBefore, summary, string(detail)); err != nil {
-		return fmt.Errorf("record reset of case %s: %w", ev.CaseID, err)
-	}
-	return nil
-}
 
 // Case returns the snapshot of a case.
 func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) {
