@@ -232,8 +232,8 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 		snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, snap.Paused,
 		runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail),
 		care.ActorSystem, ActionReset}
-	// A step that writes only the case row and its event (most staff
-	// actions, every call) is the one statement, in a transaction of its
+	// A step that writes only the case row and its event (a contact with
+	// the client, for one) is the one statement, in a transaction of its
 	// own: one round trip.
 	if len(st.Tasks) == 0 && len(st.Alerts) == 0 && st.Outcomes == nil && st.Pause == nil && len(st.Services) == 0 && st.PlanChange == nil {
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
