@@ -100,24 +100,6 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// saveTask creates or updates a task. Idempotent on (case, task id).
-func saveTask(ctx context.Context, db execer, t care.Task) error {
-	_, err := db.ExecContext(ctx, `
-		INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, outcome,
-			completed_at, escalated_at, clock, met)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-		ON CONFLICT (case_id, task_id) DO UPDATE SET
-			description = EXCLUDED.description, owner = EXCLUDED.owner, due_at = EXCLUDED.due_at,
-			status = EXCLUDED.status, outcome = EXCLUDED.outcome, completed_at = EXCLUDED.completed_at,
-			escalated_at = EXCLUDED.escalated_at, met = EXCLUDED.met, updated_at = now()`,
-		t.CaseID, t.ID, t.Kind, t.Description, t.Owner, t.StartedAt, t.Due, t.Status, t.Outcome,
-		nullTime(t.CompletedAt), nullTime(t.EscalatedAt), t.Clock, t.Met)
-	if err != nil {
-		return fmt.Errorf("save task %s of case %s: %w", t.ID, t.CaseID, err)
-	}
-	return nil
-}
-
 // WorklistFilter selects open tasks for the worklist.
 type WorklistFilter struct {
 	Owner   string

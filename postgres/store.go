@@ -228,14 +228,18 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 			return fmt.Errorf("encode detail of event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 	}
+	tasks, err := stepTasks(st.Tasks)
+	if err != nil {
+		return fmt.Errorf("encode the tasks of event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+	}
 	args := []any{snap.CaseID, snap.PatientID, snap.Program, snap.Model, snap.Manager, snap.Source, snap.Phase, snap.Risk, snap.RiskScore,
 		snap.Category, snap.ClosureReason, snap.OpenedAt, snap.ClosedAt, snap.NextDueAt, snap.LastEventSeq, snap.Paused,
 		runID, ev.Seq, ev.At, ev.Actor, ev.Action, ev.PhaseBefore, ev.PhaseAfter, ev.Summary, string(detail),
-		care.ActorSystem, ActionReset}
-	// A step that writes only the case row and its event (a contact with
-	// the client, for one) is the one statement, in a transaction of its
-	// own: one round trip.
-	if len(st.Tasks) == 0 && len(st.Alerts) == 0 && st.Outcomes == nil && st.Pause == nil && len(st.Services) == 0 && st.PlanChange == nil {
+		care.ActorSystem, ActionReset, tasks}
+	// A step that writes only the case row, its event and tasks (a
+	// contact, a follow-up call) is the one statement, in a transaction of
+	// its own: one round trip.
+	if len(st.Alerts) == 0 && st.Outcomes == nil && st.Pause == nil && len(st.Services) == 0 && st.PlanChange == nil {
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
@@ -248,11 +252,6 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	defer tx.Rollback()
 	if _, err := tx.StmtxContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
-	}
-	for _, t := range st.Tasks {
-		if err := saveTask(ctx, tx, t); err != nil {
-			return err
-		}
 	}
 	for _, a := range st.Alerts {
 		if err := saveAlert(ctx, tx, a); err != nil {
@@ -283,9 +282,56 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 // recordStepSQL records a step's case row and event, once, with the reset
 // it makes (function caseflow_record_step, migration 00010): $1 to $16
 // the case's snapshot, $17 the run, $18 to $25 the event, $26 and $27 the
-// actor and action of a reset event.
+// actor and action of a reset event, $28 the tasks (stepTasks).
 const recordStepSQL = `SELECT caseflow_record_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-	$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`
+	$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`
+
+// stepTask is a task as caseflow_record_step reads it (jsonb_to_recordset):
+// the tasks table's columns, a time that is not set as null.
+type stepTask struct {
+	CaseID      string     `json:"case_id"`
+	TaskID      string     `json:"task_id"`
+	Kind        string     `json:"kind"`
+	Description string     `json:"description"`
+	Owner       string     `json:"owner"`
+	StartedAt   time.Time  `json:"started_at"`
+	DueAt       time.Time  `json:"due_at"`
+	Status      string     `json:"status"`
+	Outcome     string     `json:"outcome"`
+	CompletedAt *time.Time `json:"completed_at"`
+	EscalatedAt *time.Time `json:"escalated_at"`
+	Clock       bool       `json:"clock"`
+	Met         *bool      `json:"met"`
+}
+
+// stepTasks encodes a step's tasks for caseflow_record_step. A task listed
+// twice is written once, as it was listed last.
+func stepTasks(tasks []care.Task) (string, error) {
+	out := make([]stepTask, 0, len(tasks))
+	at := map[string]int{}
+	for _, t := range tasks {
+		st := stepTask{CaseID: t.CaseID, TaskID: t.ID, Kind: string(t.Kind), Description: t.Description, Owner: t.Owner,
+			StartedAt: t.StartedAt, DueAt: t.Due, Status: string(t.Status), Outcome: t.Outcome,
+			CompletedAt: timeOrNil(t.CompletedAt), EscalatedAt: timeOrNil(t.EscalatedAt), Clock: t.Clock, Met: t.Met}
+		k := t.CaseID + "\x00" + t.ID
+		if i, ok := at[k]; ok {
+			out[i] = st
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, st)
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
+}
+
+// timeOrNil is t, or nil when t is not set.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
 
 // ActionReset is the action of the audit event that records a reset of a
 // case's workflow: a run took over the case from other runs at a step's

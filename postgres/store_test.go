@@ -532,3 +532,50 @@ func TestOpenNeverPrintsThePassword(t *testing.T) {
 func recordEvent(s *postgres.Store, ctx context.Context, ev care.Event, snap care.Snapshot) error {
 	return s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snap}, "run-1")
 }
+
+// A step's tasks go in the same statement as its event: every column
+// round-trips, a task listed twice is written as listed last, a retried
+// step writes the same values, and a task that cannot be written leaves
+// nothing of its step behind.
+func TestRecordStepWritesItsTasks(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-step-tasks")
+	call := care.Task{ID: "call-1", CaseID: cid, Kind: care.TaskCall, Description: "follow-up call", Owner: "cm-ana",
+		StartedAt: at(1), Due: at(60), Status: care.TaskOpen}
+	clock := care.Task{ID: "contact-2", CaseID: cid, Kind: care.TaskContact, Description: "interactive contact", Owner: "cm-ana",
+		StartedAt: at(1), Due: at(2 * 24 * 60), Status: care.TaskOpen, Clock: true}
+	require.NoError(t, s.RecordStep(ctx, care.Step{Event: event(cid, 1, care.PhaseFollowUp, care.PhaseFollowUp, ""),
+		Snapshot: snapshot(cid, pid, 1, care.PhaseFollowUp), Tasks: []care.Task{call, clock}}, "run-1"))
+
+	met := true
+	escalated := call
+	escalated.EscalatedAt = at(61)
+	done := escalated
+	done.Status, done.Outcome, done.CompletedAt = care.TaskDone, "reached", at(62)
+	clockMet := clock
+	clockMet.Status, clockMet.CompletedAt, clockMet.Met = care.TaskDone, at(62), &met
+	step2 := care.Step{Event: event(cid, 2, care.PhaseFollowUp, care.PhaseFollowUp, ""),
+		Snapshot: snapshot(cid, pid, 2, care.PhaseFollowUp), Tasks: []care.Task{escalated, clockMet, done}}
+	require.NoError(t, s.RecordStep(ctx, step2, "run-1"))
+	require.NoError(t, s.RecordStep(ctx, step2, "run-1"), "a retry")
+
+	got, err := s.Tasks(ctx, cid)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, done, got[0])
+	require.Equal(t, clockMet, got[1])
+	require.Equal(t, 2, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1`, cid))
+
+	bad := call
+	bad.ID, bad.CaseID = "call-3", care.CaseID("p-nobody", "chf") // no such case
+	err = s.RecordStep(ctx, care.Step{Event: event(cid, 3, care.PhaseFollowUp, care.PhaseFollowUp, ""),
+		Snapshot: snapshot(cid, pid, 3, care.PhaseFollowUp), Tasks: []care.Task{bad}}, "run-1")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), cid)
+	require.Equal(t, 2, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1`, cid), "the failed step's event is not kept")
+	c, err := s.Case(ctx, cid)
+	require.NoError(t, err)
+	require.Equal(t, 2, c.LastEventSeq, "nor its snapshot")
+}

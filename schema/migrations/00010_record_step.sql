@@ -2,7 +2,8 @@
 -- One step of a case in one statement (postgres.Store.RecordStep): the lock
 -- of the case's steps, whether the same step was recorded before, whether
 -- its run was superseded by a reset, the reset it makes when other live runs
--- have steps at or after it, and the writes of the case row and the event.
+-- have steps at or after it, and the writes of the case row, the event and
+-- the tasks the step opened or changed (a JSON array, step_tasks).
 -- A staff action waits for its step, and each statement sent on its own was
 -- a round trip to wait for, on a machine that may be busy. Each statement of
 -- a VOLATILE function takes a fresh snapshot, so the checks after the lock
@@ -19,7 +20,7 @@ CREATE FUNCTION caseflow_record_step(
     c_paused boolean,
     e_run_id text, e_seq integer, e_at timestamptz, e_actor text, e_action text,
     e_phase_before text, e_phase_after text, e_summary text, e_detail jsonb,
-    reset_actor text, reset_action text)
+    reset_actor text, reset_action text, step_tasks jsonb)
 RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -79,6 +80,19 @@ BEGIN
         VALUES (c_case_id, e_run_id, e_seq, e_at, e_actor, e_action, e_phase_before, e_phase_after, e_summary, e_detail)
         ON CONFLICT (case_id, run_id, seq, action) DO NOTHING;
     END IF;
+    -- The tasks the step opened or changed, keyed on (case, task): a
+    -- retried step writes the same values again.
+    INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, outcome,
+        completed_at, escalated_at, clock, met)
+    SELECT t.case_id, t.task_id, t.kind, t.description, t.owner, t.started_at, t.due_at, t.status, t.outcome,
+        t.completed_at, t.escalated_at, t.clock, t.met
+    FROM jsonb_to_recordset(step_tasks) AS t(case_id text, task_id text, kind text, description text, owner text,
+        started_at timestamptz, due_at timestamptz, status text, outcome text, completed_at timestamptz,
+        escalated_at timestamptz, clock boolean, met boolean)
+    ON CONFLICT (case_id, task_id) DO UPDATE SET
+        description = EXCLUDED.description, owner = EXCLUDED.owner, due_at = EXCLUDED.due_at,
+        status = EXCLUDED.status, outcome = EXCLUDED.outcome, completed_at = EXCLUDED.completed_at,
+        escalated_at = EXCLUDED.escalated_at, met = EXCLUDED.met, updated_at = now();
     RETURN CASE WHEN was_superseded THEN 'superseded' WHEN was_recorded THEN 'retried'
         WHEN is_reset THEN 'reset' ELSE 'recorded' END;
 END
@@ -88,4 +102,4 @@ $$;
 -- +goose Down
 DROP FUNCTION caseflow_record_step(text, text, text, text, text, text, text, text, integer, text, text,
     timestamptz, timestamptz, timestamptz, integer, boolean, text, integer, timestamptz, text, text,
-    text, text, text, jsonb, text, text);
+    text, text, text, jsonb, text, text, jsonb);
