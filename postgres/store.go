@@ -213,8 +213,8 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 // snapshot to the new run; the re-run steps are appended, never dropped.
 // Late writes of a superseded run reach the trail but not the snapshot.
 //
-// The checks, the reset, the snapshot and the event are one statement
-// (function caseflow_record_step); tasks, alerts and the rest go in the
+// The checks, the reset, the snapshot, the event and the tasks are one
+// statement (function caseflow_record_step); alerts and the rest go in the
 // same transaction after it.
 func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) error {
 	stmt, err := s.stepStatement(ctx)
