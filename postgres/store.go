@@ -287,21 +287,21 @@ const recordStepSQL = `SELECT caseflow_record_step($1, $2, $3, $4, $5, $6, $7, $
 	$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`
 
 // stepTask is a task as caseflow_record_step reads it (jsonb_to_recordset):
-// the tasks table's columns, a time that is not set as null.
+// the tasks table's columns; a time that is not set is left out (null).
 type stepTask struct {
-	CaseID      string     `json:"case_id"`
-	TaskID      string     `json:"task_id"`
-	Kind        string     `json:"kind"`
-	Description string     `json:"description"`
-	Owner       string     `json:"owner"`
-	StartedAt   time.Time  `json:"started_at"`
-	DueAt       time.Time  `json:"due_at"`
-	Status      string     `json:"status"`
-	Outcome     string     `json:"outcome"`
-	CompletedAt *time.Time `json:"completed_at"`
-	EscalatedAt *time.Time `json:"escalated_at"`
-	Clock       bool       `json:"clock"`
-	Met         *bool      `json:"met"`
+	CaseID      string    `json:"case_id"`
+	TaskID      string    `json:"task_id"`
+	Kind        string    `json:"kind"`
+	Description string    `json:"description"`
+	Owner       string    `json:"owner"`
+	StartedAt   time.Time `json:"started_at"`
+	DueAt       time.Time `json:"due_at"`
+	Status      string    `json:"status"`
+	Outcome     string    `json:"outcome"`
+	CompletedAt time.Time `json:"completed_at,omitzero"`
+	EscalatedAt time.Time `json:"escalated_at,omitzero"`
+	Clock       bool      `json:"clock"`
+	Met         *bool     `json:"met"`
 }
 
 // stepTasks encodes a step's tasks for caseflow_record_step. A task listed
@@ -312,7 +312,7 @@ func stepTasks(tasks []care.Task) (string, error) {
 	for _, t := range tasks {
 		st := stepTask{CaseID: t.CaseID, TaskID: t.ID, Kind: string(t.Kind), Description: t.Description, Owner: t.Owner,
 			StartedAt: t.StartedAt, DueAt: t.Due, Status: string(t.Status), Outcome: t.Outcome,
-			CompletedAt: timeOrNil(t.CompletedAt), EscalatedAt: timeOrNil(t.EscalatedAt), Clock: t.Clock, Met: t.Met}
+			CompletedAt: t.CompletedAt, EscalatedAt: t.EscalatedAt, Clock: t.Clock, Met: t.Met}
 		k := t.CaseID + "\x00" + t.ID
 		if i, ok := at[k]; ok {
 			out[i] = st
@@ -323,14 +323,6 @@ func stepTasks(tasks []care.Task) (string, error) {
 	}
 	b, err := json.Marshal(out)
 	return string(b), err
-}
-
-// timeOrNil is t, or nil when t is not set.
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 // ActionReset is the action of the audit event that records a reset of a
