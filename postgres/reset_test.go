@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -58,4 +59,12 @@ func TestResetRunsAppendAndTakeTheSnapshot(t *testing.T) {
 	}, trail, "superseded events, then the reset, then the new runs")
 	require.Equal(t, 1, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1 AND action = $2`, cid, postgres.ActionReset))
 	require.Contains(t, evs[5].Summary, "run-2")
+	// The reset's detail says which run took over from which event, and
+	// which runs' events up to which seq it superseded: run-1's 3 and 4,
+	// its 5 came in late, after the reset.
+	require.JSONEq(t, `{"run_id": "run-2", "from_seq": 3, "superseded_to_seq": 4, "superseded_runs": ["run-1"]}`,
+		string(evs[5].Detail.(json.RawMessage)))
+	require.Equal(t, care.ActorSystem, evs[5].Actor)
+	require.Equal(t, care.PhaseScreening, evs[5].PhaseBefore, "a reset moves no phase")
+	require.Equal(t, evs[5].PhaseBefore, evs[5].PhaseAfter)
 }
