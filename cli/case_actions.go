@@ -54,6 +54,9 @@ func act[T any](a *app, cmd *cobra.Command, caseID string, action workflows.Acti
 	for _, it := range st.OpenItems {
 		fmt.Fprintf(a.out, "next: %s, due %s\n", it.Description, formatTime(it.Due))
 	}
+	if action.Name == workflows.UpdatePlan && st.Phase == care.PhaseImplementation {
+		fmt.Fprintf(a.out, "note: the plan's services are still being coordinated; the case moves on to follow-up by itself, and contacts and transitions wait until it has (check with \"caseflow case show %s\")\n", caseID)
+	}
 	return nil
 }
 
