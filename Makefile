@@ -17,7 +17,7 @@ export CASEFLOW_TEMPORAL_BIN := $(TEMPORAL)
 export CASEFLOW_TEMPORAL_SERVER_BIN := $(TEMPORAL_SERVER)
 export CASEFLOW_TEMPORAL_SQL_TOOL_BIN := $(TEMPORAL_SQL_TOOL)
 
-.PHONY: all tools temporal-server build run test test-unit lint fmt clean help bench bench-smoke bench-cluster ui-check soak node-tools
+.PHONY: all tools temporal-server build run test test-unit lint fmt tzdb clean help bench bench-smoke bench-cluster ui-check soak node-tools
 
 all: build
 
@@ -106,6 +106,11 @@ lint: tools ## gofmt, go vet and the Temporal workflowcheck analyzer
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/workflowcheck ./...
+
+tzdb: ## copy the Go toolchain's IANA time zone database into internal/tzdb (then set its Version and digest; docs/production.md)
+	cp "$$($(GO) env GOROOT)/lib/time/zoneinfo.zip" internal/tzdb/zoneinfo.zip
+	@grep -h '^CODE=\|^DATA=' "$$($(GO) env GOROOT)/lib/time/update.bash"
+	@sha256sum internal/tzdb/zoneinfo.zip
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

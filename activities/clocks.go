@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/tzdb"
 )
 
 // Dispatcher delivers an alert: a message to staff (call due, overdue call,
@@ -71,7 +72,7 @@ func (a *Activities) PlanDischargeClocks(_ context.Context, p care.Policy, risk 
 
 // PlanDischargeClocks is the calculation behind the activity of that name.
 func PlanDischargeClocks(p care.Policy, risk care.RiskLevel, date string, now time.Time) (care.DischargeClocks, error) {
-	loc, err := time.LoadLocation(p.Timezone)
+	loc, err := tzdb.Load(p.Timezone)
 	if err != nil {
 		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), ErrTypeBadPolicy, err)
@@ -120,7 +121,7 @@ func (a *Activities) DischargeClocks(_ context.Context, r care.DischargeRequest)
 // DischargeClocks is the calculation behind the activity of that name.
 func DischargeClocks(r care.DischargeRequest) (care.DischargeClocks, error) {
 	p, t := r.Policy, r.Transition
-	loc, err := time.LoadLocation(p.Timezone)
+	loc, err := tzdb.Load(p.Timezone)
 	if err != nil {
 		return care.DischargeClocks{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), ErrTypeBadPolicy, err)
@@ -175,7 +176,7 @@ func (a *Activities) MonthEnd(_ context.Context, p care.Policy, t time.Time) (ca
 
 // MonthOf is the calculation behind MonthEnd.
 func MonthOf(p care.Policy, t time.Time) (care.Month, error) {
-	loc, err := time.LoadLocation(p.Timezone)
+	loc, err := tzdb.Load(p.Timezone)
 	if err != nil {
 		return care.Month{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("policy %s v%d: unknown time zone %q", p.Program, p.Version, p.Timezone), ErrTypeBadPolicy, err)

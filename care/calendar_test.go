@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/tzdb"
 )
 
 func programCalendar(t *testing.T) care.Policy {
@@ -64,7 +65,7 @@ func TestPolicyLoadRejectsACalendarThatCannotAnswerForFiveYears(t *testing.T) {
 }
 
 func TestTransitionDatesAreCheckedAgainstNowAndTheCaseOpening(t *testing.T) {
-	loc, err := time.LoadLocation("America/New_York")
+	loc, err := tzdb.Load("America/New_York")
 	require.NoError(t, err)
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, loc)
 	opened := time.Date(2026, 11, 1, 9, 0, 0, 0, loc)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caseflow/caseflow/internal/tzdb"
 )
 
 // Policy is the program policy a case runs under: the clocks that public rules
@@ -50,10 +52,11 @@ type CCMPolicy struct {
 	FlagLastDays int `json:"flag_last_days,omitempty"`
 }
 
-// Location is the program's time zone (UTC when it cannot be loaded: a
-// loaded policy was validated).
+// Location is the program's time zone, from the zone database built into
+// caseflow (tzdb), so that every worker and every replay reads the same
+// one (UTC when it cannot be loaded: a loaded policy was validated).
 func (p Policy) Location() *time.Location {
-	loc, err := time.LoadLocation(p.Timezone)
+	loc, err := tzdb.Load(p.Timezone)
 	if err != nil {
 		return time.UTC
 	}
@@ -266,7 +269,7 @@ func (p Policy) Validate() error {
 	if err := ValidateOpaqueID("supervisor", p.Supervisor); err != nil {
 		return err
 	}
-	if _, err := time.LoadLocation(p.Timezone); err != nil || p.Timezone == "" {
+	if _, err := tzdb.Load(p.Timezone); err != nil {
 		return Invalidf("timezone", "must be an IANA time zone such as America/New_York, got %q", p.Timezone)
 	}
 	positive := []struct {

@@ -66,6 +66,8 @@ func TestPolicyValidateNamesTheField(t *testing.T) {
 	bad = p
 	bad.Timezone = "Mars/Olympus"
 	require.ErrorContains(t, bad.Validate(), "timezone")
+	bad.Timezone = "Local" // the machine's zone: two workers could disagree
+	require.ErrorContains(t, bad.Validate(), "timezone: must be an IANA time zone")
 	bad = p
 	bad.Calendar.Holidays = []string{"25/12/2026"}
 	require.ErrorContains(t, bad.Validate(), "calendar.holidays[0]")

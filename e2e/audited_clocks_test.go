@@ -12,6 +12,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/cli"
+	"github.com/caseflow/caseflow/internal/tzdb"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -63,7 +64,7 @@ func TestAuditedClocksThroughDischargeReadmissionAndEvaluation(t *testing.T) {
 	}
 	waitPhase(care.PhaseFollowUp)
 
-	loc, err := time.LoadLocation("America/New_York")
+	loc, err := tzdb.Load("America/New_York")
 	require.NoError(t, err)
 	today := time.Now().In(loc)
 	day := func(offset int) string { return today.AddDate(0, 0, offset).Format(time.DateOnly) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/cli"
+	"github.com/caseflow/caseflow/internal/tzdb"
 	"github.com/caseflow/caseflow/report"
 	"github.com/caseflow/caseflow/workflows"
 )
@@ -43,7 +44,7 @@ func TestReportsReadWhatARealCaseRecorded(t *testing.T) {
 		e.okJSON(&st, "case", "show", id)
 		return st.Phase == care.PhaseFollowUp
 	}, 30*time.Second, 200*time.Millisecond)
-	loc, err := time.LoadLocation("America/New_York")
+	loc, err := tzdb.Load("America/New_York")
 	require.NoError(t, err)
 	fiveDaysAgo := time.Now().In(loc).AddDate(0, 0, -5).Format(time.DateOnly)
 	e.ok("case", "transition", id, "--kind", "discharge", "--from", "city hospital", "--to", "home",

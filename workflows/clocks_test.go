@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/tzdb"
 	"github.com/caseflow/caseflow/workflows"
 )
 
@@ -136,7 +137,7 @@ func dischargeCase(t *testing.T, start time.Time, risk care.RiskLevel, date stri
 }
 
 func newYork(t *testing.T, s string) time.Time {
-	loc, err := time.LoadLocation("America/New_York")
+	loc, err := tzdb.Load("America/New_York")
 	require.NoError(t, err)
 	v, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc)
 	require.NoError(t, err)

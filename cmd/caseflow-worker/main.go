@@ -38,11 +38,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	// Workflow code computes end-of-day and month boundaries in the
-	// program's time zone: every worker must read the same zone database,
-	// so it is built in rather than taken from the host.
 	"time"
-	_ "time/tzdata"
 
 	"go.temporal.io/sdk/client"
 
