@@ -8,11 +8,17 @@ package httperr
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Error is a failure to get a usable answer from a remote HTTP service.
@@ -90,20 +96,51 @@ func RetryableStatus(code int) bool {
 	return code >= 500 || code == http.StatusRequestTimeout || code == http.StatusTooManyRequests
 }
 
-// TransportReason says in a few words why a request got no answer
-// ("timed out", "connection refused"), without repeating the URL.
+// TransportReason says in a few words why a request got no usable answer
+// ("timed out", "connection refused"), without repeating the URL and in
+// caseflow's words only: the errors of net/http quote what the remote sent
+// when it was not HTTP (a malformed status line, a header), and this
+// message ends up in logs.
 func TransportReason(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timed out"
-	}
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return "timed out"
-		}
-		return ue.Err.Error()
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var header tls.RecordHeaderError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ue) && ue.Timeout():
+		return "timed out"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	case errors.As(err, &dns):
+		return "the host name did not resolve"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "connection reset"
+	case errors.As(err, &cert), errors.As(err, &unknownAuthority), errors.As(err, &hostname):
+		return "the TLS certificate was not accepted"
+	case errors.As(err, &header):
+		return "the TLS handshake failed (is it an https URL to a plain-HTTP server?)"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection closed before the answer was complete"
 	}
-	return err.Error()
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return "the connection failed (" + op.Op + ")"
+	}
+	return "the answer was not usable HTTP"
+}
+
+// statusLine is an answer's status in net/http's words, its code and the
+// standard reason ("422 Unprocessable Entity"), never the reason phrase
+// the remote sent: that is the remote's own text and may quote anything.
+func statusLine(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("%d %s", code, t)
+	}
+	return strconv.Itoa(code)
 }
 
 // Clip keeps a remote message to one short line.
@@ -126,6 +163,6 @@ func NoAnswer(service, op, remote string, err error) *Error {
 // RetryableStatus says so, else a refusal. The message names only the
 // status; what the remote said goes in diagnostics.
 func Answered(service, op, remote string, resp *http.Response, diagnostics string) *Error {
-	return &Error{Service: service, Op: op, StatusCode: resp.StatusCode, Message: remote + " answered " + resp.Status,
+	return &Error{Service: service, Op: op, StatusCode: resp.StatusCode, Message: remote + " answered " + statusLine(resp.StatusCode),
 		Diagnostics: diagnostics, Retryable: RetryableStatus(resp.StatusCode)}
 }

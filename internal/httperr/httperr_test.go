@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"testing"
@@ -53,4 +55,58 @@ func TestClip(t *testing.T) {
 	require.Equal(t, "a b c", httperr.Clip(" a\n b \t c "))
 	long := httperr.Clip(string(make([]byte, 400)) + "x")
 	require.LessOrEqual(t, len(long), 300+len("…"))
+}
+
+// rawServer answers every connection with the bytes of answer, whatever
+// was asked, as a misbehaving or hostile remote can.
+func rawServer(t *testing.T, answer string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				_, _ = c.Read(buf)
+				_, _ = io.WriteString(c, answer)
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// The message of an error ends up in worker logs: nothing the remote
+// chose to send (its status line's reason phrase, a malformed answer)
+// reaches it.
+func TestMessagesNeverQuoteTheRemote(t *testing.T) {
+	t.Parallel()
+	const phi = "River Quinn DOB 1950-02-03 MRN 00123"
+	call := func(answer string) error {
+		resp, err := http.Get(rawServer(t, answer))
+		if err != nil {
+			return httperr.NoAnswer("payer", "submit", "the payer", err)
+		}
+		defer resp.Body.Close()
+		return httperr.Answered("payer", "submit", "the payer", resp, "")
+	}
+	err := call("HTTP/1.1 422 Member " + phi + " not eligible\r\nContent-Length: 0\r\n\r\n")
+	require.Equal(t, "payer submit: HTTP 422: the payer answered 422 Unprocessable Entity", err.Error())
+	err = call("HTTP/1.1 799 " + phi + "\r\nContent-Length: 0\r\n\r\n")
+	require.Equal(t, "payer submit: HTTP 799: the payer answered 799 (temporary; retry)", err.Error())
+	for _, answer := range []string{
+		"HTTP/1.1 " + phi + "\r\n\r\n", // malformed status code
+		phi + "\r\n\r\n",               // not HTTP at all
+		"HTTP/1.1 200 OK\r\nContent-Length: " + phi + "\r\n\r\n",
+	} {
+		err = call(answer)
+		require.NotContains(t, err.Error(), "River", "%q", answer)
+		require.NotContains(t, err.Error(), "1950", "%q", answer)
+		require.True(t, httperr.IsRetryable(err))
+	}
 }
