@@ -133,7 +133,11 @@ func DischargeClocks(r care.DischargeRequest) (care.DischargeClocks, error) {
 	if !timed && at.Format(time.DateOnly) == r.EnteredAt.In(loc).Format(time.DateOnly) {
 		at = r.EnteredAt
 	}
-	date := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, loc)
+	// The discharge's date on the program's calendar: EnteredAt is the
+	// workflow's clock, in UTC, whose date is the next day from the
+	// evening on in the Americas.
+	l := at.In(loc)
+	date := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 	pd := p.PostDischarge
 	c := care.DischargeClocks{DischargedAt: at, Date: t.Date, EnteredAt: r.EnteredAt, Complexity: t.Complexity}
 	if c.Complexity == "" {
