@@ -44,6 +44,14 @@ const (
 	// case's policy (risk_rules), scoring every factor the assessment
 	// collects and leaving an omitted answer unknown.
 	versionRiskRulesData = "risk-rules-data"
+	// versionEventTimes: an attended visit counts at the time it happened
+	// (its appointment's start), not when its attendance reached the case,
+	// so a visit on its last day reported the next morning meets its clock
+	// (before: the clock had fired missed and stayed so) and the medication
+	// reconciliation falls due by the visit's own date; a readmission's days
+	// are counted on the program's calendar (before: an evening entry, in
+	// the workflow's UTC clock, counted one day more).
+	versionEventTimes = "event-times"
 )
 
 // AttrPaused is set while a case's outreach is paused (cases paused under

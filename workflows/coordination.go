@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
@@ -140,9 +141,7 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 	w.services = append(w.services, u.State)
 	if a := u.State.Appointment; a != nil && a.Status == care.AppointmentAttended && w.task(u.State.ID) != nil {
 		// The post-discharge visit booked for this clock was attended.
-		w.completeTasks(now, "visit attended ("+a.ID+")", care.TaskTCMVisit)
-		w.visitDone(ctx, now)
-		s.LastContactAt = now
+		w.visitAttended(ctx, now, a)
 	}
 	if versioned {
 		// The cause of earlier work items about the service has cleared
@@ -159,6 +158,42 @@ func (w *caseWorkflow) onServiceUpdate(ctx workflow.Context, u care.ServiceUpdat
 		w.alert(now, care.Task{ID: "service-" + u.State.ID}, "authorization-overdue", s.Policy.Supervisor, u.Escalate)
 	}
 	return w.record(ctx, care.ActorSystem, "service", s.Phase, u.Summary, u.State)
+}
+
+// visitAttended records the post-discharge visit a attended, reported at
+// now. Under change event-times it counts at the time it happened (the
+// appointment's start, when that is not later than now): the visit clock
+// is met when that is by its due time, even if the clock fired missed
+// before the attendance was reported (it is corrected, and says so), and
+// done late when after it; the medication reconciliation falls due by the
+// visit's date. Before, it counted when it was reported.
+func (w *caseWorkflow) visitAttended(ctx workflow.Context, now time.Time, a *care.AppointmentRef) {
+	outcome := "visit attended (" + a.ID + ")"
+	at := now
+	if workflow.GetVersion(ctx, versionEventTimes, workflow.DefaultVersion, 1) == 1 {
+		if !a.StartsAt.IsZero() && a.StartsAt.Before(now) {
+			at = a.StartsAt
+		}
+		for i := range w.state.Tasks {
+			t := &w.state.Tasks[i]
+			if t.Kind != care.TaskTCMVisit || !w.lateDoable(*t) {
+				continue
+			}
+			if at.After(t.Due) {
+				w.doneLate(t, at, outcome)
+				continue
+			}
+			// The clock fired missed while the attendance was on its
+			// way: the visit happened in time.
+			w.finishTask(t, at, care.TaskDone, fmt.Sprintf("%s at %s, reported after its clock fired (it had been recorded missed)",
+				outcome, at.UTC().Format(time.RFC3339)))
+		}
+	}
+	w.completeTasks(at, outcome, care.TaskTCMVisit)
+	w.visitDone(ctx, at)
+	if at.After(w.state.LastContactAt) {
+		w.state.LastContactAt = at
+	}
 }
 
 func (w *caseWorkflow) serviceIndex(id string) int {

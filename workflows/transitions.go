@@ -88,7 +88,7 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 		summary := fmt.Sprintf("readmitted to %s on %s", t.To, t.Date)
 		if d := s.Discharge; d != nil && !d.Readmitted {
 			d.Readmitted = true
-			summary += w.readmissionAgainstWatch(now, loc, t)
+			summary += w.readmissionAgainstWatch(ctx, now, loc, t)
 		}
 		w.cancelTasks(now, "readmitted", care.PostDischargeKinds...)
 		w.cancelVisits(ctx)
@@ -170,7 +170,7 @@ func (w *caseWorkflow) pastClocks(now time.Time, ids []string) string {
 
 // readmissionAgainstWatch records a readmission against the latest
 // discharge's watch and describes it for the summary.
-func (w *caseWorkflow) readmissionAgainstWatch(now time.Time, loc *time.Location, t care.Transition) string {
+func (w *caseWorkflow) readmissionAgainstWatch(ctx workflow.Context, now time.Time, loc *time.Location, t care.Transition) string {
 	s, p := &w.state, w.state.Policy
 	d := s.Discharge
 	discharged := d.DischargedAt.In(loc)
@@ -183,9 +183,14 @@ func (w *caseWorkflow) readmissionAgainstWatch(now time.Time, loc *time.Location
 	if !timed && at.Format(time.DateOnly) == now.In(loc).Format(time.DateOnly) {
 		at = now
 	}
-	day := civilDays(discharged, at)
+	atDate, nowDate := at, now
+	if workflow.GetVersion(ctx, versionEventTimes, workflow.DefaultVersion, 1) == 1 {
+		// The workflow's clock is UTC: count days on the program's calendar.
+		atDate, nowDate = at.In(loc), now.In(loc)
+	}
+	day := civilDays(discharged, atDate)
 	inside := !at.After(d.ReadmissionEnds)
-	entered := civilDays(discharged, now)
+	entered := civilDays(discharged, nowDate)
 	var watch *care.Task
 	for i := range s.Tasks {
 		if wt := &s.Tasks[i]; wt.Kind == care.TaskReadmissionWatch && (wt.Status == care.TaskOpen || wt.Status == care.TaskDone) {
