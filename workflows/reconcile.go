@@ -104,7 +104,7 @@ func (w *caseWorkflow) reconcileServices(ctx workflow.Context) error {
 	}
 	ids := make([]string, len(s.Services))
 	for i, sv := range s.Services {
-		ids[i] = ServiceWorkflowID(s.Case.ID, sv.ID, s.PlanVersion)
+		ids[i] = w.serviceWorkflowID(sv) // the plan version that started it
 	}
 	var reported []activities.ReportedService
 	if err := w.execute(ctx, "re-read the services of case "+s.Case.ID, a.ServiceStates, &reported, ids); err != nil {

@@ -93,3 +93,26 @@ func TestANewRunReconcilesItsServices(t *testing.T) {
 	require.Len(t, c.steps[0].Services, 1)
 	require.Equal(t, care.ServiceCompleted, c.steps[0].Services[0].Status, "PostgreSQL gets the service's state")
 }
+
+// A service kept unchanged by a re-plan runs under the plan version that
+// started it: a new run re-reads that workflow, not one of the current
+// plan version's name, which does not exist.
+func TestANewRunReconcilesAServiceKeptByAReplan(t *testing.T) {
+	c := newCaseEnv(t)
+	svc := care.Service{ID: "np", Code: "neuropsychology", Name: "Neuropsychology"}
+	booked := &care.AppointmentRef{ID: "ap-1", Occurrence: 1, Attempt: 1, ProviderID: "prov-1", StartsAt: serviceStart, Status: care.AppointmentBooked}
+	state := workflows.CaseState{Case: riverCase(), Policy: c.policy, Phase: care.PhaseImplementation, PhaseSince: serviceStart,
+		PlanVersion: 2, ServicesStarted: true, Seq: 10,
+		Services: []care.ServiceState{{Service: svc, PlanVersion: 1, Status: care.ServiceBooked, Appointment: booked}}}
+	attended := *booked
+	attended.Status = care.AppointmentAttended
+	c.reported = map[string]care.ServiceState{
+		workflows.ServiceWorkflowID("c-river", "np", 1): {Service: svc, PlanVersion: 1, Status: care.ServiceCompleted, Attended: 1, Appointment: &attended},
+	}
+	c.env.SetStartTime(serviceStart)
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, &workflows.CaseInput{Case: state.Case, Policy: state.Policy, State: &state})
+	require.NoError(t, c.env.GetWorkflowError())
+	require.Equal(t, "reconcile", c.events[0].Action, "the kept service's lost report is caught up")
+	require.Contains(t, c.events[0].Summary, "np completed")
+}
