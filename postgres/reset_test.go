@@ -68,3 +68,40 @@ func TestResetRunsAppendAndTakeTheSnapshot(t *testing.T) {
 	require.Equal(t, care.PhaseScreening, evs[5].PhaseBefore, "a reset moves no phase")
 	require.Equal(t, evs[5].PhaseBefore, evs[5].PhaseAfter)
 }
+
+// A superseded run's late step keeps its event in the trail and writes
+// nothing else: not its tasks (the worklist follows the run that took the
+// case over), not its alerts (nothing is sent for a replaced run), not its
+// services.
+func TestASupersededRunsLateStepWritesOnlyItsEvent(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-reset-late")
+	task := func(owner string, status care.TaskStatus) care.Task {
+		return care.Task{ID: "coordination-3", CaseID: cid, Kind: care.TaskCoordination, Description: "book the visit",
+			Owner: owner, StartedAt: at(3), Due: at(30), Status: status}
+	}
+	step := func(run string, seq int, st care.Step) {
+		t.Helper()
+		st.Event = event(cid, seq, care.PhaseScreening, care.PhaseAssessment, "")
+		st.Snapshot = snapshot(cid, pid, seq, care.PhaseAssessment)
+		require.NoError(t, s.RecordStep(ctx, st, run))
+	}
+	for seq := 1; seq <= 3; seq++ {
+		step("run-1", seq, care.Step{})
+	}
+	// Reset to after event 2: run-2 re-runs 3, opening a task for cm-bob.
+	step("run-2", 3, care.Step{Tasks: []care.Task{task("cm-bob", care.TaskOpen)}})
+	// run-1's step 4 arrives late, with a task, an alert and a service.
+	step("run-1", 4, care.Step{Tasks: []care.Task{task("cm-ana", care.TaskDone)},
+		Alerts:   []care.Alert{{ID: cid + "/coordination-3/late/1", CaseID: cid, TaskID: "coordination-3", Kind: "late", Recipient: "sup-1", Message: "m", At: at(4)}},
+		Services: []care.ServiceState{{Service: care.Service{ID: "pt", Code: "physiotherapy", Name: "Physiotherapy"}, Status: care.ServiceCancelled}}})
+
+	var owner, status string
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT owner, status FROM tasks WHERE case_id = $1 AND task_id = 'coordination-3'`, cid).Scan(&owner, &status))
+	require.Equal(t, []string{"cm-bob", "open"}, []string{owner, status}, "the task as the run that took over left it")
+	require.Zero(t, count(t, s, `SELECT count(*) FROM alerts WHERE case_id = $1`, cid), "no alert of a replaced run")
+	require.Zero(t, count(t, s, `SELECT count(*) FROM case_services WHERE case_id = $1`, cid), "no service state of a replaced run")
+	require.Equal(t, 1, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1 AND run_id = 'run-1' AND seq = 4`, cid), "its event stays in the trail")
+}

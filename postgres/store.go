@@ -211,7 +211,8 @@ func (s *Store) Patient(ctx context.Context, patientID string) (Patient, error) 
 // sequence numbers the trail already has. The first such step records a
 // "reset" event, marks the runs it replaces as superseded and moves the
 // snapshot to the new run; the re-run steps are appended, never dropped.
-// Late writes of a superseded run reach the trail but not the snapshot.
+// A late write of a superseded run reaches the trail and nothing else: not
+// the snapshot, its tasks, alerts, outcomes, pause, services or plan change.
 //
 // The checks, the reset, the snapshot, the event and the tasks are one
 // statement (function caseflow_record_step); alerts and the rest go in the
@@ -239,8 +240,9 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	// A step that writes only the case row, its event and tasks (a
 	// contact, a follow-up call) is the one statement, in a transaction of
 	// its own: one round trip.
+	var did string
 	if len(st.Alerts) == 0 && st.Outcomes == nil && st.Pause == nil && len(st.Services) == 0 && st.PlanChange == nil {
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+		if err := stmt.QueryRowxContext(ctx, args...).Scan(&did); err != nil {
 			return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
 		}
 		return nil
@@ -250,8 +252,14 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.StmtxContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+	if err := tx.StmtxContext(ctx, stmt).QueryRowxContext(ctx, args...).Scan(&did); err != nil {
 		return fmt.Errorf("record event %d of case %s: %w", ev.Seq, ev.CaseID, err)
+	}
+	if did == stepSuperseded {
+		// A reset replaced this run: its event stays in the trail, and
+		// nothing else of it (alerts to send, services, outcomes) may
+		// overwrite what the run that took the case over recorded.
+		return tx.Commit()
 	}
 	for _, a := range st.Alerts {
 		if err := saveAlert(ctx, tx, a); err != nil {
@@ -279,8 +287,12 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 	return tx.Commit()
 }
 
+// stepSuperseded is what caseflow_record_step returns for a step of a run
+// that a reset superseded: it kept the event and wrote nothing else.
+const stepSuperseded = "superseded"
+
 // recordStepSQL records a step's case row and event, once, with the reset
-// it makes (function caseflow_record_step, migration 00010): $1 to $16
+// it makes (function caseflow_record_step, migrations 00010 and 00011): $1 to $16
 // the case's snapshot, $17 the run, $18 to $25 the event, $26 and $27 the
 // actor and action of a reset event, $28 the tasks (stepTasks).
 const recordStepSQL = `SELECT caseflow_record_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
