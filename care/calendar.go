@@ -62,7 +62,11 @@ func (r HolidayRule) Date(y int) (time.Time, bool) {
 	for d.Weekday() != wd {
 		d = d.AddDate(0, 0, 1)
 	}
-	return d.AddDate(0, 0, 7*(r.Nth-1)), true
+	d = d.AddDate(0, 0, 7*(r.Nth-1))
+	if int(d.Month()) != r.Month {
+		return time.Time{}, false // no 5th such weekday in the month that year
+	}
+	return d, true
 }
 
 // IsHoliday reports whether the date of d (its year, month and day as

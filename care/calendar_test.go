@@ -87,3 +87,16 @@ func TestBirthDatesAreNotInTheFutureNorBefore1900(t *testing.T) {
 	require.ErrorContains(t, care.CheckBirthDate(date("2027-01-01"), now), "in the future")
 	require.ErrorContains(t, care.CheckBirthDate(date("1899-12-31"), now), "before 1900")
 }
+
+// A "5th weekday" rule names no day in a year whose month has only four:
+// it must not spill into the next month.
+func TestAFifthWeekdayRuleDoesNotSpillIntoTheNextMonth(t *testing.T) {
+	r := care.HolidayRule{Name: "fifth Monday of February", Month: 2, Weekday: "monday", Nth: 5}
+	_, ok := r.Date(2027) // February 2027 has four Mondays
+	require.False(t, ok)
+	d, ok := r.Date(2044) // February 2044 (a leap year) starts on a Monday: 5 Mondays
+	require.True(t, ok)
+	require.Equal(t, "2044-02-29", d.Format(time.DateOnly))
+	c := care.Calendar{Rules: []care.HolidayRule{r}}
+	require.False(t, c.IsHoliday(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)), "1 March 2027 is no holiday")
+}
