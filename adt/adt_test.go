@@ -448,3 +448,33 @@ func TestRetryDoesNotSignalACaseTwice(t *testing.T) {
 		t.Errorf("row = %+v", r)
 	}
 }
+
+// A control id reused for a different message is refused (AR, error 205),
+// never acknowledged as a resend: the discharge would be lost. A resend
+// stamped with a new message time (MSH-7) is still a resend.
+func TestAControlIDReusedForAnotherMessageIsRefused(t *testing.T) {
+	store, cases, l, ap, logs := setup()
+	admit := msg("A01", "M7", "MRN-0042^^^CITYHOSP^MR", "")
+	if a := ack(t, l.Receive(context.Background(), admit, "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("admission ACK %s", a.Get("MSA-1"))
+	}
+	restamped := []byte(strings.Replace(string(admit), "|20261201083000||ADT", "|20261201090000||ADT", 1))
+	if a := ack(t, l.Receive(context.Background(), restamped, "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("resend with a new MSH-7: ACK %s", a.Get("MSA-1"))
+	}
+	discharge := msg("A03", "M7", "MRN-0042^^^CITYHOSP^MR", pv1Discharge("20261130143000"))
+	a := ack(t, l.Receive(context.Background(), discharge, "test"))
+	if a.Get("MSA-1") != "AR" || a.Get("ERR-3") == "" || !strings.Contains(string(l.Receive(context.Background(), discharge, "test")), "205") {
+		t.Fatalf("reused control id: ACK %s, ERR %q", a.Get("MSA-1"), a.Get("ERR-3"))
+	}
+	if len(store.rows) != 1 || store.rows[0].Event != "A01" {
+		t.Fatalf("rows = %+v", store.rows)
+	}
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 0 {
+		t.Errorf("signals = %+v", cases.signals)
+	}
+	if !strings.Contains(logs.String(), "control id reused") || strings.Contains(logs.String(), "Quinn") || strings.Contains(logs.String(), "MRN-0042") {
+		t.Errorf("logs:\n%s", logs)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -199,6 +200,15 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 		l.log.Error("adt: inbox unavailable", "facility", facility, "control_id", controlID, "error", err.Error())
 		return l.answer(m, facility, controlID, event, &Reject{Code: hl7.AE, Err: hl7.ErrInternal.With("", "the message could not be stored; nothing was applied; resend it")}, remote)
 	}
+	if !isNew && !sameMessage(stored.Raw, string(raw)) {
+		// The sender reused a control id for another message: answering AA
+		// would drop this one (a discharge never applied). Refuse it; the
+		// stored message stands.
+		l.log.Warn("adt: control id reused for a different message; refused, the stored one stands", "facility", facility,
+			"control_id", controlID, "event", event, "stored_event", stored.Event, "ack", hl7.AR, "remote", remote)
+		return l.answer(m, facility, controlID, event, reject(hl7.AR, hl7.ErrDuplicateKey, "MSH^1^10",
+			"this control id was used before for a different message; send this one under a new control id"), remote)
+	}
 	if isNew {
 		l.stored()
 		l.log.Info("adt: message stored", "facility", facility, "control_id", controlID, "event", event, "ack", hl7.AA, "remote", remote)
@@ -207,6 +217,26 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 			"event", event, "ack", hl7.AA, "status", stored.Status, "remote", remote)
 	}
 	return hl7.Ack(m, hl7.AA, nil, ackID(), time.Now())
+}
+
+// sameMessage reports whether b is a, resent: the same segments, whatever
+// the line endings and the header's message time (MSH-7), which a sender
+// may stamp again on a resend.
+func sameMessage(a, b string) bool {
+	segments := func(s string) []string {
+		var out []string
+		for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }) {
+			if strings.HasPrefix(seg, "MSH") {
+				if f := strings.Split(seg, "|"); len(f) > 6 {
+					f[6] = "" // MSH-7
+					seg = strings.Join(f, "|")
+				}
+			}
+			out = append(out, seg)
+		}
+		return out
+	}
+	return slices.Equal(segments(a), segments(b))
 }
 
 // check decides, before the message is stored, whether it can be applied:

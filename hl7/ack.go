@@ -37,6 +37,7 @@ var (
 	ErrUnsupportedEvent  = Error{Code: "201", Text: "Unsupported event code"}
 	ErrUnsupportedVer    = Error{Code: "203", Text: "Unsupported version id"}
 	ErrUnknownKey        = Error{Code: "204", Text: "Unknown key identifier"}
+	ErrDuplicateKey      = Error{Code: "205", Text: "Duplicate key identifier"}
 	ErrApplicationRecord = Error{Code: "206", Text: "Application record locked"}
 	ErrInternal          = Error{Code: "207", Text: "Application internal error"}
 )
