@@ -59,10 +59,11 @@ func roundDuration(d time.Duration) string {
 	return care.FormatDuration(d.Round(time.Second))
 }
 
-// attemptNote says which rebooking a booking is ("" for the first one).
+// attemptNote says which rebooking a booking is: attempts count from 1,
+// the first booking ("" for it; attempt 2 is rebooking 1).
 func attemptNote(attempt int) string {
-	if attempt == 0 {
+	if attempt <= 1 {
 		return ""
 	}
-	return fmt.Sprintf(", rebooking %d", attempt)
+	return fmt.Sprintf(", rebooking %d", attempt-1)
 }

@@ -32,3 +32,10 @@ func TestSummariesSayWhatTheStepDidWithoutPatientData(t *testing.T) {
 	require.Equal(t, "1m30s", roundDuration(89978108314*time.Nanosecond))
 	require.Equal(t, "90m", roundDuration(89*time.Minute+40*time.Second))
 }
+
+func TestTheFirstBookingIsNoRebooking(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "", attemptNote(1), "attempts count from 1, the first booking")
+	require.Equal(t, ", rebooking 1", attemptNote(2))
+	require.Equal(t, ", rebooking 2", attemptNote(3))
+}
