@@ -478,3 +478,17 @@ func TestAControlIDReusedForAnotherMessageIsRefused(t *testing.T) {
 		t.Errorf("logs:\n%s", logs)
 	}
 }
+
+func TestSameMessageIgnoresOnlyLineEndingsAndTheMessageTime(t *testing.T) {
+	a := "MSH|^~\\&|EPIC|CITYHOSP|CASEFLOW|CARE|20261201083000||ADT^A03|M1|P|2.5.1\rPID|1||MRN-1"
+	if !sameMessage(a, strings.ReplaceAll(strings.Replace(a, "20261201083000", "20261201090000", 1), "\r", "\r\n")) {
+		t.Error("a resend with a new MSH-7 and other line endings is the same message")
+	}
+	if sameMessage(a, strings.Replace(a, "MRN-1", "MRN-2", 1)) {
+		t.Error("another patient is another message")
+	}
+	hash := strings.ReplaceAll(a, "|", "#")
+	if !sameMessage(hash, strings.Replace(hash, "20261201083000", "20261201090000", 1)) {
+		t.Error("MSH-7 is found with the message's own field separator")
+	}
+}

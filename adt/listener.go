@@ -219,17 +219,18 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 	return hl7.Ack(m, hl7.AA, nil, ackID(), time.Now())
 }
 
-// sameMessage reports whether b is a, resent: the same segments, whatever
-// the line endings and the header's message time (MSH-7), which a sender
-// may stamp again on a resend.
+// sameMessage reports whether b is a resend of a: the same segments,
+// whatever the line endings and the header's message time (MSH-7), which a
+// sender may stamp again on a resend.
 func sameMessage(a, b string) bool {
 	segments := func(s string) []string {
 		var out []string
 		for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }) {
-			if strings.HasPrefix(seg, "MSH") {
-				if f := strings.Split(seg, "|"); len(f) > 6 {
+			if strings.HasPrefix(seg, "MSH") && len(seg) > 3 {
+				sep := seg[3:4] // MSH-1, the message's own field separator
+				if f := strings.Split(seg, sep); len(f) > 6 {
 					f[6] = "" // MSH-7
-					seg = strings.Join(f, "|")
+					seg = strings.Join(f, sep)
 				}
 			}
 			out = append(out, seg)
