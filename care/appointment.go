@@ -147,6 +147,11 @@ const (
 	ReminderSent      ReminderStatus = "sent"      // a channel took it
 	ReminderCancelled ReminderStatus = "cancelled" // the appointment was cancelled, attended or missed first
 	ReminderSkipped   ReminderStatus = "skipped"   // its time, or the appointment's, had passed: never sent late
+	// ReminderUnknown: a sender claimed the reminder and never reported
+	// back (it may have handed it to its channel and crashed), and then it
+	// would have been cancelled or skipped. It may have been sent; the
+	// reason is the one it would have been cancelled or skipped with.
+	ReminderUnknown ReminderStatus = "unknown"
 )
 
 // Reminder is one row of the reminder outbox.

@@ -1,8 +1,9 @@
 package care
 
 // ReminderOutcome is what SendReminder did with a reminder: sent, skipped
-// (with why) or cancelled (with the appointment's status). Only a sent
-// reminder counts as sent.
+// (with why), cancelled (with the appointment's status) or unknown (an
+// earlier attempt never reported back, with the reason it would have been
+// skipped or cancelled with). Only a sent reminder counts as sent.
 type ReminderOutcome struct {
 	ReminderID string         `json:"reminder_id"`
 	Status     ReminderStatus `json:"status"`

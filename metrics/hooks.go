@@ -103,13 +103,14 @@ func (s Store) AlertNotDelivered(ctx context.Context, alertID, reason string) er
 	return s.Store.AlertNotDelivered(ctx, alertID, reason)
 }
 
-// ClaimReminder counts a reminder that will not be sent (skipped or
-// cancelled) when the claim finds it so.
+// ClaimReminder counts a reminder that will not be sent (skipped,
+// cancelled, or unknown: an earlier attempt never reported back) when the
+// claim finds it so.
 func (s Store) ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (care.ReminderClaim, bool, error) {
 	c, ok, err := s.Store.ClaimReminder(ctx, id, now, lease)
 	if err == nil && !ok {
 		switch st := c.Reminder.Status; st {
-		case care.ReminderSkipped, care.ReminderCancelled:
+		case care.ReminderSkipped, care.ReminderCancelled, care.ReminderUnknown:
 			s.M.Reminders.WithLabelValues(string(st)).Inc()
 		}
 	}

@@ -129,9 +129,12 @@ func (s *Store) RemindersForCase(ctx context.Context, caseID string) ([]care.Rem
 
 // ClaimReminder takes the reminder for sending until now+lease. It reports
 // false, with no error, when there is nothing to send: the reminder is
-// already sent, cancelled or skipped, its appointment is no longer booked
-// (it becomes cancelled), has started or its case is paused (it becomes
-// skipped, with the reason in the claim's Reminder). It returns
+// already sent, cancelled, skipped or unknown, its appointment is no longer
+// booked (it becomes cancelled), has started or its case is paused (it
+// becomes skipped, with the reason in the claim's Reminder). A reminder an
+// earlier attempt claimed and never released (its sender may have handed it
+// to the channel and crashed) becomes unknown instead of cancelled or
+// skipped. It returns
 // ErrReminderBusy while another sender's lease runs, and care.ErrNotFound for an
 // unknown id. Each claim counts an attempt.
 func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (care.ReminderClaim, bool, error) {
@@ -176,6 +179,11 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 		return c, false, nil
 	}
 	settle := func(st care.ReminderStatus, reason string) (care.ReminderClaim, bool, error) {
+		if claimedUntil.Valid {
+			// An earlier attempt claimed it and never reported back: it
+			// may have been sent.
+			st = care.ReminderUnknown
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET status = $2, reason = $3, claimed_until = NULL, updated_at = now()
 			WHERE reminder_id = $1`, id, st, reason); err != nil {
 			return c, false, err
@@ -202,23 +210,29 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 }
 
 // ReleaseReminder gives up a claim after a failed delivery, recording why, so
-// that the next attempt need not wait for the lease to expire.
+// that the next attempt need not wait for the lease to expire. A reminder
+// that became unknown while this attempt ran (its appointment left
+// "booked", started, or the case paused) was not sent by this attempt: it
+// becomes skipped or cancelled, as its reason says, unless an earlier
+// attempt, which never reported back, may have sent it.
 func (s *Store) ReleaseReminder(ctx context.Context, id, reason string) error {
 	if len(reason) > 500 {
 		reason = reason[:500]
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE reminders SET claimed_until = NULL, last_error = $2, updated_at = now()
-		WHERE reminder_id = $1 AND status = 'pending'`, id, reason)
+	_, err := s.db.ExecContext(ctx, `UPDATE reminders SET claimed_until = NULL, last_error = $2, updated_at = now(),
+			status = CASE WHEN status = 'pending' OR attempts > 1 THEN status WHEN reason IN ($3, $4) THEN 'skipped' ELSE 'cancelled' END
+		WHERE reminder_id = $1 AND status IN ('pending', 'unknown')`, id, reason, care.ReasonAppointmentStarted, care.ReasonPaused)
 	return err
 }
 
 // MarkSent records that channel delivered the reminder at `at`. It is
 // idempotent: a reminder already sent keeps its first record. A reminder
-// cancelled while it was being delivered is recorded as sent, because it was.
+// cancelled (or unknown) while it was being delivered is recorded as sent,
+// because it was.
 func (s *Store) MarkSent(ctx context.Context, id, channel string, at time.Time) error {
 	res, err := s.db.ExecContext(ctx, `
 		UPDATE reminders SET status = 'sent', sent_at = $3, channel = $2, claimed_until = NULL, last_error = NULL, reason = NULL, updated_at = now()
-		WHERE reminder_id = $1 AND status IN ('pending', 'cancelled')`, id, channel, at)
+		WHERE reminder_id = $1 AND status IN ('pending', 'cancelled', 'unknown')`, id, channel, at)
 	if err != nil {
 		return err
 	}

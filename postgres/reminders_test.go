@@ -178,3 +178,90 @@ func TestRemindersOfCancelledOrStartedAppointmentsAreNotSent(t *testing.T) {
 		require.Equal(t, care.ReminderCancelled, r.Status, r.ID)
 	}
 }
+
+// A sender that claimed a reminder and never reported back may have handed
+// it to its channel: when its appointment is then cancelled, or has started
+// by the retry, the reminder is recorded unknown, never cancelled or
+// skipped; a late report still makes it sent, and a failed attempt's
+// release makes it what it would have been.
+func TestAReminderAnAttemptNeverReportedOnIsUnknownNotCancelled(t *testing.T) {
+	t.Parallel()
+	s := coordStore(t)
+	ctx := context.Background()
+	status := func(id string) (care.ReminderStatus, string) {
+		t.Helper()
+		r, err := s.Reminder(ctx, id)
+		require.NoError(t, err)
+		return r.Status, r.Reason
+	}
+	claim := func(id string, at time.Time) care.ReminderClaim {
+		t.Helper()
+		c, ok, err := s.ClaimReminder(ctx, id, at, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		return c
+	}
+
+	// The sender crashed after the send; then staff cancelled the
+	// appointment; the retry finds it unknown and sends nothing.
+	ap, _ := bookedAt(t, s, "mrn-rem-unknown-1", 1)
+	now := ap.StartsAt.Add(-3 * time.Hour)
+	rs, err := s.ScheduleReminders(ctx, ap.ID, []time.Duration{2 * time.Hour, 30 * time.Minute}, "log", now)
+	require.NoError(t, err)
+	claim(rs[0].ID, now.Add(time.Hour))
+	_, err = s.SetAppointmentStatus(ctx, ap.ID, care.AppointmentCancelled)
+	require.NoError(t, err)
+	st, why := status(rs[0].ID)
+	require.Equal(t, care.ReminderUnknown, st, "it may have been sent")
+	require.Equal(t, care.CancelReason(care.AppointmentCancelled), why)
+	st, _ = status(rs[1].ID)
+	require.Equal(t, care.ReminderCancelled, st, "the reminder nobody claimed was not sent")
+	c, ok, err := s.ClaimReminder(ctx, rs[0].ID, now.Add(time.Hour+2*time.Minute), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Equal(t, care.ReminderUnknown, c.Reminder.Status)
+	// The sender was only slow: its report makes it sent.
+	require.NoError(t, s.MarkSent(ctx, rs[0].ID, "log", now.Add(time.Hour)))
+	st, _ = status(rs[0].ID)
+	require.Equal(t, care.ReminderSent, st)
+
+	// The sender crashed; the retry comes after the appointment started.
+	ap2, _ := bookedAt(t, s, "mrn-rem-unknown-2", 2)
+	rs2, err := s.ScheduleReminders(ctx, ap2.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	claim(rs2[0].ID, ap2.StartsAt.Add(-2*time.Hour))
+	c, ok, err = s.ClaimReminder(ctx, rs2[0].ID, ap2.StartsAt.Add(time.Minute), time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Equal(t, care.ReminderUnknown, c.Reminder.Status)
+	require.Equal(t, care.ReasonAppointmentStarted, c.Reminder.Reason)
+	st, why = status(rs2[0].ID)
+	require.Equal(t, care.ReminderUnknown, st)
+	require.Equal(t, care.ReasonAppointmentStarted, why)
+
+	// The only attempt failed (the channel refused it) while staff
+	// cancelled: its release records it cancelled, because it was not sent.
+	ap3, _ := bookedAt(t, s, "mrn-rem-unknown-3", 3)
+	rs3, err := s.ScheduleReminders(ctx, ap3.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	claim(rs3[0].ID, now.Add(time.Hour))
+	_, err = s.SetAppointmentStatus(ctx, ap3.ID, care.AppointmentCancelled)
+	require.NoError(t, err)
+	require.NoError(t, s.ReleaseReminder(ctx, rs3[0].ID, "notify: HTTP 503"))
+	st, why = status(rs3[0].ID)
+	require.Equal(t, care.ReminderCancelled, st)
+	require.Equal(t, care.CancelReason(care.AppointmentCancelled), why)
+
+	// Two attempts, the first never reported back: the second's failure
+	// does not make it cancelled, the first may have sent it.
+	ap4, _ := bookedAt(t, s, "mrn-rem-unknown-4", 4)
+	rs4, err := s.ScheduleReminders(ctx, ap4.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	claim(rs4[0].ID, now.Add(time.Hour))
+	claim(rs4[0].ID, now.Add(time.Hour+2*time.Minute))
+	_, err = s.SetAppointmentStatus(ctx, ap4.ID, care.AppointmentCancelled)
+	require.NoError(t, err)
+	require.NoError(t, s.ReleaseReminder(ctx, rs4[0].ID, "notify: HTTP 503"))
+	st, _ = status(rs4[0].ID)
+	require.Equal(t, care.ReminderUnknown, st)
+}

@@ -368,7 +368,8 @@ var allowedStatus = map[care.AppointmentStatus][]care.AppointmentStatus{
 // SetAppointmentStatus moves an appointment to status and returns it. Setting
 // the status it already has changes nothing (a retry is harmless). Leaving
 // "booked" cancels the appointment's pending reminders in the same
-// transaction. Cancelling frees the slot for other bookings.
+// transaction; one a sender claimed and never reported back on becomes
+// unknown instead (it may have been sent). Cancelling frees the slot for other bookings.
 func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status care.AppointmentStatus) (care.Appointment, error) {
 	if _, ok := allowedStatus[status]; !ok && status != care.AppointmentCancelled {
 		return care.Appointment{}, care.Invalidf("status", "unknown appointment status %q; use booked, attended, no-show or cancelled", status)
@@ -403,7 +404,8 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status care
 		return care.Appointment{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE reminders SET status = 'cancelled', reason = $2, claimed_until = NULL, updated_at = now()
+		UPDATE reminders SET status = CASE WHEN claimed_until IS NULL THEN 'cancelled' ELSE 'unknown' END,
+			reason = $2, claimed_until = NULL, updated_at = now()
 		WHERE appointment_id = $1 AND status = 'pending'`, id, care.CancelReason(status)); err != nil {
 		return care.Appointment{}, err
 	}

@@ -122,12 +122,13 @@ SELECT ` + programLabel + `, count(*) AS reminders,
 	count(*) FILTER (WHERE status = 'sent') AS sent,
 	count(*) FILTER (WHERE status = 'skipped') AS skipped,
 	count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+	count(*) FILTER (WHERE status = 'unknown') AS unknown,
 	count(*) FILTER (WHERE status = 'pending') AS pending,
 	count(*) FILTER (WHERE status <> 'sent' AND last_error IS NOT NULL) AS failed
 FROM rm GROUP BY ROLLUP (program) ORDER BY GROUPING(program), program`},
-		{name: "reminders-not-sent", title: "Reminders skipped or cancelled, by reason", query: reminderRows + `
+		{name: "reminders-not-sent", title: "Reminders skipped, cancelled or of unknown delivery, by reason", query: reminderRows + `
 SELECT program, status, COALESCE(reason, 'unstated') AS reason, count(*) AS reminders
-FROM rm WHERE status IN ('skipped', 'cancelled') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`},
+FROM rm WHERE status IN ('skipped', 'cancelled', 'unknown') GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`},
 	},
 
 	"calls": {{name: "calls", title: "Follow-up calls, by program (anchor: when the call fell due)", query: `

@@ -172,6 +172,7 @@ func fixture(t *testing.T) *sqlx.DB {
 		{"rm-5", "ap-3", "2026-03-04T15:00:00Z", "cancelled", "cancelled", ""},
 		{"rm-6", "ap-4", "2026-03-23T15:00:00Z", "pending", "", "smtp: 503 unavailable"},
 		{"rm-7", "ap-4", "2026-03-25T13:00:00Z", "pending", "", ""},
+		{"rm-8", "ap-2", "2026-03-04T13:00:00Z", "unknown", "appointment-cancelled", ""},
 	} {
 		var sent any
 		if r.status == "sent" {
@@ -255,9 +256,10 @@ func TestReports(t *testing.T) {
 			"still_booked": int64(1), "rebookings": int64(2), "no_show_pct": 33.3, "cancellation_pct": 20.0,
 		})
 		expect(t, r, "reminders", []string{"all"}, map[string]any{
-			"reminders": int64(7), "sent": int64(3), "skipped": int64(1), "cancelled": int64(1), "pending": int64(2), "failed": int64(1),
+			"reminders": int64(8), "sent": int64(3), "skipped": int64(1), "cancelled": int64(1), "unknown": int64(1), "pending": int64(2), "failed": int64(1),
 		})
 		expect(t, r, "reminders-not-sent", []string{"tc", "skipped", "too-late"}, map[string]any{"reminders": int64(1)})
+		expect(t, r, "reminders-not-sent", []string{"tc", "unknown", "appointment-cancelled"}, map[string]any{"reminders": int64(1)})
 	})
 
 	t.Run("calls", func(t *testing.T) {

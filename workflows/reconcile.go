@@ -30,6 +30,10 @@ const (
 	// versionReconcileServices: a case re-reads its services' state from
 	// their workflows when a new run starts, and records what changed.
 	versionReconcileServices = "reconcile-services"
+	// versionReminderUnknown: a reminder whose delivery is unknown (an
+	// earlier attempt never reported back) is recorded so, not as "not
+	// sent". Asked only when SendReminder answers unknown.
+	versionReminderUnknown = "reminder-unknown"
 )
 
 // reportRetryMax is the longest wait between attempts to deliver a report.
@@ -80,6 +84,9 @@ func (s *serviceRun) sendReminder(ctx workflow.Context, appt care.Appointment, d
 	case err == nil && out.Sent():
 		p.State.RemindersSent++
 		s.report(ctx, fmt.Sprintf("%s: %s reminder sent for %s", svc.ID, offset, appt.ID), "", "")
+	case err == nil && out.Status == care.ReminderUnknown &&
+		workflow.GetVersion(ctx, versionReminderUnknown, workflow.DefaultVersion, 1) == 1:
+		s.report(ctx, fmt.Sprintf("%s: %s reminder for %s: delivery unknown, an earlier attempt never reported back (%s)", svc.ID, offset, appt.ID, out.Reason), "", "")
 	case err == nil:
 		s.report(ctx, fmt.Sprintf("%s: %s reminder for %s not sent: %s (%s)", svc.ID, offset, appt.ID, out.Status, out.Reason), "", "")
 	case isApplicationError(err, activities.ErrTypeNotifyRejected):

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/workflows"
@@ -22,6 +23,26 @@ func TestASkippedReminderIsRecordedNotCounted(t *testing.T) {
 	require.Contains(t, s.summaries(), "pt: 2d reminder sent for ap-pt-1-1")
 	require.Contains(t, s.summaries(), "pt: 2h reminder for ap-pt-1-1 not sent: skipped (paused)")
 	require.NotContains(t, s.summaries(), "pt: 2h reminder sent for ap-pt-1-1")
+}
+
+func TestAReminderOfUnknownDeliveryIsRecordedSoNotCounted(t *testing.T) {
+	outcome := care.ReminderOutcome{ReminderID: "ap-pt-1-1.120m", Status: care.ReminderUnknown, Reason: care.CancelReason(care.AppointmentCancelled)}
+	s := newServiceEnv(t, physio, true)
+	s.notSent["ap-pt-1-1.120m"] = outcome
+	s.attend(4*day, "ap-pt-1-1", "attended")
+	s.run()
+	require.NoError(t, s.env.GetWorkflowError())
+	require.Equal(t, 1, s.last().State.RemindersSent, "a reminder that may not have gone out is not counted")
+	require.Contains(t, s.summaries(), "pt: 2h reminder for ap-pt-1-1: delivery unknown, an earlier attempt never reported back (appointment-cancelled)")
+
+	// Before change reminder-unknown it read "not sent".
+	s = newServiceEnv(t, physio, true)
+	s.notSent["ap-pt-1-1.120m"] = outcome
+	s.env.OnGetVersion("reminder-unknown", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.attend(4*day, "ap-pt-1-1", "attended")
+	s.run()
+	require.NoError(t, s.env.GetWorkflowError())
+	require.Contains(t, s.summaries(), "pt: 2h reminder for ap-pt-1-1 not sent: unknown (appointment-cancelled)")
 }
 
 func TestAFailedReportIsRetriedWhileTheCaseRuns(t *testing.T) {
