@@ -16,6 +16,11 @@ import (
 // Dispatcher delivers an alert: a message to staff (call due, overdue call,
 // missed clock) or an automated call to a client. Deliveries carry opaque ids
 // only; the recipient's contact details are looked up behind it.
+//
+// The alert id is the delivery's idempotency key: a worker that dies after
+// Dispatch returned and before the outbox row is marked delivered dispatches
+// the alert again with the same id, so a channel that must not deliver twice
+// (an automated call) deduplicates on it.
 type Dispatcher interface {
 	Dispatch(ctx context.Context, a care.Alert) error
 }

@@ -2,12 +2,16 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/caseflow/caseflow/care"
 )
@@ -167,16 +171,50 @@ func (s *Store) tasks(ctx context.Context, q string, args ...any) ([]care.Task, 
 	return out, rows.Err()
 }
 
-// saveAlert puts an alert in the outbox. Idempotent on the alert id.
-func saveAlert(ctx context.Context, db execer, a care.Alert) error {
-	_, err := db.ExecContext(ctx, `
-		INSERT INTO alerts (alert_id, case_id, task_id, kind, recipient, message, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_id) DO NOTHING`,
-		a.ID, a.CaseID, a.TaskID, a.Kind, a.Recipient, a.Message, a.At)
+// saveAlert puts an alert in the outbox. It is idempotent on the alert id:
+// the same alert recorded again (a retried step, or a step a reset re-ran,
+// later) stays one row. A reset can also make a case use an id again for a
+// different alert (the task counter replays, so task-7 may be another
+// task, or the message differs): that one is saved under the id with a
+// suffix derived from its content, ReusedAlertID, so that it is delivered
+// rather than dropped, and recording it again finds it.
+func saveAlert(ctx context.Context, db sqlx.ExtContext, a care.Alert) error {
+	const insert = `INSERT INTO alerts (alert_id, case_id, task_id, kind, recipient, message, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (alert_id) DO NOTHING`
+	res, err := db.ExecContext(ctx, insert, a.ID, a.CaseID, a.TaskID, a.Kind, a.Recipient, a.Message, a.At)
 	if err != nil {
 		return fmt.Errorf("save alert %s: %w", a.ID, err)
 	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	var same bool
+	if err := sqlx.GetContext(ctx, db, &same, `SELECT case_id = $2 AND task_id = $3 AND kind = $4 AND recipient = $5 AND message = $6
+		FROM alerts WHERE alert_id = $1`, a.ID, a.CaseID, a.TaskID, a.Kind, a.Recipient, a.Message); err != nil {
+		return fmt.Errorf("save alert %s: %w", a.ID, err)
+	}
+	if same {
+		return nil
+	}
+	id := ReusedAlertID(a)
+	if _, err := db.ExecContext(ctx, insert, id, a.CaseID, a.TaskID, a.Kind, a.Recipient, a.Message, a.At); err != nil {
+		return fmt.Errorf("save alert %s: %w", id, err)
+	}
 	return nil
+}
+
+// ReusedAlertID is the id an alert is saved under when its own id already
+// names a different alert: the id, "~" and 12 hex digits of a digest of what
+// the alert says (case, task, kind, recipient, message), e.g.
+// c-0123456789abcdef/call-7/call-due/1~3f2a9c0b7d1e. The channel receives it
+// as the alert's idempotency key like any other.
+func ReusedAlertID(a care.Alert) string {
+	h := sha256.New()
+	for _, f := range []string{a.CaseID, a.TaskID, a.Kind, a.Recipient, a.Message} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return a.ID + "~" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // UndeliveredAlerts returns the alerts of a case not yet delivered.

@@ -14,8 +14,20 @@ import (
 )
 
 // savePlanChange records what approving a plan did to each service.
-// Idempotent on (case, plan version, service).
+// Idempotent on (case, plan version, service). The rows of a version are
+// the approval's as last recorded: a reset replays the plan counter, so the
+// run that took the case over may approve version N again with another
+// plan, and its rows replace the replaced run's (whose event stays in the
+// trail; a superseded run's late step never gets here, see RecordStep).
 func savePlanChange(ctx context.Context, db execer, caseID string, pc care.PlanChange) error {
+	ids := make([]string, 0, len(pc.Services))
+	for _, c := range pc.Services {
+		ids = append(ids, c.ServiceID)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM plan_changes WHERE case_id = $1 AND plan_version = $2 AND NOT (service_id = ANY($3))`,
+		caseID, pc.Version, pq.Array(ids)); err != nil {
+		return fmt.Errorf("record plan v%d changes of case %s: %w", pc.Version, caseID, err)
+	}
 	for _, c := range pc.Services {
 		detail := ""
 		if c.Kind == care.ServiceAmended && c.Before != nil && c.After != nil {
@@ -24,7 +36,8 @@ func savePlanChange(ctx context.Context, db execer, caseID string, pc care.PlanC
 		_, err := db.ExecContext(ctx, `
 			INSERT INTO plan_changes (case_id, plan_version, service_id, change, detail)
 			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (case_id, plan_version, service_id) DO NOTHING`,
+			ON CONFLICT (case_id, plan_version, service_id) DO UPDATE SET change = EXCLUDED.change, detail = EXCLUDED.detail, changed_at = now()
+			WHERE (plan_changes.change, plan_changes.detail) IS DISTINCT FROM (EXCLUDED.change, EXCLUDED.detail)`,
 			caseID, pc.Version, c.ServiceID, c.Kind, detail)
 		if err != nil {
 			return fmt.Errorf("record plan v%d change of service %s of case %s: %w", pc.Version, c.ServiceID, caseID, err)

@@ -72,6 +72,20 @@ func TestPlanChangesAndCatalog(t *testing.T) {
 	require.Equal(t, care.ServiceAmended, rows[1].Change)
 	require.Equal(t, "frequency weekly → monthly", rows[1].Detail)
 	require.Equal(t, care.ServiceRemoved, rows[0].Change)
+
+	// A reset replayed the plan counter: run-2 approves version 2 again,
+	// with another plan. Its rows are the version's; run-1's are gone.
+	pc2 := care.DiffPlans(2, []care.Service{pt, {ID: "np", Code: "neuropsychology"}}, []care.Service{pt, {ID: "np", Code: "neuropsychology"}})
+	snap.LastEventSeq = 1
+	require.NoError(t, s.RecordStep(ctx, care.Step{Event: care.Event{CaseID: cid, Seq: 1, At: coordBase.Add(time.Hour), Actor: "cm-ana", Action: "plan",
+		PhaseBefore: care.PhasePlanning, PhaseAfter: care.PhaseImplementation, Summary: pc2.Summary()}, Snapshot: snap, PlanChange: &pc2}, "run-2"))
+	rows, err = s.PlanChanges(ctx, cid)
+	require.NoError(t, err)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.ServiceID+" "+string(r.Change)+" "+r.Detail)
+	}
+	require.ElementsMatch(t, []string{"np unchanged ", "pt unchanged "}, got, "what run-2's approval of version 2 did")
 }
 
 func TestOpeningWithOtherDemographicsIsSeen(t *testing.T) {

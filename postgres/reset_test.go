@@ -105,3 +105,41 @@ func TestASupersededRunsLateStepWritesOnlyItsEvent(t *testing.T) {
 	require.Zero(t, count(t, s, `SELECT count(*) FROM case_services WHERE case_id = $1`, cid), "no service state of a replaced run")
 	require.Equal(t, 1, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1 AND run_id = 'run-1' AND seq = 4`, cid), "its event stays in the trail")
 }
+
+// A reset replays the case's counters, so the run that takes over can raise
+// a different alert under an id the replaced run used: it is kept (and so
+// delivered) under a suffixed id, never dropped; the same alert raised
+// again, later, stays one row.
+func TestAnAlertIDAResetReusesForAnotherAlertKeepsBoth(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-reset-alert")
+	alert := func(task, message string, hour int) care.Alert {
+		return care.Alert{ID: cid + "/" + task + "/call-due/1", CaseID: cid, TaskID: task, Kind: "call-due",
+			Recipient: "cm-ana", Message: message, At: at(hour)}
+	}
+	step := func(run string, seq int, alerts ...care.Alert) {
+		t.Helper()
+		ev := event(cid, seq, care.PhaseScreening, care.PhaseAssessment, "")
+		ev.At = ev.At.Add(time.Duration(len(run)) * time.Minute)
+		require.NoError(t, s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snapshot(cid, pid, seq, care.PhaseAssessment), Alerts: alerts}, run))
+	}
+	step("run-1", 1)
+	step("run-1", 2, alert("call-7", "call-7 is due", 2))
+	// Reset to after event 1: run-2 re-runs 2 and raises the same alert,
+	// later; then a different one under the same id (task-7 is now
+	// another task).
+	step("run-2", 2, alert("call-7", "call-7 is due", 3))
+	require.Equal(t, 1, count(t, s, `SELECT count(*) FROM alerts WHERE case_id = $1`, cid), "the same alert raised again is one row")
+	other := alert("call-7", "call-7 of the new plan is due", 4)
+	step("run-2", 3, other)
+	step("run-2", 3, other) // a retry
+	var ids []string
+	require.NoError(t, s.DB().SelectContext(ctx, &ids, `SELECT alert_id FROM alerts WHERE case_id = $1 ORDER BY at`, cid))
+	require.Equal(t, []string{other.ID, postgres.ReusedAlertID(other)}, ids, "the other alert is kept under its suffixed id")
+	pending, err := s.UndeliveredAlerts(ctx, cid)
+	require.NoError(t, err)
+	require.Len(t, pending, 2)
+	require.Equal(t, "call-7 of the new plan is due", pending[1].Message)
+}
