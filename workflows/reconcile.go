@@ -34,6 +34,11 @@ const (
 	// earlier attempt never reported back) is recorded so, not as "not
 	// sent". Asked only when SendReminder answers unknown.
 	versionReminderUnknown = "reminder-unknown"
+	// versionBookedBefore: a booking whose key already holds an appointment
+	// that is no longer booked (a reset of the service re-ran the booking)
+	// takes that appointment's outcome instead of reporting it booked and
+	// waiting for its attendance. Asked only in that branch.
+	versionBookedBefore = "booked-before"
 )
 
 // reportRetryMax is the longest wait between attempts to deliver a report.

@@ -45,6 +45,45 @@ func TestAReminderOfUnknownDeliveryIsRecordedSoNotCounted(t *testing.T) {
 	require.Contains(t, s.summaries(), "pt: 2h reminder for ap-pt-1-1 not sent: unknown (appointment-cancelled)")
 }
 
+// A reset of a service replays its occurrence and attempt counters, so a
+// booking runs again under a key whose appointment has since ended: the
+// service takes that outcome (a cancelled one is rebooked, an attended one
+// counts) instead of reporting it booked and waiting for its attendance.
+func TestABookingARunMadeBeforeKeepsItsOutcome(t *testing.T) {
+	twice := physio
+	twice.Occurrences = 2
+	twice.Frequency = "weekly"
+	s := newServiceEnv(t, twice, true)
+	s.prior = map[string]care.AppointmentStatus{"ap-pt-1-1": care.AppointmentCancelled, "ap-pt-1-2": care.AppointmentAttended}
+	s.attend(20*day, "ap-pt-2-1", "attended")
+	s.run()
+	require.NoError(t, s.env.GetWorkflowError())
+	var keys []string
+	for _, b := range s.bookings {
+		keys = append(keys, b.Key.String())
+	}
+	require.Len(t, keys, 3, "occurrence 1 twice (its first booking was cancelled), then occurrence 2: %v", keys)
+	require.Contains(t, s.summaries(), "pt: occurrence 1 was booked before (ap-pt-1-1, cancelled): a reset re-ran its booking, which keeps that outcome; rebooking")
+	require.Contains(t, s.summaries(), "pt: occurrence 1, rebooking 1 was booked before (ap-pt-1-2, attended): a reset re-ran its booking, which keeps that outcome")
+	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
+	require.Equal(t, 2, s.last().State.Attended)
+	require.Equal(t, []string{"ap-pt-2-1:attended"}, s.attendances, "no attendance recorded again for what was booked before")
+	for _, sum := range s.summaries() {
+		require.NotContains(t, sum, "booked with prov-1 for "+serviceStart.Add(-day).Format(time.RFC3339)[:10], "an ended appointment is not reported booked")
+	}
+
+	// Before change booked-before, the cancelled appointment was reported
+	// booked and waited for.
+	s = newServiceEnv(t, physio, true)
+	s.prior = map[string]care.AppointmentStatus{"ap-pt-1-1": care.AppointmentCancelled}
+	s.env.OnGetVersion("booked-before", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.attend(4*day, "ap-pt-1-1", "attended")
+	s.run()
+	require.NoError(t, s.env.GetWorkflowError())
+	require.Len(t, s.bookings, 1)
+	require.Contains(t, s.summaries()[1], "occurrence 1 booked with prov-1")
+}
+
 func TestAFailedReportIsRetriedWhileTheCaseRuns(t *testing.T) {
 	s := newServiceEnv(t, physio, true)
 	s.signalFails = 3

@@ -107,13 +107,15 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 			}
 			svc = s.in.Service
 		}
-		appt, err := s.book(ctx)
+		appt, before, err := s.book(ctx)
 		if err != nil {
 			return err
 		}
-		outcome, err := s.remindAndAttend(ctx, appt)
-		if err != nil {
-			return err
+		outcome := appt.Status // booked before: what became of it
+		if !before {
+			if outcome, err = s.remindAndAttend(ctx, appt); err != nil {
+				return err
+			}
 		}
 		if outcome == care.AppointmentAttended {
 			p.State.Attended++
@@ -323,8 +325,11 @@ func (s *serviceRun) bookingWindow() time.Duration {
 }
 
 // book books the earliest free slot in the booking window, waiting and
-// trying again while none is free.
-func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
+// trying again while none is free. before is true when the booking's key
+// already held an appointment that is no longer booked (change
+// booked-before): the booking was made, and ended, before a reset re-ran
+// it.
+func (s *serviceRun) book(ctx workflow.Context) (appt care.Appointment, before bool, err error) {
 	p, svc := &s.progress, s.in.Service
 	reported := false
 	for {
@@ -337,18 +342,20 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 		if s.versioned() {
 			req.Key.PlanVersion = s.in.PlanVersion
 		}
-		var appt care.Appointment
 		err := s.execute(ctx, fmt.Sprintf("book %s, occurrence %d%s", svc.Code, p.Occurrence, attemptNote(p.Attempt)), a.BookAppointment, &appt, req)
+		if err == nil && s.bookedBefore(ctx, appt) {
+			return appt, true, nil
+		}
 		if err == nil {
 			p.State.Status = care.ServiceBooked
 			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
 				ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: appt.Status}
 			s.report(ctx, fmt.Sprintf("%s: occurrence %d booked with %s for %s (%s)", svc.ID, p.Occurrence, appt.ProviderID,
 				appt.StartsAt.UTC().Format(time.RFC3339), appt.ID), "", "")
-			return appt, nil
+			return appt, false, nil
 		}
 		if !isApplicationError(err, activities.ErrTypeNoSlot) {
-			return appt, err
+			return appt, false, err
 		}
 		if !reported {
 			reported = true
@@ -367,7 +374,7 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 		timer := workflow.NewTimerWithOptions
 		if !s.versioned() {
 			if err := timer(ctx, retry, workflow.TimerOptions{Summary: "look for a free " + svc.Code + " slot again"}).Get(ctx, nil); err != nil {
-				return appt, err
+				return appt, false, err
 			}
 			continue
 		}
@@ -384,27 +391,53 @@ func (s *serviceRun) book(ctx workflow.Context) (care.Appointment, error) {
 		sel.Select(ctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
-			return appt, err
+			return appt, false, err
 		}
 		if chosen == nil {
 			continue
 		}
 		req.SlotID = chosen.SlotID
 		err = s.execute(ctx, "book "+svc.Code+" slot chosen by staff", a.BookAppointment, &appt, req)
+		if err == nil && s.bookedBefore(ctx, appt) {
+			return appt, true, nil
+		}
 		if err == nil {
 			p.State.Status = care.ServiceBooked
 			p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
 				ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: appt.Status}
 			s.report(ctx, fmt.Sprintf("%s: occurrence %d booked by hand on slot %s with %s for %s (%s)", svc.ID, p.Occurrence, chosen.SlotID, appt.ProviderID,
 				appt.StartsAt.UTC().Format(time.RFC3339), appt.ID), "", "")
-			return appt, nil
+			return appt, false, nil
 		}
 		if !isApplicationError(err, activities.ErrTypeNoSlot) && !isApplicationError(err, activities.ErrTypeNotFound) && !isApplicationError(err, activities.ErrTypeInvalid) {
-			return appt, err
+			return appt, false, err
 		}
 		s.report(ctx, fmt.Sprintf("%s: slot %s could not be booked (%s)", svc.ID, chosen.SlotID, applicationMessage(err)),
 			fmt.Sprintf("%s: slot %s could not be booked (%s); choose another free slot (caseflow providers slots)", svc.Name, chosen.SlotID, applicationMessage(err)), "")
 	}
+}
+
+// bookedBefore reports whether appt, what BookAppointment answered, is an
+// appointment booked under the same key before and no longer booked: a
+// reset of this workflow replayed the occurrence and attempt counters and
+// re-ran a booking whose appointment has since been attended, missed or
+// cancelled. Under change booked-before the service reports it and takes
+// its outcome; before it, the appointment was reported booked.
+func (s *serviceRun) bookedBefore(ctx workflow.Context, appt care.Appointment) bool {
+	if appt.Status == care.AppointmentBooked || appt.Status == "" ||
+		workflow.GetVersion(ctx, versionBookedBefore, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false
+	}
+	p, svc := &s.progress, s.in.Service
+	p.State.Appointment = &care.AppointmentRef{ID: appt.ID, Occurrence: appt.Occurrence, Attempt: appt.Attempt,
+		ProviderID: appt.ProviderID, StartsAt: appt.StartsAt, Status: appt.Status}
+	summary := fmt.Sprintf("%s: occurrence %d%s was booked before (%s, %s): a reset re-ran its booking, which keeps that outcome",
+		svc.ID, p.Occurrence, attemptNote(p.Attempt), appt.ID, appt.Status)
+	if appt.Status != care.AppointmentAttended && p.Attempt <= s.in.Policy.Appointments.MaxRebookings {
+		summary += "; rebooking"
+	}
+	s.report(ctx, summary, "", "")
+	return true
 }
 
 // remindAndAttend sends the appointment's reminders at their due times until

@@ -39,6 +39,9 @@ type serviceEnv struct {
 	sent     map[string]time.Time
 	// notSent makes SendReminder skip or cancel a reminder id.
 	notSent map[string]care.ReminderOutcome
+	// prior makes BookAppointment answer an appointment id booked under its
+	// key before, with that status now (a reset re-ran the booking).
+	prior map[string]care.AppointmentStatus
 	// signalFails fails that many reports before they land.
 	signalFails int
 	cancelled   []string
@@ -83,9 +86,14 @@ func newServiceEnv(t *testing.T, svc care.Service, expedited bool) *serviceEnv {
 			}
 			s.bookings = append(s.bookings, r)
 			starts := r.From.Add(3 * day)
-			return care.Appointment{ID: fmt.Sprintf("ap-%s-%d-%d", r.Key.ServiceID, r.Key.Occurrence, r.Key.Attempt), CaseID: r.Key.CaseID,
+			id := fmt.Sprintf("ap-%s-%d-%d", r.Key.ServiceID, r.Key.Occurrence, r.Key.Attempt)
+			status := care.AppointmentBooked
+			if st, ok := s.prior[id]; ok {
+				status, starts = st, r.From.Add(-day)
+			}
+			return care.Appointment{ID: id, CaseID: r.Key.CaseID,
 				ServiceID: r.Key.ServiceID, Occurrence: r.Key.Occurrence, Attempt: r.Key.Attempt, ProviderID: "prov-1",
-				StartsAt: starts, EndsAt: starts.Add(45 * time.Minute), Status: care.AppointmentBooked}, nil
+				StartsAt: starts, EndsAt: starts.Add(45 * time.Minute), Status: status}, nil
 		})
 	env.OnActivity(acts.ScheduleReminders, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, r care.ReminderRequest) ([]care.Reminder, error) {
