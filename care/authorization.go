@@ -34,9 +34,11 @@ const (
 // AuthorizationRequest asks the payer to authorize one service for one
 // case.
 type AuthorizationRequest struct {
-	// RequestKey is the idempotency key, "case:service:round" (e.g.
-	// "c-5c1d0e8f2a7b9c3d:pt:1"): submitting the same key again returns the
-	// same request and decision instead of opening a second request.
+	// RequestKey is the idempotency key (AuthorizationRequestKeyAt, e.g.
+	// "c-5c1d0e8f2a7b9c3d:pt:p1:1:20261201T090000Z"; older requests
+	// "case:service:round" or "case:service:pPLAN:round"): submitting the
+	// same key again returns the same request and decision instead of
+	// opening a second request.
 	RequestKey string `json:"request_key"`
 	// CaseID and PatientID are opaque ids; no personal data goes to the payer
 	// through this interface.
@@ -65,6 +67,18 @@ func AuthorizationRequestKey(caseID, serviceID string, n int) string {
 // re-planned service from colliding with those of the plan it replaced.
 func AuthorizationRequestKeyFor(caseID, serviceID string, plan, n int) string {
 	return caseID + ":" + serviceID + ":p" + strconv.Itoa(plan) + ":" + strconv.Itoa(n)
+}
+
+// AuthorizationRequestKeyAt returns the idempotency key of the nth
+// authorization request of a service coordinated under plan version plan,
+// asking for a period from start: "case:service:pPLAN:n:YYYYMMDDThhmmssZ".
+// The period's start keeps a request that a reset of the service sends
+// again later (its round counter replayed, its period moved) from reusing
+// the key of the one sent before, which the payer would refuse as a
+// different request under a used key; a retry sends the same request, so
+// the same key.
+func AuthorizationRequestKeyAt(caseID, serviceID string, plan, n int, start time.Time) string {
+	return AuthorizationRequestKeyFor(caseID, serviceID, plan, n) + ":" + start.UTC().Format("20060102T150405Z")
 }
 
 // Validate checks a request before it is sent. The error names the field.

@@ -421,3 +421,39 @@ func TestParseSimConfig(t *testing.T) {
 	require.Equal(t, payer.BehaviourApprove, c.Services["neuropsychology"].Then.Behaviour)
 	require.Equal(t, payer.BehaviourDeny, c.Services["occupational-therapy"].Behaviour)
 }
+
+// A reset of a service replays its round counter and sends round n again,
+// later, for a period that starts later: under the key with the period's
+// start it is a new request, where the key without it was refused as a
+// used key (and staff were told the payer refused the request).
+func TestARequestSentAgainAfterAResetGetsAKeyOfItsOwn(t *testing.T) {
+	t.Parallel()
+	cl, _, _ := simulator(t, `{"default": {"behaviour": "approve"}}`)
+	ctx := context.Background()
+	at := func(start time.Time, key func(time.Time) string) care.AuthorizationRequest {
+		r := request(key(start), "physiotherapy")
+		r.PeriodStart, r.PeriodEnd = start, start.AddDate(0, 3, 0)
+		return r
+	}
+	later := periodStart.Add(26 * time.Hour)
+
+	old := func(time.Time) string { return care.AuthorizationRequestKeyFor("c-5c1d0e8f2a7b9c3d", "pt", 1, 1) }
+	_, err := cl.Submit(ctx, at(periodStart, old))
+	require.NoError(t, err)
+	_, err = cl.Submit(ctx, at(later, old))
+	require.Equal(t, http.StatusConflict, payerErr(t, err).StatusCode, "the key without the period collides")
+
+	key := func(start time.Time) string {
+		return care.AuthorizationRequestKeyAt("c-5c1d0e8f2a7b9c3d", "pt", 2, 1, start)
+	}
+	require.Equal(t, "c-5c1d0e8f2a7b9c3d:pt:p2:1:20261201T000000Z", key(periodStart))
+	first, err := cl.Submit(ctx, at(periodStart, key))
+	require.NoError(t, err)
+	retry, err := cl.Submit(ctx, at(periodStart, key))
+	require.NoError(t, err)
+	require.Equal(t, first.RequestID, retry.RequestID, "a retry is the same request")
+	again, err := cl.Submit(ctx, at(later, key))
+	require.NoError(t, err, "the request sent again after the reset is a request of its own")
+	require.NotEqual(t, first.RequestID, again.RequestID)
+	require.NoError(t, at(later, key).Validate())
+}

@@ -39,6 +39,9 @@ const (
 	// takes that appointment's outcome instead of reporting it booked and
 	// waiting for its attendance. Asked only in that branch.
 	versionBookedBefore = "booked-before"
+	// versionRequestKeyPeriod: an authorization request's idempotency key
+	// names its period's start (care.AuthorizationRequestKeyAt).
+	versionRequestKeyPeriod = "request-key-period"
 )
 
 // reportRetryMax is the longest wait between attempts to deliver a report.

@@ -280,7 +280,7 @@ func TestDenialAppealApproval(t *testing.T) {
 
 	require.Len(t, s.submits, 3)
 	appeal := s.submits[2]
-	require.Equal(t, "c-river:pt:p1:2", appeal.RequestKey, "the appeal is a new request")
+	require.Equal(t, "c-river:pt:p1:2:20261202T090000Z", appeal.RequestKey, "the appeal is a new request")
 	require.Equal(t, "pa-1", appeal.Related, "referencing the denied one")
 	require.Equal(t, "six weeks of home exercise tried", appeal.Notes)
 	require.Contains(t, s.updates[0].NeedsStaff, "conservative treatment not tried")
@@ -360,7 +360,7 @@ func TestAmendedCadenceBooksTheNextOccurrenceMonthly(t *testing.T) {
 	month := 30 * day
 	require.Equal(t, firstStart.Add(month-month/7), s.bookings[1].From, "the next occurrence follows the monthly cadence")
 	require.Len(t, s.submits, 2, "the 3 monthly sessions left outgrow the 90-day approval: re-authorized")
-	require.Equal(t, "c-river:pt:p1:2", s.submits[1].RequestKey)
+	require.Equal(t, "c-river:pt:p1:2:20261205T090000Z", s.submits[1].RequestKey)
 	var amended bool
 	for _, u := range s.updates {
 		amended = amended || strings.Contains(u.Summary, "pt: amended (frequency weekly → monthly); its authorization no longer covers it")

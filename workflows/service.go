@@ -176,6 +176,11 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 	if s.versioned() {
 		req.RequestKey = care.AuthorizationRequestKeyFor(s.in.CaseID, svc.ID, s.in.PlanVersion, p.AuthRound)
 		req.Related, req.Notes = related, notes
+		// Version 1: the key names the period's start too, so that a
+		// request a reset sends again later is not refused as a used key.
+		if workflow.GetVersion(ctx, versionRequestKeyPeriod, workflow.DefaultVersion, 1) == 1 {
+			req.RequestKey = care.AuthorizationRequestKeyAt(s.in.CaseID, svc.ID, s.in.PlanVersion, p.AuthRound, req.PeriodStart)
+		}
 	}
 	auth := &care.AuthorizationState{Status: care.AuthorizationPended, SubmittedAt: now, DeadlineAt: now.Add(within), Expedited: s.in.Expedited}
 	p.State.Authorization = auth

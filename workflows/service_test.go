@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/workflows"
@@ -171,7 +172,7 @@ func TestServiceApprovedBookedRemindedAttended(t *testing.T) {
 
 	require.Len(t, s.submits, 1)
 	require.Equal(t, care.UrgencyExpedited, s.submits[0].Urgency)
-	require.Equal(t, "c-river:pt:p1:1", s.submits[0].RequestKey)
+	require.Equal(t, "c-river:pt:p1:1:20261201T090000Z", s.submits[0].RequestKey)
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	require.Equal(t, 1, s.last().State.Attended)
 	starts := serviceStart.Add(3 * day)
@@ -270,7 +271,7 @@ func TestPayerOutageIsRetriedNeverADenial(t *testing.T) {
 	require.NoError(t, s.env.GetWorkflowError())
 	require.Len(t, s.submits, 4, "three failed attempts, then the decision")
 	for _, r := range s.submits {
-		require.Equal(t, "c-river:pt:p1:1", r.RequestKey, "every retry is the same request")
+		require.Equal(t, "c-river:pt:p1:1:20261201T090000Z", r.RequestKey, "every retry is the same request")
 	}
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	for _, u := range s.updates {
@@ -296,7 +297,7 @@ func TestReauthorizationBeforeTheApprovalLapses(t *testing.T) {
 	require.GreaterOrEqual(t, len(s.submits), 2, "re-authorized")
 	first := s.submits[0]
 	second := s.submits[1]
-	require.Equal(t, "c-river:pt:p1:2", second.RequestKey, "a new request, not a retry of the first")
+	require.Equal(t, "c-river:pt:p1:2:20261205T090000Z", second.RequestKey, "a new request, not a retry of the first")
 	require.True(t, s.submitAt[1].Before(first.PeriodStart.Add(20*day)), "re-authorized before the first approval lapsed")
 	require.Equal(t, care.ServiceCompleted, s.last().State.Status)
 	require.Equal(t, 4, s.last().State.Attended)
@@ -367,4 +368,16 @@ func TestAPendedRequestDecidedQuicklyIsSeenWithinMinutes(t *testing.T) {
 	require.Equal(t, []time.Time{serviceStart.Add(30 * time.Second), serviceStart.Add(90 * time.Second)}, inquiredAt,
 		"first inquiry after 30 s, then backing off")
 	require.Contains(t, s.summaries()[1], "authorized (AUTH-Q")
+}
+
+// Before change request-key-period an authorization request's key had no
+// period start.
+func TestARequestKeyBeforeRequestKeyPeriodHasNoPeriod(t *testing.T) {
+	s := newServiceEnv(t, physio, true)
+	s.env.OnGetVersion("request-key-period", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.attend(4*day, "ap-pt-1-1", "attended")
+	s.run()
+	require.NoError(t, s.env.GetWorkflowError())
+	require.Len(t, s.submits, 1)
+	require.Equal(t, "c-river:pt:p1:1", s.submits[0].RequestKey)
 }
