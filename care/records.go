@@ -254,6 +254,25 @@ type Contact struct {
 	Outcome CallOutcome `json:"outcome,omitempty"`
 	// Minutes is the care-management time the contact took (CCM 99490).
 	Minutes int `json:"minutes,omitempty"`
+	// At is when the contact was made, when staff record it later; zero
+	// means when it is recorded. The clocks and the CCM month count it then
+	// (change contact-times).
+	At time.Time `json:"at,omitzero"`
+}
+
+// CheckHappenedAt checks the time a contact or call was made (at, zero for
+// "when recorded"): not later than now plus tolerance (clocks differ), and
+// not before the case opened.
+func CheckHappenedAt(at, now, opened time.Time, tolerance time.Duration) error {
+	switch {
+	case at.IsZero():
+		return nil
+	case at.After(now.Add(tolerance)):
+		return Invalidf("at", "%s is in the future: record a contact once it has happened", at.UTC().Format(time.RFC3339))
+	case !opened.IsZero() && at.Before(opened):
+		return Invalidf("at", "%s is before the case opened (%s): check the time", at.UTC().Format(time.RFC3339), opened.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Validate checks a contact.

@@ -304,3 +304,19 @@ func TestCaseID(t *testing.T) {
 
 	require.Equal(t, "case-"+id, care.WorkflowID(id))
 }
+
+func TestCheckHappenedAt(t *testing.T) {
+	now := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	opened := now.Add(-10 * 24 * time.Hour)
+	require.NoError(t, care.CheckHappenedAt(time.Time{}, now, opened, 15*time.Minute), "no time: when recorded")
+	require.NoError(t, care.CheckHappenedAt(now.Add(-3*24*time.Hour), now, opened, 15*time.Minute))
+	require.NoError(t, care.CheckHappenedAt(now.Add(10*time.Minute), now, opened, 15*time.Minute), "clocks differ")
+	var v *care.ValidationError
+	err := care.CheckHappenedAt(now.Add(time.Hour), now, opened, 15*time.Minute)
+	require.ErrorAs(t, err, &v)
+	require.Equal(t, "at", v.Field)
+	require.ErrorContains(t, err, "is in the future")
+	err = care.CheckHappenedAt(opened.Add(-time.Second), now, opened, 15*time.Minute)
+	require.ErrorAs(t, err, &v)
+	require.ErrorContains(t, err, "is before the case opened (2026-11-27T15:00:00Z)")
+}

@@ -84,6 +84,9 @@ type CallResult struct {
 	Notes        string `json:"notes,omitempty"`
 	// Minutes is the care-management time the call took (CCM 99490).
 	Minutes int `json:"minutes,omitempty"`
+	// At is when the call was made, when staff record it later; zero means
+	// when it is recorded (change contact-times).
+	At time.Time `json:"at,omitzero"`
 }
 
 // Validate checks a call result.

@@ -285,8 +285,22 @@ a removed one is cancelled; a new one starts.`,
 	return cmd
 }
 
+// parseHappenedAt reads the --at of a contact or call: empty, or a time
+// with its UTC offset.
+func parseHappenedAt(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, care.Invalidf("--at", "%q is not a time with its UTC offset: use RFC 3339, e.g. 2026-12-04T15:30:00-05:00 or 2026-12-04T20:30:00Z", s)
+	}
+	return t, nil
+}
+
 func (a *app) contactCommand() *cobra.Command {
 	var c care.Contact
+	var at string
 	cmd := &cobra.Command{
 		Use:   "contact <case>",
 		Short: "Record a follow-up or post-transition contact (steps 6 and 8)",
@@ -300,8 +314,16 @@ meets the visit clock. An attempt that did not reach the client is recorded
 with --attempt --outcome no-answer: two documented attempts within the contact
 window meet the contact clock ("met by attempts"). --minutes records the
 care-management time of the contact (CCM 99490: the month's minutes count
-against the program's target).`,
+against the program's target).
+
+A contact entered after it was made takes --at, the time it was made, with
+its UTC offset: the clocks count it then (a contact made by its clock's due
+time meets it, even if the clock fired missed before the entry), and its
+minutes count toward the month it was made in (not at all once that month's
+clock has closed: the case history says so). Without --at it counts when it
+is recorded. A time in the future or before the case opened is refused.`,
 		Example: `  caseflow case contact c-1a2b3c4d5e6f7a8b --with client --notes "walking with crutches" --minutes 15
+  caseflow case contact c-1a2b3c4d5e6f7a8b --with client --at 2026-12-04T15:30:00-05:00
   caseflow case contact c-1a2b3c4d5e6f7a8b --with client --face-to-face
   caseflow case contact c-1a2b3c4d5e6f7a8b --attempt --outcome no-answer
   caseflow case contact c-1a2b3c4d5e6f7a8b --with provider --back-to planning`,
@@ -313,9 +335,14 @@ against the program's target).`,
 			if err := c.Validate(); err != nil {
 				return flagError(err)
 			}
+			var err error
+			if c.At, err = parseHappenedAt(at); err != nil {
+				return err
+			}
 			return act(a, cmd, args[0], workflows.Contact, c)
 		},
 	}
+	cmd.Flags().StringVar(&at, "at", "", "when the contact was made, if earlier than now (RFC 3339 with its offset, e.g. 2026-12-04T15:30:00-05:00)")
 	cmd.Flags().StringVar((*string)(&c.With), "with", "client", "who the contact was with: client, family, provider")
 	cmd.Flags().BoolVar(&c.FaceToFace, "face-to-face", false, "an in-person visit (meets the post-discharge visit clock)")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was learnt")

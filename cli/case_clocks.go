@@ -15,6 +15,7 @@ import (
 
 func (a *app) callCommand() *cobra.Command {
 	var c care.CallResult
+	var at string
 	cmd := &cobra.Command{
 		Use:   "call <case> <call>",
 		Short: "Record the outcome of a follow-up call (step 6)",
@@ -24,8 +25,12 @@ call-7 in "case show" and "worklist". Record what happened:
   reached     the client was reached (it also meets a pending post-discharge contact)
   no-answer   repeated no-answers alert the supervisor
   declined    the client declined the call
---deteriorated (with reached) sends the case back to assessment.`,
+--deteriorated (with reached) sends the case back to assessment.
+A call entered after it was made takes --at, the time it was made, with its
+UTC offset: it is in time when made within the call's window, and its
+--minutes count toward the month it was made in.`,
 		Example: `  caseflow case call c-1a2b3c4d5e6f7a8b call-7 --outcome reached --notes "pain down, walking with crutches"
+  caseflow case call c-1a2b3c4d5e6f7a8b call-7 --outcome no-answer --at 2026-12-04T09:15:00-05:00
   caseflow case call c-1a2b3c4d5e6f7a8b call-8 --outcome reached --deteriorated --notes "fell at home"`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
@@ -41,9 +46,14 @@ call-7 in "case show" and "worklist". Record what happened:
 			if err := c.Validate(); err != nil {
 				return flagError(err)
 			}
+			var err error
+			if c.At, err = parseHappenedAt(at); err != nil {
+				return err
+			}
 			return act(a, cmd, args[0], workflows.Call, c)
 		},
 	}
+	cmd.Flags().StringVar(&at, "at", "", "when the call was made, if earlier than now (RFC 3339 with its offset, e.g. 2026-12-04T09:15:00-05:00)")
 	cmd.Flags().StringVar((*string)(&c.Outcome), "outcome", "", "reached, no-answer or declined (required)")
 	cmd.Flags().BoolVar(&c.Deteriorated, "deteriorated", false, "the client's condition got worse: back to assessment")
 	cmd.Flags().StringVar(&c.Notes, "notes", "", "what was said")

@@ -577,6 +577,15 @@ func appointment(c care.Snapshot, a care.Appointment, patientRef string) Resourc
 	return r
 }
 
+// madeAt is when a contact or call was made: the time staff gave when they
+// entered it later, else when it was recorded.
+func madeAt(e care.Event, at time.Time) time.Time {
+	if !at.IsZero() && at.Before(e.At) {
+		return at
+	}
+	return e.At
+}
+
 func contactComm(c care.Snapshot, e care.Event, ct care.Contact, patientRef, episodeRef string) Resource {
 	r := Resource{
 		"resourceType": "Communication", "id": id(c.CaseID, "ev", fmt.Sprint(e.Seq)),
@@ -584,7 +593,7 @@ func contactComm(c care.Snapshot, e care.Event, ct care.Contact, patientRef, epi
 		"category":  []any{coding("urn:caseflow:communication", "contact", "contact")},
 		"subject":   ref(patientRef),
 		"about":     []any{ref(episodeRef)},
-		"sent":      instant(e.At),
+		"sent":      instant(madeAt(e, ct.At)),
 		"sender":    staff(e.Actor),
 		"recipient": []any{map[string]any{"display": string(ct.With)}},
 	}
@@ -608,7 +617,7 @@ func callComm(c care.Snapshot, e care.Event, cr care.CallResult, patientRef, epi
 		"medium":    []any{coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationMode", "PHONE", "telephone")},
 		"subject":   ref(patientRef),
 		"about":     []any{ref(episodeRef), ref("Task/" + id(c.CaseID, cr.TaskID))},
-		"sent":      instant(e.At),
+		"sent":      instant(madeAt(e, cr.At)),
 		"sender":    staff(e.Actor),
 		"recipient": []any{ref(patientRef)},
 	}

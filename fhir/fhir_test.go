@@ -110,7 +110,7 @@ func fixture(n int, phase care.Phase, closure care.ClosureReason) fhir.CaseData 
 	do(care.PhaseFollowUp, func() {
 		tr.add(string(care.ActionCoordinated), care.PhaseFollowUp, nil)
 		tr.add("contact", care.PhaseFollowUp, care.Contact{With: care.PartyClient, FaceToFace: true, Notes: "physio going well"})
-		tr.add("contact", care.PhaseFollowUp, care.Contact{With: care.PartyFamily})
+		tr.add("contact", care.PhaseFollowUp, care.Contact{With: care.PartyFamily, At: tr.at.Add(-30 * time.Minute)}) // entered later
 		tr.add("call", care.PhaseFollowUp, care.CallResult{TaskID: "call-1", Outcome: care.CallReached, Notes: "walking with crutches"})
 		tr.add("call", care.PhaseFollowUp, care.CallResult{TaskID: "call-2", Outcome: care.CallNoAnswer})
 		tr.add("pause", care.PhaseFollowUp, care.Pause{Reason: "travel"})
@@ -218,7 +218,15 @@ func TestStatusMapping(t *testing.T) {
 		outcomes[2] == "complete/approved/AUTH-3", "claim responses %v", outcomes)
 	require(t, len(byType(d, "Claim")) == 9, "one Claim per authorization request")
 	require(t, len(byType(d, "Encounter")) == 4, "one Encounter per applied transition (not the ignored one)")
-	require(t, len(byType(d, "Communication")) == 4, "contacts and calls")
+	comms := byType(d, "Communication")
+	require(t, len(comms) == 4, "contacts and calls")
+	var entered time.Time
+	for _, e := range d.Events {
+		if e.Action == "contact" && strings.Contains(string(e.Detail.(json.RawMessage)), `"at"`) {
+			entered = e.At
+		}
+	}
+	require(t, comms[1]["sent"] == entered.Add(-90*time.Minute).Format(time.RFC3339), "a contact entered later was sent when it was made: %v, entered %s", comms[1]["sent"], entered)
 	ep := byType(d, "EpisodeOfCare")[0]
 	hist := ep["statusHistory"].([]any)
 	require(t, hist[0].(map[string]any)["status"] == "planned" && hist[1].(map[string]any)["status"] == "active" && hist[2].(map[string]any)["status"] == "onhold",

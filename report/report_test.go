@@ -128,6 +128,11 @@ func fixture(t *testing.T) *sqlx.DB {
 	event("c-b1", 2, "2026-02-20T10:00:00Z", "call", "r1", `{"task_id": "call-0", "outcome": "reached", "minutes": 10}`)
 	event("c-b1", 3, "2026-03-02T10:00:00Z", "call", "r1", `{"task_id": "call-1", "outcome": "reached", "minutes": 5}`)
 	event("c-b2", 1, "2026-02-10T10:00:00Z", "contact", "r2", `{"with": "client", "minutes": 12}`)
+	// Entered late (change contact-times): they count when they were made,
+	// and not at all when their month had closed.
+	event("c-b2", 3, "2026-03-01T05:10:00Z", "contact", "r2", `{"with": "client", "minutes": 3, "at": "2026-02-28T20:00:00Z"}`)
+	event("c-b1", 4, "2026-03-03T10:00:00Z", "contact", "r1", `{"with": "client", "minutes": 7, "at": "2026-02-27T10:00:00-05:00", "minutes_not_counted": true}`)
+	event("c-b1", 5, "2026-03-05T10:00:00Z", "call", "r1", `{"task_id": "call-2", "outcome": "reached", "minutes": 4, "at": "2026-03-02T12:00:00Z"}`)
 	// A step of a run that a reset replaced: not counted.
 	event("c-b2", 2, "2026-02-11T10:00:00Z", "contact", "r1", `{"with": "client", "minutes": 30}`)
 	exec(`INSERT INTO superseded_runs (case_id, run_id, by_run_id, from_seq) VALUES ('c-b2', 'r1', 'r2', 2)`)
@@ -273,12 +278,15 @@ func TestReports(t *testing.T) {
 
 	t.Run("ccm", func(t *testing.T) {
 		r := run(t, db, "ccm", report.Filter{From: at("2026-02-01T00:00:00Z"), To: march.To, Now: now})
-		// February: b1 reached 25 minutes (15 + 10), b2 12 (the 30 of a replaced run do not count).
+		// February: b1 reached 25 minutes (15 + 10; the 7 entered after its
+		// month closed do not count), b2 15 (12, and 3 made on the 28th and
+		// entered on 1 March; the 30 of a replaced run do not count).
 		expect(t, r, "ccm", []string{"cc", "2026-02"}, map[string]any{
 			"case_months": int64(2), "reached_target": int64(1), "under_target": int64(1), "month_open": int64(0),
-			"reached_pct": 50.0, "minutes": int64(37), "minutes_per_case": 18.5, "minutes_p50": 18.5,
+			"reached_pct": 50.0, "minutes": int64(40), "minutes_per_case": 20.0, "minutes_p50": 20.0,
 		})
-		expect(t, r, "ccm", []string{"cc", "2026-03"}, map[string]any{"case_months": int64(1), "month_open": int64(1), "minutes": int64(5)})
+		// March: 5, and 4 made on the 2nd, entered on the 5th.
+		expect(t, r, "ccm", []string{"cc", "2026-03"}, map[string]any{"case_months": int64(1), "month_open": int64(1), "minutes": int64(9)})
 		// March only: February's months are out of range.
 		m := run(t, db, "ccm", march)
 		expect(t, m, "ccm", []string{"all", "all"}, map[string]any{"case_months": int64(1)})

@@ -280,18 +280,38 @@ func (w *caseWorkflow) callInterval() time.Duration {
 	return w.state.Policy.CallInterval(w.state.Risk, w.state.Case.Model)
 }
 
+// callNotCounted is the event detail of a call whose minutes did not
+// count: the CCM month it was made in had closed (change contact-times).
+type callNotCounted struct {
+	care.CallResult
+	MinutesNotCounted bool `json:"minutes_not_counted"`
+}
+
 func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResult) (Status, error) {
-	return w.act(ctx, actor, UpdateCall, func() error { return w.canCall(actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateCall, func() error { return w.canCall(workflow.Now(ctx), actor, c) }, func() (string, any, error) {
 		s, p := &w.state, w.state.Policy
 		now := workflow.Now(ctx)
+		at, timed := w.happenedAt(ctx, c.At, now)
 		t := w.task(c.TaskID)
-		w.finishTask(t, now, care.TaskDone, string(c.Outcome))
+		w.finishTask(t, at, care.TaskDone, string(c.Outcome))
 		summary := fmt.Sprintf("%s: %s%s", t.ID, c.Outcome, metSuffix(*t))
+		if timed {
+			summary += " (made " + at.UTC().Format(time.RFC3339) + ", entered later)"
+		}
 		switch c.Outcome {
 		case care.CallReached:
 			s.NoAnswers = 0
-			s.LastContactAt = now
-			w.completeTasks(now, "reached by phone", care.TaskTCMContact, care.TaskContact)
+			if !timed {
+				s.LastContactAt = now
+				w.completeTasks(now, "reached by phone", care.TaskTCMContact, care.TaskContact)
+				break
+			}
+			if at.After(s.LastContactAt) {
+				s.LastContactAt = at
+			}
+			asBilled := s.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
+			w.doneAt(at, "reached by phone", false, care.TaskContact)
+			w.doneAt(at, "reached by phone", asBilled, care.TaskTCMContact)
 		case care.CallDeclined:
 			s.NoAnswers = 0
 		case care.CallNoAnswer:
@@ -303,14 +323,18 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 				summary += fmt.Sprintf("; %d unanswered in a row, escalated to %s", s.NoAnswers, p.Supervisor)
 			}
 		}
-		if m, err := w.addMinutes(ctx, now, c.Minutes); err != nil {
+		var detail any = c
+		if m, counted, err := w.addMinutes(ctx, at, c.Minutes); err != nil {
 			return "", nil, err
 		} else if m != "" {
 			summary += "; " + m
+			if !counted {
+				detail = callNotCounted{CallResult: c, MinutesNotCounted: true}
+			}
 		}
 		if w.follow(ctx, care.ActionCall, c.Branch()) != "" {
 			summary += "; condition deteriorated: back to assessment"
 		}
-		return summary, c, nil
+		return summary, detail, nil
 	})
 }

@@ -18,20 +18,28 @@ import (
 // clock (due at the month's end, met once the target is reached); from
 // then on the clock rolls over by itself every month (rollMonth). Programs
 // without a CCM target only record the minutes in the event.
-func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes int) (string, error) {
+//
+// now is when the contact or call was made (change contact-times: the time
+// staff gave). Minutes made in a month whose clock has already closed and
+// rolled over do not count (counted is false): that month's record stands,
+// and the summary says so.
+func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes int) (summary string, counted bool, err error) {
 	s, p := &w.state, w.state.Policy
 	if minutes <= 0 || p.CCM.MonthlyMinutes <= 0 {
-		return "", nil
+		return "", true, nil
 	}
 	m := s.Clocks.CCM
+	if m != nil && now.Before(m.Month.Start) {
+		return fmt.Sprintf("%d minutes made before %s, not counted: the clock of their month closed", minutes, m.Month.Name), false, nil
+	}
 	if m == nil || now.After(m.Month.End) {
 		if err := w.openMonth(ctx, now); err != nil {
-			return "", err
+			return "", true, err
 		}
 		m = s.Clocks.CCM
 	}
 	m.Minutes += minutes
-	summary := fmt.Sprintf("%d minutes; %d of %d in %s", minutes, m.Minutes, m.Target, m.Month.Name)
+	summary = fmt.Sprintf("%d minutes; %d of %d in %s", minutes, m.Minutes, m.Target, m.Month.Name)
 	if t := w.task(m.TaskID); t != nil && t.Status == care.TaskOpen {
 		if m.Minutes >= m.Target {
 			w.finishTask(t, now, care.TaskDone, fmt.Sprintf("%d minutes in %s", m.Minutes, m.Month.Name))
@@ -41,7 +49,7 @@ func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes i
 			w.markChanged(t.ID)
 		}
 	}
-	return summary, nil
+	return summary, true, nil
 }
 
 // openMonth starts the accumulator of the calendar month of at, with its

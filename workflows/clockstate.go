@@ -52,6 +52,14 @@ const (
 	// are counted on the program's calendar (before: an evening entry, in
 	// the workflow's UTC clock, counted one day more).
 	versionEventTimes = "event-times"
+	// versionContactTimes: a contact or call recorded with the time it was
+	// made (care.Contact.At, care.CallResult.At, earlier than its entry)
+	// counts then: it completes the tasks open at that time, meets a clock
+	// due after it (also one that fired missed before the entry), counts as
+	// an attempt within the TCM contact window by that time, and adds its
+	// minutes to that time's CCM month (not counted when that month's clock
+	// has closed). Asked only for an action that carries such a time.
+	versionContactTimes = "contact-times"
 )
 
 // AttrPaused is set while a case's outreach is paused (cases paused under

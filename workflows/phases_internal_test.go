@@ -87,10 +87,10 @@ var validate = map[care.Action]func(w *caseWorkflow, b care.Branch) error{
 				c.BackTo = p
 			}
 		}
-		return w.canContact("cm-ana", c)
+		return w.canContact(time.Time{}, "cm-ana", c)
 	},
 	care.ActionCall: func(w *caseWorkflow, b care.Branch) error {
-		return w.canCall("cm-ana", care.CallResult{TaskID: "call-1", Outcome: care.CallReached, Deteriorated: b == care.BranchDeteriorated})
+		return w.canCall(time.Time{}, "cm-ana", care.CallResult{TaskID: "call-1", Outcome: care.CallReached, Deteriorated: b == care.BranchDeteriorated})
 	},
 	care.ActionComplete: func(w *caseWorkflow, _ care.Branch) error {
 		return w.canComplete("cm-ana", care.TaskCompletion{TaskID: "tcm-visit-2"})
@@ -170,21 +170,21 @@ func TestRefusalsBeyondThePhaseHaveTheirKind(t *testing.T) {
 			care.KindNotAllowed, "resume is not allowed: the case's clocks are not paused"},
 		{"resume in screening", walkCase(care.PhaseScreening, false).canResume("cm-ana", care.Pause{Reason: "again"}),
 			care.KindNotAllowed, "resume is not allowed: the case's clocks are not paused"},
-		{"unknown task", followUp().canCall("cm-ana", care.CallResult{TaskID: "call-9", Outcome: care.CallReached}),
+		{"unknown task", followUp().canCall(time.Time{}, "cm-ana", care.CallResult{TaskID: "call-9", Outcome: care.CallReached}),
 			care.KindNotFound, `task: "call-9" is not an open task of this case; open tasks: call-1, tcm-visit-2`},
 		{"no open task", func() error {
 			w := followUp()
 			w.state.Tasks = nil
 			return w.canComplete("cm-ana", care.TaskCompletion{TaskID: "call-1"})
 		}(), care.KindNotFound, `task: "call-1" is not an open task of this case; it has none open`},
-		{"not a call", followUp().canCall("cm-ana", care.CallResult{TaskID: "tcm-visit-2", Outcome: care.CallReached}),
+		{"not a call", followUp().canCall(time.Time{}, "cm-ana", care.CallResult{TaskID: "tcm-visit-2", Outcome: care.CallReached}),
 			care.KindInvalid, `call: tcm-visit-2 is a tcm-visit task, not a call; mark it done with "caseflow case done"`},
 		{"unknown appointment", followUp().canAppointment("cm-ana", care.Attendance{AppointmentID: "appt-9", Status: "attended"}),
 			care.KindNotFound, `appointment: "appt-9" is not a booked appointment of this case; booked: appt-1 (pt)`},
 		{"bad actor", followUp().canEvaluate("Ana Lopez", care.Evaluation{Scores: scores}), care.KindInvalid, ""},
 		{"unknown transition kind", followUp().canTransitionRecord("cm-ana", care.Transition{Kind: "elopement", From: "a", To: "b", Date: "2026-12-01"}),
 			care.KindInvalid, `kind: unknown value "elopement"; use one of discharge, transfer, level-change, readmission`},
-		{"back to a phase a contact cannot lead to", followUp().canContact("cm-ana", care.Contact{With: care.PartyClient, BackTo: care.PhaseClosed}),
+		{"back to a phase a contact cannot lead to", followUp().canContact(time.Time{}, "cm-ana", care.Contact{With: care.PartyClient, BackTo: care.PhaseClosed}),
 			care.KindInvalid, `back-to: unknown value "closed"; use assessment or planning`},
 		{"a readmission in hospital", walkCase(care.PhaseTransition, false).canTransitionRecord("cm-ana",
 			care.Transition{Kind: care.TransitionReadmission, From: "home", To: "hospital", Date: "not a date"}),

@@ -29,8 +29,18 @@ func (w *caseWorkflow) canPlan(actor string, p care.CarePlan) error {
 	return w.allowed(care.ActionPlan, care.BranchAny, actor, p.Validate)
 }
 
-func (w *caseWorkflow) canContact(actor string, c care.Contact) error {
-	return w.allowed(care.ActionContact, c.Branch(), actor, c.Validate)
+func (w *caseWorkflow) canContact(now time.Time, actor string, c care.Contact) error {
+	return w.allowed(care.ActionContact, c.Branch(), actor, func() error {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		return w.checkHappenedAt(c.At, now)
+	})
+}
+
+// checkHappenedAt checks the time a contact or call was made, if given.
+func (w *caseWorkflow) checkHappenedAt(at, now time.Time) error {
+	return care.CheckHappenedAt(at, now, w.state.Case.OpenedAt, w.state.Policy.PostDischarge.FutureToleranceOrDefault())
 }
 
 // canTransitionRecord checks the phase, the actor and the record of a
@@ -71,10 +81,17 @@ func (w *caseWorkflow) canTransition(now time.Time, actor string, t care.Transit
 	return nil
 }
 
-func (w *caseWorkflow) canCall(actor string, c care.CallResult) error {
+func (w *caseWorkflow) canCall(now time.Time, actor string, c care.CallResult) error {
 	return w.openTask(care.ActionCall, c.Branch(), actor, c.TaskID, c.Validate, func(t care.Task) error {
 		if t.Kind != care.TaskCall {
 			return care.Invalidf("call", "%s is a %s task, not a call; mark it done with \"caseflow case done\"", t.ID, t.Kind)
+		}
+		if err := w.checkHappenedAt(c.At, now); err != nil {
+			return err
+		}
+		if !c.At.IsZero() && c.At.Before(t.StartedAt) {
+			return care.Invalidf("at", "%s is before %s fell due (%s): a call made then was not this call",
+				c.At.UTC().Format(time.RFC3339), t.ID, t.StartedAt.UTC().Format(time.RFC3339))
 		}
 		return nil
 	})

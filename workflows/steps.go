@@ -136,34 +136,64 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 }
 
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
-	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(workflow.Now(ctx), actor, c) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
+		at, timed := w.happenedAt(ctx, c.At, now)
 		var summary string
 		if c.Attempt {
-			summary = w.contactAttempt(now, c)
+			summary = w.contactAttempt(at, timed, c)
 		} else {
-			summary = w.contactMade(ctx, now, c)
+			summary = w.contactMade(ctx, at, timed, c)
 		}
-		if m, err := w.addMinutes(ctx, now, c.Minutes); err != nil {
+		if timed {
+			summary += " (made " + at.UTC().Format(time.RFC3339) + ", entered later)"
+		}
+		var detail any = c
+		if m, counted, err := w.addMinutes(ctx, at, c.Minutes); err != nil {
 			return "", nil, err
 		} else if m != "" {
 			summary += "; " + m
+			if !counted {
+				detail = contactNotCounted{Contact: c, MinutesNotCounted: true}
+			}
 		}
 		if to := w.follow(ctx, care.ActionContact, c.Branch()); to != "" {
 			summary += "; back to " + string(to)
 		}
-		return summary, c, nil
+		return summary, detail, nil
 	})
 }
 
+// contactNotCounted is the event detail of a contact whose minutes did not
+// count: the CCM month it was made in had closed (change contact-times).
+type contactNotCounted struct {
+	care.Contact
+	MinutesNotCounted bool `json:"minutes_not_counted"`
+}
+
+// happenedAt is when a contact or call recorded at now was made: at, when
+// it is given and earlier (change contact-times), else now. timed says
+// which.
+func (w *caseWorkflow) happenedAt(ctx workflow.Context, at, now time.Time) (time.Time, bool) {
+	if at.IsZero() || !at.Before(now) || workflow.GetVersion(ctx, versionContactTimes, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return now, false
+	}
+	return at, true
+}
+
 // contactMade records a contact that reached the client, family or a
-// provider. A contact with the client or family meets the interactive
+// provider, made at now (timed: at the time staff gave, under change
+// contact-times). A contact with the client or family meets the interactive
 // contact clocks; a face-to-face visit meets the TCM visit clock only with
 // the patient present (change tcm-as-billed; before, a face-to-face contact
 // with the family met it too). A missed clock met afterwards is recorded
-// done late.
-func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, c care.Contact) string {
-	w.state.LastContactAt = now
+// done late; a timed contact completes only the tasks that had started by
+// its time, and one made by a clock's due time meets it even when the clock
+// fired missed before the entry.
+func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, timed bool, c care.Contact) string {
+	if !timed || now.After(w.state.LastContactAt) {
+		w.state.LastContactAt = now
+	}
 	summary := "contact with " + string(c.With)
 	if c.FaceToFace {
 		summary = "face-to-face visit with " + string(c.With)
@@ -172,17 +202,31 @@ func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, c care.C
 		return summary
 	}
 	asBilled := w.state.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
-	w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
-	if asBilled {
-		w.completeLate(now, summary, care.TaskTCMContact)
+	complete := func(late bool, kinds ...care.TaskKind) {
+		if timed {
+			w.doneAt(now, summary, late, kinds...)
+			return
+		}
+		w.completeTasks(now, summary, kinds...)
+		if late {
+			w.completeLate(now, summary, kinds...)
+		}
+	}
+	if timed {
+		w.doneAt(now, summary, false, care.TaskContact)
+		w.doneAt(now, summary, asBilled, care.TaskTCMContact)
+	} else {
+		w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
+		if asBilled {
+			w.completeLate(now, summary, care.TaskTCMContact)
+		}
 	}
 	switch {
 	case !c.FaceToFace:
 	case !asBilled:
-		w.completeTasks(now, summary, care.TaskTCMVisit)
+		complete(false, care.TaskTCMVisit)
 	case c.With == care.PartyClient:
-		w.completeTasks(now, summary, care.TaskTCMVisit)
-		w.completeLate(now, summary, care.TaskTCMVisit)
+		complete(true, care.TaskTCMVisit)
 		w.visitDone(ctx, now)
 	default:
 		for _, t := range w.state.Tasks {
@@ -195,9 +239,11 @@ func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, c care.C
 }
 
 // contactAttempt records an interactive-contact attempt that did not reach
-// the client. Two documented attempts within the TCM contact window meet
-// that clock: "met by attempts".
-func (w *caseWorkflow) contactAttempt(now time.Time, c care.Contact) string {
+// the client, made at now. Two documented attempts within the TCM contact
+// window meet that clock: "met by attempts". A timed attempt (change
+// contact-times) counts when it was made within the window, also toward a
+// clock that fired missed before it was entered.
+func (w *caseWorkflow) contactAttempt(now time.Time, timed bool, c care.Contact) string {
 	s := &w.state
 	summary := fmt.Sprintf("contact attempt with %s: %s", c.With, c.Outcome)
 	d := s.Discharge
@@ -206,13 +252,24 @@ func (w *caseWorkflow) contactAttempt(now time.Time, c care.Contact) string {
 	}
 	for i := range s.Tasks {
 		t := &s.Tasks[i]
-		if t.Kind != care.TaskTCMContact || t.Status != care.TaskOpen || now.After(t.Due) {
+		if t.Kind != care.TaskTCMContact || now.After(t.Due) {
+			continue
+		}
+		if timed {
+			if now.Before(t.StartedAt) || (t.Status != care.TaskOpen && !w.lateDoable(*t)) {
+				continue
+			}
+		} else if t.Status != care.TaskOpen {
 			continue
 		}
 		d.Attempts++
 		summary += fmt.Sprintf(" (attempt %d within the contact window)", d.Attempts)
 		if d.Attempts >= 2 {
-			w.finishTask(t, now, care.TaskDone, fmt.Sprintf("met by attempts: %d documented attempts within the window", d.Attempts))
+			outcome := fmt.Sprintf("met by attempts: %d documented attempts within the window", d.Attempts)
+			if t.Status != care.TaskOpen {
+				outcome += " (entered after its clock fired; it had been recorded missed)"
+			}
+			w.finishTask(t, now, care.TaskDone, outcome)
 			summary += "; " + t.ID + " met by attempts"
 		}
 	}

@@ -122,6 +122,31 @@ func (w *caseWorkflow) completeTasks(now time.Time, outcome string, kinds ...car
 	}
 }
 
+// doneAt records the tasks of the given kinds done by what happened at at
+// (change contact-times), entered at now: an open task that had started by
+// then is done at that time, met when that is by its due time. With late,
+// a missed clock of the latest discharge (lateDoable) that had started by
+// then is done late when at is after its due time, and corrected to met
+// when at is not (it fired missed before the entry).
+func (w *caseWorkflow) doneAt(at time.Time, outcome string, late bool, kinds ...care.TaskKind) {
+	for i := range w.state.Tasks {
+		t := &w.state.Tasks[i]
+		if !hasKind(kinds, t.Kind) || t.StartedAt.After(at) {
+			continue
+		}
+		switch {
+		case t.Status == care.TaskOpen:
+			w.finishTask(t, at, care.TaskDone, outcome)
+		case !late || !w.lateDoable(*t):
+		case at.After(t.Due):
+			w.doneLate(t, at, outcome)
+		default:
+			w.finishTask(t, at, care.TaskDone, fmt.Sprintf("%s at %s, entered after its clock fired (it had been recorded missed)",
+				outcome, at.UTC().Format(time.RFC3339)))
+		}
+	}
+}
+
 // completeLate records the missed clocks of the given kinds done late.
 func (w *caseWorkflow) completeLate(now time.Time, outcome string, kinds ...care.TaskKind) {
 	for i := range w.state.Tasks {
