@@ -262,15 +262,18 @@ type Contact struct {
 
 // CheckHappenedAt checks the time a contact or call was made (at, zero for
 // "when recorded"): not later than now plus tolerance (clocks differ), and
-// not before the case opened.
-func CheckHappenedAt(at, now, opened time.Time, tolerance time.Duration) error {
+// not more than maxBefore before the case opened (as a transition's date:
+// a discharge entered late may have been followed by contacts before the
+// case was opened in caseflow).
+func CheckHappenedAt(at, now, opened time.Time, tolerance, maxBefore time.Duration) error {
 	switch {
 	case at.IsZero():
 		return nil
 	case at.After(now.Add(tolerance)):
 		return Invalidf("at", "%s is in the future: record a contact once it has happened", at.UTC().Format(time.RFC3339))
-	case !opened.IsZero() && at.Before(opened):
-		return Invalidf("at", "%s is before the case opened (%s): check the time", at.UTC().Format(time.RFC3339), opened.UTC().Format(time.RFC3339))
+	case !opened.IsZero() && at.Before(opened.Add(-maxBefore)):
+		return Invalidf("at", "%s is more than %s before the case opened (%s): check the time",
+			at.UTC().Format(time.RFC3339), FormatDuration(maxBefore), opened.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

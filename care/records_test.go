@@ -308,15 +308,17 @@ func TestCaseID(t *testing.T) {
 func TestCheckHappenedAt(t *testing.T) {
 	now := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
 	opened := now.Add(-10 * 24 * time.Hour)
-	require.NoError(t, care.CheckHappenedAt(time.Time{}, now, opened, 15*time.Minute), "no time: when recorded")
-	require.NoError(t, care.CheckHappenedAt(now.Add(-3*24*time.Hour), now, opened, 15*time.Minute))
-	require.NoError(t, care.CheckHappenedAt(now.Add(10*time.Minute), now, opened, 15*time.Minute), "clocks differ")
+	check := func(at time.Time) error { return care.CheckHappenedAt(at, now, opened, 15*time.Minute, 90*24*time.Hour) }
+	require.NoError(t, check(time.Time{}), "no time: when recorded")
+	require.NoError(t, check(now.Add(-3*24*time.Hour)))
+	require.NoError(t, check(now.Add(10*time.Minute)), "clocks differ")
+	require.NoError(t, check(opened.Add(-24*time.Hour)), "after a discharge entered late, before the case opened")
 	var v *care.ValidationError
-	err := care.CheckHappenedAt(now.Add(time.Hour), now, opened, 15*time.Minute)
+	err := check(now.Add(time.Hour))
 	require.ErrorAs(t, err, &v)
 	require.Equal(t, "at", v.Field)
 	require.ErrorContains(t, err, "is in the future")
-	err = care.CheckHappenedAt(opened.Add(-time.Second), now, opened, 15*time.Minute)
+	err = check(opened.Add(-91 * 24 * time.Hour))
 	require.ErrorAs(t, err, &v)
-	require.ErrorContains(t, err, "is before the case opened (2026-11-27T15:00:00Z)")
+	require.ErrorContains(t, err, "is more than 90d before the case opened (2026-11-27T15:00:00Z)")
 }

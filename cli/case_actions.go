@@ -321,7 +321,8 @@ its UTC offset: the clocks count it then (a contact made by its clock's due
 time meets it, even if the clock fired missed before the entry), and its
 minutes count toward the month it was made in (not at all once that month's
 clock has closed: the case history says so). Without --at it counts when it
-is recorded. A time in the future or before the case opened is refused.`,
+is recorded. A time in the future, or more than the policy's max_before_opened
+before the case opened, is refused.`,
 		Example: `  caseflow case contact c-1a2b3c4d5e6f7a8b --with client --notes "walking with crutches" --minutes 15
   caseflow case contact c-1a2b3c4d5e6f7a8b --with client --at 2026-12-04T15:30:00-05:00
   caseflow case contact c-1a2b3c4d5e6f7a8b --with client --face-to-face

@@ -40,7 +40,8 @@ func (w *caseWorkflow) canContact(now time.Time, actor string, c care.Contact) e
 
 // checkHappenedAt checks the time a contact or call was made, if given.
 func (w *caseWorkflow) checkHappenedAt(at, now time.Time) error {
-	return care.CheckHappenedAt(at, now, w.state.Case.OpenedAt, w.state.Policy.PostDischarge.FutureToleranceOrDefault())
+	pd := w.state.Policy.PostDischarge
+	return care.CheckHappenedAt(at, now, w.state.Case.OpenedAt, pd.FutureToleranceOrDefault(), pd.MaxBeforeOpenedOrDefault())
 }
 
 // canTransitionRecord checks the phase, the actor and the record of a
