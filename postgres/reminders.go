@@ -168,9 +168,10 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 	}
 	var r care.Reminder
 	var claimedUntil sql.NullTime
-	row := tx.QueryRowxContext(ctx, `SELECT `+reminderColumns+`, r.claimed_until FROM reminders r WHERE r.reminder_id = $1 FOR UPDATE`, id)
+	var maybeSent bool
+	row := tx.QueryRowxContext(ctx, `SELECT `+reminderColumns+`, r.claimed_until, r.maybe_sent FROM reminders r WHERE r.reminder_id = $1 FOR UPDATE`, id)
 	if err := row.Scan(&r.ID, &r.AppointmentID, &r.OffsetMinutes, &r.DueAt, &r.Channel, &r.Status,
-		&r.Attempts, &r.SentAt, &r.LastError, &r.Reason, &claimedUntil); err != nil {
+		&r.Attempts, &r.SentAt, &r.LastError, &r.Reason, &claimedUntil, &maybeSent); err != nil {
 		return c, false, err
 	}
 	utcReminder(&r)
@@ -179,7 +180,7 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 		return c, false, nil
 	}
 	settle := func(st care.ReminderStatus, reason string) (care.ReminderClaim, bool, error) {
-		if claimedUntil.Valid {
+		if claimedUntil.Valid || maybeSent {
 			// An earlier attempt claimed it and never reported back: it
 			// may have been sent.
 			st = care.ReminderUnknown
@@ -201,8 +202,12 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 	case claimedUntil.Valid && claimedUntil.Time.After(now):
 		return c, false, fmt.Errorf("reminder %s until %s: %w", id, claimedUntil.Time.UTC().Format(time.RFC3339), ErrReminderBusy)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE reminders SET attempts = attempts + 1, claimed_until = $2, updated_at = now()
-		WHERE reminder_id = $1`, id, now.Add(lease)); err != nil {
+	// A claim that takes over an expired lease follows an attempt that
+	// never reported back: the reminder may have been sent, whatever this
+	// attempt does.
+	if _, err := tx.ExecContext(ctx, `UPDATE reminders SET attempts = attempts + 1, claimed_until = $2, updated_at = now(),
+			maybe_sent = maybe_sent OR $3
+		WHERE reminder_id = $1`, id, now.Add(lease), claimedUntil.Valid); err != nil {
 		return c, false, err
 	}
 	c.Reminder.Attempts++
@@ -214,13 +219,13 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 // that became unknown while this attempt ran (its appointment left
 // "booked", started, or the case paused) was not sent by this attempt: it
 // becomes skipped or cancelled, as its reason says, unless an earlier
-// attempt, which never reported back, may have sent it.
+// attempt, which never reported back (maybe_sent), may have sent it.
 func (s *Store) ReleaseReminder(ctx context.Context, id, reason string) error {
 	if len(reason) > 500 {
 		reason = reason[:500]
 	}
 	_, err := s.db.ExecContext(ctx, `UPDATE reminders SET claimed_until = NULL, last_error = $2, updated_at = now(),
-			status = CASE WHEN status = 'pending' OR attempts > 1 THEN status WHEN reason IN ($3, $4) THEN 'skipped' ELSE 'cancelled' END
+			status = CASE WHEN status = 'pending' OR maybe_sent THEN status WHEN reason IN ($3, $4) THEN 'skipped' ELSE 'cancelled' END
 		WHERE reminder_id = $1 AND status IN ('pending', 'unknown')`, id, reason, care.ReasonAppointmentStarted, care.ReasonPaused)
 	return err
 }

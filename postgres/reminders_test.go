@@ -264,4 +264,31 @@ func TestAReminderAnAttemptNeverReportedOnIsUnknownNotCancelled(t *testing.T) {
 	require.NoError(t, s.ReleaseReminder(ctx, rs4[0].ID, "notify: HTTP 503"))
 	st, _ = status(rs4[0].ID)
 	require.Equal(t, care.ReminderUnknown, st)
+
+	// The first attempt never reported back, the second failed and
+	// released: cancelling then still cannot say it was not sent.
+	ap5, _ := bookedAt(t, s, "mrn-rem-unknown-5", 5)
+	rs5, err := s.ScheduleReminders(ctx, ap5.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	claim(rs5[0].ID, now.Add(time.Hour))
+	claim(rs5[0].ID, now.Add(time.Hour+2*time.Minute))
+	require.NoError(t, s.ReleaseReminder(ctx, rs5[0].ID, "notify: HTTP 503"))
+	_, err = s.SetAppointmentStatus(ctx, ap5.ID, care.AppointmentCancelled)
+	require.NoError(t, err)
+	st, _ = status(rs5[0].ID)
+	require.Equal(t, care.ReminderUnknown, st)
+
+	// Both attempts failed and released (it was never sent), the second
+	// while staff cancelled: cancelled, not unknown.
+	ap6, _ := bookedAt(t, s, "mrn-rem-unknown-6", 6)
+	rs6, err := s.ScheduleReminders(ctx, ap6.ID, []time.Duration{2 * time.Hour}, "log", now)
+	require.NoError(t, err)
+	claim(rs6[0].ID, now.Add(time.Hour))
+	require.NoError(t, s.ReleaseReminder(ctx, rs6[0].ID, "notify: HTTP 503"))
+	claim(rs6[0].ID, now.Add(time.Hour+time.Minute))
+	_, err = s.SetAppointmentStatus(ctx, ap6.ID, care.AppointmentCancelled)
+	require.NoError(t, err)
+	require.NoError(t, s.ReleaseReminder(ctx, rs6[0].ID, "notify: HTTP 503"))
+	st, _ = status(rs6[0].ID)
+	require.Equal(t, care.ReminderCancelled, st)
 }

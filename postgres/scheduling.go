@@ -404,7 +404,7 @@ func (s *Store) SetAppointmentStatus(ctx context.Context, id string, status care
 		return care.Appointment{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE reminders SET status = CASE WHEN claimed_until IS NULL THEN 'cancelled' ELSE 'unknown' END,
+		UPDATE reminders SET status = CASE WHEN claimed_until IS NULL AND NOT maybe_sent THEN 'cancelled' ELSE 'unknown' END,
 			reason = $2, claimed_until = NULL, updated_at = now()
 		WHERE appointment_id = $1 AND status = 'pending'`, id, care.CancelReason(status)); err != nil {
 		return care.Appointment{}, err

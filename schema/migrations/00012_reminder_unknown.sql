@@ -11,8 +11,13 @@ ALTER TABLE reminders ADD CONSTRAINT reminders_status_check
 ALTER TABLE reminders DROP CONSTRAINT reminders_reason;
 ALTER TABLE reminders ADD CONSTRAINT reminders_reason
     CHECK (status NOT IN ('skipped', 'cancelled', 'unknown') OR reason IS NOT NULL) NOT VALID;
+-- maybe_sent: an attempt claimed the reminder and never reported back (a
+-- later claim found its lease expired): whatever happens next, it may have
+-- been sent.
+ALTER TABLE reminders ADD COLUMN maybe_sent boolean NOT NULL DEFAULT false;
 
 -- +goose Down
+ALTER TABLE reminders DROP COLUMN maybe_sent;
 UPDATE reminders SET status = 'cancelled' WHERE status = 'unknown';
 ALTER TABLE reminders DROP CONSTRAINT reminders_reason;
 ALTER TABLE reminders ADD CONSTRAINT reminders_reason
