@@ -308,7 +308,9 @@ func TestCaseID(t *testing.T) {
 func TestCheckHappenedAt(t *testing.T) {
 	now := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
 	opened := now.Add(-10 * 24 * time.Hour)
-	check := func(at time.Time) error { return care.CheckHappenedAt(at, now, opened, 15*time.Minute, 90*24*time.Hour) }
+	check := func(at time.Time) error {
+		return care.CheckHappenedAt(at, now, opened, 15*time.Minute, 90*24*time.Hour)
+	}
 	require.NoError(t, check(time.Time{}), "no time: when recorded")
 	require.NoError(t, check(now.Add(-3*24*time.Hour)))
 	require.NoError(t, check(now.Add(10*time.Minute)), "clocks differ")

@@ -159,6 +159,8 @@ type DischargeClocks struct {
 	// Attempts counts the documented interactive-contact attempts made
 	// within the contact window.
 	Attempts int `json:"attempts,omitempty"`
+	// LastAttemptAt is when the latest counted attempt was made.
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 	// Readmitted is set once a readmission followed this discharge.
 	Readmitted bool `json:"readmitted,omitempty"`
 }
@@ -186,4 +188,9 @@ type MonthMinutes struct {
 	Minutes int    `json:"minutes"`
 	Target  int    `json:"target"`
 	TaskID  string `json:"task_id,omitempty"`
+	// Since is the start of the case's first CCM month (zero in states
+	// written before it was kept): every month from it on has had a clock.
+	Since time.Time `json:"since,omitzero"`
+	// Last is when the latest of the month's counted minutes were made.
+	Last time.Time `json:"last,omitzero"`
 }

@@ -318,7 +318,7 @@ against the program's target).
 
 A contact entered after it was made takes --at, the time it was made, with
 its UTC offset: the clocks count it then (a contact made by its clock's due
-time meets it, even if the clock fired missed before the entry), and its
+time meets it, even a TCM clock that fired missed before the entry), and its
 minutes count toward the month it was made in (not at all once that month's
 clock has closed: the case history says so). Without --at it counts when it
 is recorded. A time in the future, or more than the policy's max_before_opened

@@ -169,7 +169,7 @@ FROM n ORDER BY program = 'all', program`}},
 		(SELECT COALESCE(sum((e.detail->>'minutes')::int), 0) FROM live e
 		 WHERE e.case_id = t.case_id AND e.action IN ('contact', 'call') AND e.detail ? 'minutes'
 		   AND NOT COALESCE((e.detail->>'minutes_not_counted')::boolean, false)
-		   AND COALESCE((e.detail->>'at')::timestamptz, e.at) BETWEEN t.started_at AND t.due_at) AS minutes
+		   AND LEAST(COALESCE((e.detail->>'at')::timestamptz, e.at), e.at) BETWEEN t.started_at AND t.due_at) AS minutes
 	FROM tasks t JOIN fc USING (case_id), p
 	WHERE t.kind = 'ccm-minutes' AND t.status <> 'cancelled' AND ` + inRange("t.started_at") + `
 )

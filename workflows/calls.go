@@ -288,7 +288,7 @@ type callNotCounted struct {
 }
 
 func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResult) (Status, error) {
-	return w.act(ctx, actor, UpdateCall, func() error { return w.canCall(workflow.Now(ctx), actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateCall, func() error { return w.canCall(time.Time{}, actor, c) }, func() (string, any, error) {
 		s, p := &w.state, w.state.Policy
 		now := workflow.Now(ctx)
 		at, timed := w.happenedAt(ctx, c.At, now)

@@ -30,6 +30,10 @@ func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes i
 	}
 	m := s.Clocks.CCM
 	if m != nil && now.Before(m.Month.Start) {
+		if !m.Since.IsZero() && now.Before(m.Since) {
+			return fmt.Sprintf("%d minutes made before %s, the case's first CCM month, not counted: their month had no clock", minutes,
+				m.Since.In(p.Location()).Format("2006-01")), false, nil
+		}
 		return fmt.Sprintf("%d minutes made before %s, not counted: the clock of their month closed", minutes, m.Month.Name), false, nil
 	}
 	if m == nil || now.After(m.Month.End) {
@@ -39,10 +43,14 @@ func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes i
 		m = s.Clocks.CCM
 	}
 	m.Minutes += minutes
+	if now.After(m.Last) {
+		m.Last = now
+	}
 	summary = fmt.Sprintf("%d minutes; %d of %d in %s", minutes, m.Minutes, m.Target, m.Month.Name)
 	if t := w.task(m.TaskID); t != nil && t.Status == care.TaskOpen {
 		if m.Minutes >= m.Target {
-			w.finishTask(t, now, care.TaskDone, fmt.Sprintf("%d minutes in %s", m.Minutes, m.Month.Name))
+			// Met when the latest of the minutes it needed were made.
+			w.finishTask(t, m.Last, care.TaskDone, fmt.Sprintf("%d minutes in %s", m.Minutes, m.Month.Name))
 			summary += " (target met)"
 		} else {
 			t.Description = monthDescription(*m)
@@ -60,7 +68,10 @@ func (w *caseWorkflow) openMonth(ctx workflow.Context, at time.Time) error {
 	if err := w.compute(ctx, "calendar month", a.MonthEnd, "MonthEnd", &mo, p, at); err != nil {
 		return err
 	}
-	m := &care.MonthMinutes{Month: mo, Target: p.CCM.MonthlyMinutes}
+	m := &care.MonthMinutes{Month: mo, Target: p.CCM.MonthlyMinutes, Since: mo.Start}
+	if prev := s.Clocks.CCM; prev != nil {
+		m.Since = prev.Since // zero when prev was written before Since was kept
+	}
 	t := w.newTask(mo.Start, care.TaskCCMMinutes, monthDescription(*m), s.Case.Manager, mo.End, true)
 	m.TaskID = t.ID
 	s.Clocks.CCM = m

@@ -89,6 +89,32 @@ func TestAttemptsMadeInTheWindowAndEnteredLateMeetTheClock(t *testing.T) {
 	require.True(t, *task.Met)
 	require.True(t, newYork(t, "2026-12-04 16:00:00").Equal(task.CompletedAt))
 	require.Contains(t, task.Outcome, "met by attempts: 2 documented attempts within the window (entered after its clock fired")
+
+	// Entered in the other order, the clock is met when the later of the
+	// two was made.
+	c, _ = tcmContactCase(t, 1, attempt("2026-12-04 16:00:00"), attempt("2026-12-03 10:00:00"))
+	task = c.lastTask("tcm-contact-1")
+	require.True(t, *task.Met)
+	require.True(t, newYork(t, "2026-12-04 16:00:00").Equal(task.CompletedAt), "met at %s", task.CompletedAt)
+}
+
+// A discharge dated today without a time starts its clocks when it is
+// entered; a contact made earlier that day, entered after it, counts.
+func TestAContactEarlierOnTheDayOfAnUntimedDischargeCounts(t *testing.T) {
+	c := newCaseEnvWith(t, "transitional-care", care.ModelClinical)
+	c.env.SetStartTime(newYork(t, "2026-12-02 09:00:00").UTC())
+	c.toFollowUp(care.RiskHigh)                                             // 10:00 to 13:00
+	c.update(workflows.UpdateTransition, "cm-ana", discharge("2026-12-02")) // entered 14:00
+	at := newYork(t, "2026-12-02 11:00:00")
+	r := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient, At: at})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.NoError(t, r.err)
+	task := c.lastTask("tcm-contact-1")
+	require.Equal(t, care.TaskDone, task.Status)
+	require.True(t, *task.Met)
+	require.True(t, at.Equal(task.CompletedAt))
 }
 
 // A time in the future is refused, naming the field (the case's opening
@@ -154,4 +180,33 @@ func TestCCMMinutesCountInTheMonthTheyWereMade(t *testing.T) {
 	}
 	require.Contains(t, detail, `"minutes_not_counted":true`)
 	require.Contains(t, detail, `"at":"2027-02-27T11:00:00-05:00"`)
+}
+
+// Minutes made before the case's first CCM month had no clock to count
+// toward, and the step says so; minutes entered late that reach the target
+// meet it when the latest minutes it needed were made.
+func TestCCMMinutesBeforeTheFirstMonthAndATargetReachedLate(t *testing.T) {
+	c := newCaseEnvWith(t, "chronic-care", care.ModelClinical)
+	c.env.SetStartTime(newYork(t, "2027-02-20 08:00:00").UTC())
+	c.toFollowUp(care.RiskLow)
+	c.wait(10 * day) // 2 March
+	first := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient, Minutes: 15})
+	feb := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient, Minutes: 25, At: newYork(t, "2027-02-26 11:00:00")})
+	early := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyFamily, Minutes: 10, At: newYork(t, "2027-03-01 10:00:00")})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.run()
+	require.NoError(t, c.env.GetWorkflowError())
+	require.Contains(t, c.lastSummary(first), "15 of 20 in 2027-03")
+	require.Contains(t, c.lastSummary(feb), "25 minutes made before 2027-03, the case's first CCM month, not counted: their month had no clock")
+	require.Contains(t, c.lastSummary(early), "25 of 20 in 2027-03 (target met)")
+	var task care.Task
+	for _, st := range c.steps {
+		for _, tk := range st.Tasks {
+			if tk.Kind == care.TaskCCMMinutes {
+				task = tk
+			}
+		}
+	}
+	require.True(t, *task.Met)
+	require.False(t, task.CompletedAt.Before(newYork(t, "2027-03-02 10:00:00")), "met once the 15 minutes of 2 March were made, not on the 1st: %s", task.CompletedAt)
 }

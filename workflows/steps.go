@@ -136,7 +136,7 @@ func (w *caseWorkflow) coordinate(ctx workflow.Context) error {
 }
 
 func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contact) (Status, error) {
-	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(workflow.Now(ctx), actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateContact, func() error { return w.canContact(time.Time{}, actor, c) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
 		at, timed := w.happenedAt(ctx, c.At, now)
 		var summary string
@@ -256,20 +256,24 @@ func (w *caseWorkflow) contactAttempt(now time.Time, timed bool, c care.Contact)
 			continue
 		}
 		if timed {
-			if now.Before(t.StartedAt) || (t.Status != care.TaskOpen && !w.lateDoable(*t)) {
+			if !w.startedBy(*t, now) || (t.Status != care.TaskOpen && !w.lateDoable(*t)) {
 				continue
 			}
 		} else if t.Status != care.TaskOpen {
 			continue
 		}
 		d.Attempts++
+		if now.After(d.LastAttemptAt) {
+			d.LastAttemptAt = now
+		}
 		summary += fmt.Sprintf(" (attempt %d within the contact window)", d.Attempts)
 		if d.Attempts >= 2 {
 			outcome := fmt.Sprintf("met by attempts: %d documented attempts within the window", d.Attempts)
 			if t.Status != care.TaskOpen {
 				outcome += " (entered after its clock fired; it had been recorded missed)"
 			}
-			w.finishTask(t, now, care.TaskDone, outcome)
+			// Met when the latest of the attempts it needed was made.
+			w.finishTask(t, d.LastAttemptAt, care.TaskDone, outcome)
 			summary += "; " + t.ID + " met by attempts"
 		}
 	}

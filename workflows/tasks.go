@@ -131,7 +131,7 @@ func (w *caseWorkflow) completeTasks(now time.Time, outcome string, kinds ...car
 func (w *caseWorkflow) doneAt(at time.Time, outcome string, late bool, kinds ...care.TaskKind) {
 	for i := range w.state.Tasks {
 		t := &w.state.Tasks[i]
-		if !hasKind(kinds, t.Kind) || t.StartedAt.After(at) {
+		if !hasKind(kinds, t.Kind) || !w.startedBy(*t, at) {
 			continue
 		}
 		switch {
@@ -145,6 +145,19 @@ func (w *caseWorkflow) doneAt(at time.Time, outcome string, late bool, kinds ...
 				outcome, at.UTC().Format(time.RFC3339)))
 		}
 	}
+}
+
+// startedBy reports whether task t had started by at, for a contact made
+// then (change contact-times). The clocks of a discharge dated without a
+// time and entered on its day start when it was entered, though it
+// happened earlier that day: they count from the start of the date.
+func (w *caseWorkflow) startedBy(t care.Task, at time.Time) bool {
+	start := t.StartedAt
+	if d := w.state.Discharge; d != nil && d.DischargedAt.Equal(d.EnteredAt) && slices.Contains(d.Tasks, t.ID) {
+		l := d.DischargedAt.In(w.state.Policy.Location())
+		start = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, l.Location())
+	}
+	return !at.Before(start)
 }
 
 // completeLate records the missed clocks of the given kinds done late.
