@@ -44,7 +44,8 @@ func (e *env) clocks(caseID string) map[string]clockRow {
 // recorded missed at its due time, with one late-entry alert), a
 // readmission during the re-assessment (recorded against the watch), a
 // second discharge, and the evaluation; then it checks the clock records
-// in tasks.
+// in tasks. The contact made on the day of the first discharge, entered
+// late with --at, meets the contact clock that was recorded missed.
 func TestAuditedClocksThroughDischargeReadmissionAndEvaluation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -96,6 +97,23 @@ func TestAuditedClocksThroughDischargeReadmissionAndEvaluation(t *testing.T) {
 	require.Equal(t, "missed", first[contact1].Status, "its 2 business days passed before it was entered")
 	require.True(t, first[contact1].CompletedAt.Equal(first[contact1].Due), "missed at its real due time")
 	require.Equal(t, "open", first[visit1].Status, "the 7-day visit is still ahead")
+
+	// The contact made on the day of the discharge, entered now with the
+	// time it was made (--at), meets the contact clock recorded missed.
+	d := today.AddDate(0, 0, -5)
+	made := time.Date(d.Year(), d.Month(), d.Day(), 15, 0, 0, 0, loc)
+	r = e.cli("case", "contact", id, "--with", "client", "--at", time.Now().Add(time.Hour).Format(time.RFC3339))
+	require.Equal(t, 2, r.code, "a contact in the future: %s", r.stderr)
+	require.Contains(t, r.stderr, "at: ")
+	r = e.cli("case", "contact", id, "--with", "client", "--at", made.Format(time.DateOnly))
+	require.Equal(t, 2, r.code, "a time without its offset: %s", r.stderr)
+	e.ok("case", "contact", id, "--with", "client", "--at", made.Format(time.RFC3339), "--notes", "called on the day of discharge")
+	met := e.clocks(id)[contact1]
+	require.Equal(t, "done", met.Status)
+	require.True(t, *met.Met, "made on the day of the discharge")
+	require.True(t, made.Equal(*met.CompletedAt), "done when it was made: %s", met.CompletedAt)
+	require.Contains(t, met.Outcome, "entered after its clock fired")
+	require.Contains(t, e.ok("case", "history", id), "(made "+made.UTC().Format(time.RFC3339)+", entered later)")
 
 	// Back to assessment, and readmitted during the re-assessment.
 	e.okJSON(&st, "case", "contact", id, "--with", "client", "--back-to", "assessment", "--notes", "short of breath")
@@ -207,53 +225,4 @@ func TestAPausedCaseKeepsItsDeadlinesOnTheDevServer(t *testing.T) {
 	require.False(t, resumed.Paused)
 	e.ok("case", "close", id, "--reason", "transferred")
 	recordHistory(t, "paused-deadlines-attrs", rawHistory(t, care.WorkflowID(id)))
-}
-
-// TestAContactEnteredLateCountsWhenItWasMade records, on the real server, a
-// discharge entered five days late and then the contact made on the day of
-// the discharge: with --at it meets the contact clock that was recorded
-// missed at the entry, and the record in tasks says when it was made.
-func TestAContactEnteredLateCountsWhenItWasMade(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	var res cli.OpenResult
-	e.okJSON(&res, "case", "open", "--patient-ref", "MRN-AUDIT-AT", "--program", "transitional-care", "--model", "clinical", "--manager", "cm-ana")
-	id := res.CaseID
-	e.ok("case", "screen", id, "--eligible")
-	e.ok("case", "assess", id, "--file", "demo/river/assessment.json")
-	e.ok("case", "stratify", id, "--category", "acute")
-	e.ok("case", "plan", id, "--file", "demo/river/plan.json")
-	var st workflows.Status
-	require.Eventually(t, func() bool {
-		e.okJSON(&st, "case", "show", id)
-		return st.Phase == care.PhaseFollowUp
-	}, 30*time.Second, 200*time.Millisecond)
-
-	loc, err := tzdb.Load("America/New_York")
-	require.NoError(t, err)
-	discharged := time.Now().In(loc).AddDate(0, 0, -5)
-	e.ok("case", "transition", id, "--kind", "discharge", "--from", "city hospital", "--to", "home",
-		"--date", discharged.Format(time.DateOnly), "--time", "10:30")
-	var contact clockRow
-	for _, c := range e.clocks(id) {
-		if c.Kind == "tcm-contact" {
-			contact = c
-		}
-	}
-	require.Equal(t, "missed", contact.Status, "entered after its window")
-
-	made := time.Date(discharged.Year(), discharged.Month(), discharged.Day(), 15, 0, 0, 0, loc)
-	r := e.cli("case", "contact", id, "--with", "client", "--at", time.Now().Add(time.Hour).Format(time.RFC3339))
-	require.Equal(t, 2, r.code, "a contact in the future: %s", r.stderr)
-	require.Contains(t, r.stderr, "at: ")
-	r = e.cli("case", "contact", id, "--with", "client", "--at", made.Format(time.DateOnly))
-	require.Equal(t, 2, r.code, "a time without its offset: %s", r.stderr)
-	e.ok("case", "contact", id, "--with", "client", "--at", made.Format(time.RFC3339), "--notes", "called on the day of discharge")
-
-	after := e.clocks(id)[contact.ID]
-	require.Equal(t, "done", after.Status)
-	require.True(t, *after.Met, "made on the day of the discharge")
-	require.True(t, made.Equal(*after.CompletedAt), "done when it was made: %s", after.CompletedAt)
-	require.Contains(t, after.Outcome, "entered after its clock fired")
-	require.Contains(t, e.ok("case", "history", id), "(made "+made.UTC().Format(time.RFC3339)+", entered later)")
 }
