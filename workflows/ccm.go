@@ -42,6 +42,11 @@ func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes i
 		}
 		m = s.Clocks.CCM
 	}
+	if m.Minutes > 0 && m.Last.IsZero() {
+		// Counted before the time of minutes was kept: made by now, in
+		// the month.
+		m.Last = minTime(workflow.Now(ctx), m.Month.End)
+	}
 	m.Minutes += minutes
 	if now.After(m.Last) {
 		m.Last = now

@@ -611,6 +611,13 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // attendanceGrace is how long after an appointment's start staff have to
 // record its attendance before a work item asks for it.
 func (s *serviceRun) attendanceGrace() time.Duration {

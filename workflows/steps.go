@@ -141,7 +141,7 @@ func (w *caseWorkflow) contact(ctx workflow.Context, actor string, c care.Contac
 		at, timed := w.happenedAt(ctx, c.At, now)
 		var summary string
 		if c.Attempt {
-			summary = w.contactAttempt(at, timed, c)
+			summary = w.contactAttempt(now, at, timed, c)
 		} else {
 			summary = w.contactMade(ctx, at, timed, c)
 		}
@@ -243,7 +243,7 @@ func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, timed bo
 // window meet that clock: "met by attempts". A timed attempt (change
 // contact-times) counts when it was made within the window, also toward a
 // clock that fired missed before it was entered.
-func (w *caseWorkflow) contactAttempt(now time.Time, timed bool, c care.Contact) string {
+func (w *caseWorkflow) contactAttempt(entered, now time.Time, timed bool, c care.Contact) string {
 	s := &w.state
 	summary := fmt.Sprintf("contact attempt with %s: %s", c.With, c.Outcome)
 	d := s.Discharge
@@ -261,6 +261,11 @@ func (w *caseWorkflow) contactAttempt(now time.Time, timed bool, c care.Contact)
 			}
 		} else if t.Status != care.TaskOpen {
 			continue
+		}
+		if d.Attempts > 0 && d.LastAttemptAt.IsZero() {
+			// Counted before the time of attempts was kept: it was made by
+			// now, within the window.
+			d.LastAttemptAt = minTime(entered, t.Due)
 		}
 		d.Attempts++
 		if now.After(d.LastAttemptAt) {

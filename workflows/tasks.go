@@ -154,8 +154,9 @@ func (w *caseWorkflow) doneAt(at time.Time, outcome string, late bool, kinds ...
 func (w *caseWorkflow) startedBy(t care.Task, at time.Time) bool {
 	start := t.StartedAt
 	if d := w.state.Discharge; d != nil && d.DischargedAt.Equal(d.EnteredAt) && slices.Contains(d.Tasks, t.ID) {
-		l := d.DischargedAt.In(w.state.Policy.Location())
-		start = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, l.Location())
+		if day, err := time.ParseInLocation(time.DateOnly, d.Date, w.state.Policy.Location()); err == nil {
+			start = day
+		}
 	}
 	return !at.Before(start)
 }
