@@ -225,70 +225,71 @@ func TestAReminderAnAttemptNeverReportedOnIsUnknownNotCancelled(t *testing.T) {
 	st, _ = status(rs[0].ID)
 	require.Equal(t, care.ReminderSent, st)
 
+	// oneReminder books an appointment for a new case and schedules its
+	// 2 h reminder, returning the appointment and the reminder's id.
+	oneReminder := func(ref string, hours float64) (care.Appointment, string) {
+		t.Helper()
+		ap, _ := bookedAt(t, s, ref, hours)
+		rs, err := s.ScheduleReminders(ctx, ap.ID, []time.Duration{2 * time.Hour}, "log", now)
+		require.NoError(t, err)
+		return ap, rs[0].ID
+	}
+	cancel := func(ap care.Appointment) {
+		t.Helper()
+		_, err := s.SetAppointmentStatus(ctx, ap.ID, care.AppointmentCancelled)
+		require.NoError(t, err)
+	}
+
 	// The sender crashed; the retry comes after the appointment started.
-	ap2, _ := bookedAt(t, s, "mrn-rem-unknown-2", 2)
-	rs2, err := s.ScheduleReminders(ctx, ap2.ID, []time.Duration{2 * time.Hour}, "log", now)
-	require.NoError(t, err)
-	claim(rs2[0].ID, ap2.StartsAt.Add(-2*time.Hour))
-	c, ok, err = s.ClaimReminder(ctx, rs2[0].ID, ap2.StartsAt.Add(time.Minute), time.Minute)
+	ap2, id2 := oneReminder("mrn-rem-unknown-2", 2)
+	claim(id2, ap2.StartsAt.Add(-2*time.Hour))
+	c, ok, err = s.ClaimReminder(ctx, id2, ap2.StartsAt.Add(time.Minute), time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok)
 	require.Equal(t, care.ReminderUnknown, c.Reminder.Status)
 	require.Equal(t, care.ReasonAppointmentStarted, c.Reminder.Reason)
-	st, why = status(rs2[0].ID)
+	st, why = status(id2)
 	require.Equal(t, care.ReminderUnknown, st)
 	require.Equal(t, care.ReasonAppointmentStarted, why)
 
 	// The only attempt failed (the channel refused it) while staff
 	// cancelled: its release records it cancelled, because it was not sent.
-	ap3, _ := bookedAt(t, s, "mrn-rem-unknown-3", 3)
-	rs3, err := s.ScheduleReminders(ctx, ap3.ID, []time.Duration{2 * time.Hour}, "log", now)
-	require.NoError(t, err)
-	claim(rs3[0].ID, now.Add(time.Hour))
-	_, err = s.SetAppointmentStatus(ctx, ap3.ID, care.AppointmentCancelled)
-	require.NoError(t, err)
-	require.NoError(t, s.ReleaseReminder(ctx, rs3[0].ID, "notify: HTTP 503"))
-	st, why = status(rs3[0].ID)
+	ap3, id3 := oneReminder("mrn-rem-unknown-3", 3)
+	claim(id3, now.Add(time.Hour))
+	cancel(ap3)
+	require.NoError(t, s.ReleaseReminder(ctx, id3, "notify: HTTP 503"))
+	st, why = status(id3)
 	require.Equal(t, care.ReminderCancelled, st)
 	require.Equal(t, care.CancelReason(care.AppointmentCancelled), why)
 
 	// Two attempts, the first never reported back: the second's failure
 	// does not make it cancelled, the first may have sent it.
-	ap4, _ := bookedAt(t, s, "mrn-rem-unknown-4", 4)
-	rs4, err := s.ScheduleReminders(ctx, ap4.ID, []time.Duration{2 * time.Hour}, "log", now)
-	require.NoError(t, err)
-	claim(rs4[0].ID, now.Add(time.Hour))
-	claim(rs4[0].ID, now.Add(time.Hour+2*time.Minute))
-	_, err = s.SetAppointmentStatus(ctx, ap4.ID, care.AppointmentCancelled)
-	require.NoError(t, err)
-	require.NoError(t, s.ReleaseReminder(ctx, rs4[0].ID, "notify: HTTP 503"))
-	st, _ = status(rs4[0].ID)
+	ap4, id4 := oneReminder("mrn-rem-unknown-4", 4)
+	claim(id4, now.Add(time.Hour))
+	claim(id4, now.Add(time.Hour+2*time.Minute))
+	cancel(ap4)
+	require.NoError(t, s.ReleaseReminder(ctx, id4, "notify: HTTP 503"))
+	st, _ = status(id4)
 	require.Equal(t, care.ReminderUnknown, st)
 
 	// The first attempt never reported back, the second failed and
 	// released: cancelling then still cannot say it was not sent.
-	ap5, _ := bookedAt(t, s, "mrn-rem-unknown-5", 5)
-	rs5, err := s.ScheduleReminders(ctx, ap5.ID, []time.Duration{2 * time.Hour}, "log", now)
-	require.NoError(t, err)
-	claim(rs5[0].ID, now.Add(time.Hour))
-	claim(rs5[0].ID, now.Add(time.Hour+2*time.Minute))
-	require.NoError(t, s.ReleaseReminder(ctx, rs5[0].ID, "notify: HTTP 503"))
-	_, err = s.SetAppointmentStatus(ctx, ap5.ID, care.AppointmentCancelled)
-	require.NoError(t, err)
-	st, _ = status(rs5[0].ID)
+	ap5, id5 := oneReminder("mrn-rem-unknown-5", 5)
+	claim(id5, now.Add(time.Hour))
+	claim(id5, now.Add(time.Hour+2*time.Minute))
+	require.NoError(t, s.ReleaseReminder(ctx, id5, "notify: HTTP 503"))
+	cancel(ap5)
+	st, _ = status(id5)
 	require.Equal(t, care.ReminderUnknown, st)
 
 	// Both attempts failed and released (it was never sent), the second
 	// while staff cancelled: cancelled, not unknown.
-	ap6, _ := bookedAt(t, s, "mrn-rem-unknown-6", 6)
-	rs6, err := s.ScheduleReminders(ctx, ap6.ID, []time.Duration{2 * time.Hour}, "log", now)
-	require.NoError(t, err)
-	claim(rs6[0].ID, now.Add(time.Hour))
-	require.NoError(t, s.ReleaseReminder(ctx, rs6[0].ID, "notify: HTTP 503"))
-	claim(rs6[0].ID, now.Add(time.Hour+time.Minute))
-	_, err = s.SetAppointmentStatus(ctx, ap6.ID, care.AppointmentCancelled)
-	require.NoError(t, err)
-	require.NoError(t, s.ReleaseReminder(ctx, rs6[0].ID, "notify: HTTP 503"))
-	st, _ = status(rs6[0].ID)
+	ap6, id6 := oneReminder("mrn-rem-unknown-6", 6)
+	claim(id6, now.Add(time.Hour))
+	require.NoError(t, s.ReleaseReminder(ctx, id6, "notify: HTTP 503"))
+	claim(id6, now.Add(time.Hour+time.Minute))
+	cancel(ap6)
+	require.NoError(t, s.ReleaseReminder(ctx, id6, "notify: HTTP 503"))
+	st, _ = status(id6)
 	require.Equal(t, care.ReminderCancelled, st)
 }
