@@ -317,14 +317,7 @@ func TestCCMMinutesAccumulatePerCalendarMonthAgainstTheTarget(t *testing.T) {
 
 	require.Contains(t, c.lastSummary(first), "15 of 20 in 2027-02")
 	require.Contains(t, c.lastSummary(second), "25 of 20 in 2027-02 (target met)")
-	var task care.Task
-	for _, st := range c.steps {
-		for _, tk := range st.Tasks {
-			if tk.Kind == care.TaskCCMMinutes {
-				task = tk
-			}
-		}
-	}
+	task := c.lastTaskOfKind(care.TaskCCMMinutes)
 	require.Equal(t, care.TaskDone, task.Status)
 	require.True(t, *task.Met)
 	require.True(t, newYork(t, "2027-02-28 23:59:59").Equal(task.Due), "the month ends in the program's time zone")

@@ -46,6 +46,20 @@ func (c *caseEnv) alertsOf(kind string) []care.Alert {
 	return out
 }
 
+// lastTaskOfKind returns the last written state of the last written task
+// of a kind (a zero task when none was written).
+func (c *caseEnv) lastTaskOfKind(kind care.TaskKind) care.Task {
+	var task care.Task
+	for _, st := range c.steps {
+		for _, tk := range st.Tasks {
+			if tk.Kind == kind {
+				task = tk
+			}
+		}
+	}
+	return task
+}
+
 // lastTask returns the last written state of a task.
 func (c *caseEnv) lastTask(id string) care.Task {
 	c.t.Helper()

@@ -199,14 +199,7 @@ func TestCCMMinutesBeforeTheFirstMonthAndATargetReachedLate(t *testing.T) {
 	require.Contains(t, c.lastSummary(first), "15 of 20 in 2027-03")
 	require.Contains(t, c.lastSummary(feb), "25 minutes made before 2027-03, the case's first CCM month, not counted: their month had no clock")
 	require.Contains(t, c.lastSummary(early), "25 of 20 in 2027-03 (target met)")
-	var task care.Task
-	for _, st := range c.steps {
-		for _, tk := range st.Tasks {
-			if tk.Kind == care.TaskCCMMinutes {
-				task = tk
-			}
-		}
-	}
+	task := c.lastTaskOfKind(care.TaskCCMMinutes)
 	require.True(t, *task.Met)
 	require.False(t, task.CompletedAt.Before(newYork(t, "2027-03-02 10:00:00")), "met once the 15 minutes of 2 March were made, not on the 1st: %s", task.CompletedAt)
 }
