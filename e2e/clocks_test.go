@@ -48,16 +48,46 @@ func (e *env) alertKinds(caseID string) map[string]int {
 }
 
 // waitFor polls cond on the test's goroutine until it holds or timeout
-// passes.
+// passes. A command inside cond that gets no answer in time (a loaded
+// machine's dev server or worker) counts as "not yet": the poll goes on
+// until the deadline, where the last such answer is part of the failure.
 func (e *env) waitFor(what string, timeout time.Duration, cond func() bool) {
 	e.t.Helper()
 	deadline := time.Now().Add(timeout)
-	for !cond() {
+	var last *notYet
+	for {
+		held, slow := e.poll(cond)
+		if held {
+			return
+		}
+		if slow != nil {
+			last = slow
+		}
 		if time.Now().After(deadline) {
+			if last != nil {
+				e.t.Fatalf("waited %s for %s; the last command without an answer in time said: %s", timeout, what, last.r.stderr)
+			}
 			e.t.Fatalf("waited %s for %s", timeout, what)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// poll evaluates cond once with e.polling set; slow is the command that got
+// no answer in time, if one did.
+func (e *env) poll(cond func() bool) (held bool, slow *notYet) {
+	e.polling = true
+	defer func() {
+		e.polling = false
+		if r := recover(); r != nil {
+			n, ok := r.(notYet)
+			if !ok {
+				panic(r)
+			}
+			held, slow = false, &n
+		}
+	}()
+	return cond(), nil
 }
 
 // TestDemoProgramClocksFireByThemselves runs the demo program (seconds-scale

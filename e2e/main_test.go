@@ -126,7 +126,18 @@ type env struct {
 	// temporalAddr is the Temporal frontend the binaries use: the shared dev
 	// server unless the test starts its own.
 	temporalAddr string
+	// polling is set while waitFor evaluates its condition: a command that
+	// got no answer in time (exit status 5) is then "not yet", not a failure.
+	polling bool
 }
+
+// notYet is what ok panics with while polling when a command got no
+// answer in time; waitFor recovers it and polls again.
+type notYet struct{ r result }
+
+// exitUnavailable is caseflow's exit status for a dependency that did not
+// answer in time (cli's exitUnavailable, "caseflow --help").
+const exitUnavailable = 5
 
 // envOptions change what newEnvOpts sets up.
 type envOptions struct {
@@ -267,6 +278,10 @@ func (e *env) cliEnv(extraEnv []string, args ...string) result {
 func (e *env) ok(args ...string) string {
 	e.t.Helper()
 	r := e.cli(args...)
+	if e.polling && r.code == exitUnavailable {
+		e.t.Logf("caseflow %s: no answer in time while polling; polling again: %s", strings.Join(args, " "), strings.TrimSpace(r.stderr))
+		panic(notYet{r})
+	}
 	require.Equal(e.t, 0, r.code, "caseflow %s\nstdout: %s\nstderr: %s\nworker: %s", strings.Join(args, " "), r.stdout, r.stderr, e.workerLog)
 	return r.stdout
 }

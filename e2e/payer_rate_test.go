@@ -85,10 +85,12 @@ func (e *env) startExtraWorker(extra ...string) {
 		case err := <-done:
 			if err != nil {
 				e.t.Errorf("worker did not stop cleanly: %v\n%s", err, log)
+			} else if e.t.Failed() {
+				e.t.Logf("extra worker (%s):\n%s", strings.Join(extra, " "), log)
 			}
 		case <-time.After(30 * time.Second):
 			_ = cmd.Process.Kill()
-			e.t.Errorf("worker did not stop within 30s of SIGTERM")
+			e.t.Errorf("worker did not stop within 30s of SIGTERM\n%s", log)
 		}
 	})
 }
