@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -280,6 +281,24 @@ func (w *caseWorkflow) callInterval() time.Duration {
 	return w.state.Policy.CallInterval(w.state.Risk, w.state.Case.Model)
 }
 
+// reachedLate records the missed contact clocks done late by a call that
+// reached the client, entered at now without the time it was made, as a
+// contact entered so records them (change transition-contact; before, they
+// stayed missed with no record that the client was reached). The change is
+// asked only when there is such a clock.
+func (w *caseWorkflow) reachedLate(ctx workflow.Context, now time.Time) {
+	missed := slices.ContainsFunc(w.state.Tasks, func(t care.Task) bool {
+		return (t.Kind == care.TaskTCMContact || t.Kind == care.TaskContact) && w.lateDoable(t)
+	})
+	if !missed || workflow.GetVersion(ctx, versionTransitionContact, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	if w.state.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1 {
+		w.completeLate(now, "reached by phone", care.TaskTCMContact)
+	}
+	w.completeLate(now, "reached by phone", care.TaskContact)
+}
+
 // callNotCounted is the event detail of a call whose minutes did not
 // count: the CCM month it was made in had closed (change contact-times).
 type callNotCounted struct {
@@ -301,16 +320,18 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 		switch c.Outcome {
 		case care.CallReached:
 			s.NoAnswers = 0
+			transition := s.Clocks.TransitionContact != nil
 			if !timed {
 				s.LastContactAt = now
 				w.completeTasks(now, "reached by phone", care.TaskTCMContact, care.TaskContact)
+				w.reachedLate(ctx, now)
 				break
 			}
 			if at.After(s.LastContactAt) {
 				s.LastContactAt = at
 			}
 			asBilled := s.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
-			w.doneAt(at, "reached by phone", false, care.TaskContact)
+			w.doneAt(at, "reached by phone", transition, care.TaskContact)
 			w.doneAt(at, "reached by phone", asBilled, care.TaskTCMContact)
 		case care.CallDeclined:
 			s.NoAnswers = 0

@@ -60,6 +60,17 @@ const (
 	// minutes to that time's CCM month (not counted when that month's clock
 	// has closed). Asked only for an action that carries such a time.
 	versionContactTimes = "contact-times"
+	// versionTransitionContact: the contact clock of a transfer or level
+	// change is kept like a discharge's clocks (TransitionContact): one that
+	// fired missed, or was recorded missed because the transfer was entered
+	// late, is corrected to met by a contact made by its due time and
+	// entered afterwards, and recorded done late by one made after it; a
+	// transfer dated without a time and entered on its day counts contacts
+	// from the start of that day. An untimed reached call records a missed
+	// clock done late, as an untimed contact does. Asked at a transfer or
+	// level change, and at an untimed reached call that finds a missed
+	// clock to record.
+	versionTransitionContact = "transition-contact"
 )
 
 // AttrPaused is set while a case's outreach is paused (cases paused under
@@ -85,6 +96,22 @@ type ClockState struct {
 	// Alerts counts the alerts raised per task and kind: the occurrence
 	// part of an alert's id.
 	Alerts []AlertCount `json:"alerts,omitempty"`
+	// TransitionContact is the contact clock of the latest transfer or
+	// level change (change transition-contact).
+	TransitionContact *TransitionContact `json:"transition_contact,omitempty"`
+}
+
+// TransitionContact is the contact clock of a transfer or level change,
+// kept in the case's tasks while it is missed, until the next transfer or
+// level change, so that a contact entered late can still meet it or record
+// it done late.
+type TransitionContact struct {
+	TaskID string `json:"task_id"`
+	// From is when a contact made then counts toward it: the start of the
+	// transition's date when it was dated without a time and entered on
+	// that day (the task starts when it was entered), else the task's
+	// start.
+	From time.Time `json:"from"`
 }
 
 // AlertCount is how many alerts of a kind a task raised.

@@ -212,13 +212,19 @@ func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, timed bo
 			w.completeLate(now, summary, kinds...)
 		}
 	}
+	// The contact clock of a transfer or level change is kept while missed
+	// only under change transition-contact: one kept can be met or done late.
+	transition := w.state.Clocks.TransitionContact != nil
 	if timed {
-		w.doneAt(now, summary, false, care.TaskContact)
+		w.doneAt(now, summary, transition, care.TaskContact)
 		w.doneAt(now, summary, asBilled, care.TaskTCMContact)
 	} else {
 		w.completeTasks(now, summary, care.TaskTCMContact, care.TaskContact)
 		if asBilled {
 			w.completeLate(now, summary, care.TaskTCMContact)
+		}
+		if transition {
+			w.completeLate(now, summary, care.TaskContact)
 		}
 	}
 	switch {

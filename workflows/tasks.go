@@ -49,8 +49,10 @@ func (w *caseWorkflow) visitDone(ctx workflow.Context, now time.Time) {
 	}
 }
 
-// lateDoable reports that t is a missed clock of the latest discharge that
-// staff can still do: it is then recorded done late.
+// lateDoable reports that t is a missed clock of the latest discharge (or
+// the contact clock of the latest transfer or level change, change
+// transition-contact) that staff can still do: it is then recorded done
+// late.
 func (w *caseWorkflow) lateDoable(t care.Task) bool {
 	return t.Status == care.TaskMissed && w.retained(t)
 }
@@ -67,18 +69,18 @@ func (w *caseWorkflow) doneLate(t *care.Task, now time.Time, outcome string) {
 
 // retained reports that a closed task stays in the workflow state: the
 // clocks of the latest discharge (a missed one can be done late, a closed
-// readmission watch corrected by a readmission entered late).
+// readmission watch corrected by a readmission entered late) and the
+// contact clock of the latest transfer or level change (change
+// transition-contact).
 func (w *caseWorkflow) retained(t care.Task) bool {
-	d := w.state.Discharge
-	if d == nil || t.Status == care.TaskCancelled || t.Status == care.TaskOpen {
+	if t.Status == care.TaskCancelled || t.Status == care.TaskOpen {
 		return false
 	}
-	for _, id := range d.Tasks {
-		if id == t.ID {
-			return true
-		}
+	if tc := w.state.Clocks.TransitionContact; tc != nil && tc.TaskID == t.ID {
+		return true
 	}
-	return false
+	d := w.state.Discharge
+	return d != nil && slices.Contains(d.Tasks, t.ID)
 }
 
 // newTask opens a task and returns a copy of it.
@@ -153,10 +155,11 @@ func (w *caseWorkflow) doneAt(at time.Time, outcome string, late bool, kinds ...
 // happened earlier that day: they count from the start of the date.
 func (w *caseWorkflow) startedBy(t care.Task, at time.Time) bool {
 	start := t.StartedAt
-	if d := w.state.Discharge; d != nil && d.DischargedAt.Equal(d.EnteredAt) && slices.Contains(d.Tasks, t.ID) {
-		if day, err := time.ParseInLocation(time.DateOnly, d.Date, w.state.Policy.Location()); err == nil {
-			start = day
-		}
+	if d := w.state.Discharge; d != nil && slices.Contains(d.Tasks, t.ID) {
+		start = transitionFrom(*d, w.state.Policy.Location())
+	}
+	if tc := w.state.Clocks.TransitionContact; tc != nil && tc.TaskID == t.ID {
+		start = tc.From
 	}
 	return !at.Before(start)
 }

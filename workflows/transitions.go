@@ -137,6 +137,9 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 		}
 		w.cancelTasks(now, "superseded by a new transition", care.TaskContact)
 		ct := w.newTask(c.DischargedAt, care.TaskContact, fmt.Sprintf("contact the client and receiving providers after the %s", t.Kind), s.Case.Manager, c.ContactDue, true)
+		if workflow.GetVersion(ctx, versionTransitionContact, workflow.DefaultVersion, 1) == 1 {
+			s.Clocks.TransitionContact = &TransitionContact{TaskID: ct.ID, From: transitionFrom(c, loc)}
+		}
 		summary := fmt.Sprintf("%s from %s to %s on %s", t.Kind, t.From, t.To, t.Date)
 		if late := w.pastClocks(now, []string{ct.ID}); late != "" {
 			w.alert(now, ct, "late-entry", p.Supervisor, fmt.Sprintf("%s of case %s on %s entered late: %s", t.Kind, s.Case.ID, t.Date, late))
@@ -145,6 +148,19 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 		w.follow(ctx, care.ActionTransition, t.Branch())
 		return summary, nil
 	}
+}
+
+// transitionFrom is when contacts count toward the clocks of a transition
+// with clocks c: from the start of its date when it was dated without a
+// time and entered on that day (its clocks start when it was entered),
+// else from when it happened.
+func transitionFrom(c care.DischargeClocks, loc *time.Location) time.Time {
+	if c.DischargedAt.Equal(c.EnteredAt) {
+		if day, err := time.ParseInLocation(time.DateOnly, c.Date, loc); err == nil {
+			return day
+		}
+	}
+	return c.DischargedAt
 }
 
 // pastClocks closes the clocks among ids whose due time passed before now
