@@ -203,3 +203,33 @@ func TestCCMMinutesBeforeTheFirstMonthAndATargetReachedLate(t *testing.T) {
 	require.True(t, *task.Met)
 	require.False(t, task.CompletedAt.Before(newYork(t, "2027-03-02 10:00:00")), "met once the 15 minutes of 2 March were made, not on the 1st: %s", task.CompletedAt)
 }
+
+// A case continued from a run that counted a TCM contact attempt before
+// the time of attempts was kept (DischargeClocks.LastAttemptAt zero): a
+// second attempt, made earlier than it is entered, meets the clock when
+// it is entered, the latest the first attempt can have been made, not at
+// its own time, which may be before the first.
+func TestAnAttemptCountedBeforeItsTimeWasKeptMeetsTheClockWhenEntered(t *testing.T) {
+	c := newCaseEnvWith(t, "transitional-care", care.ModelClinical)
+	start := newYork(t, "2026-12-02 09:00:00").UTC()
+	due := newYork(t, "2026-12-04 23:59:59").UTC()
+	cs := riverCase()
+	cs.Program = c.policy.Program
+	contact := care.Task{ID: "tcm-contact-1", CaseID: cs.ID, Kind: care.TaskTCMContact, Description: "interactive contact",
+		Owner: "cm-ana", StartedAt: start, Due: due, Status: care.TaskOpen, Clock: true}
+	state := workflows.CaseState{Case: cs, Policy: c.policy, Phase: care.PhasePostTransition, PhaseSince: start, Risk: care.RiskHigh,
+		Seq: 10, TaskSeq: 1, Tasks: []care.Task{contact},
+		Discharge: &care.DischargeClocks{DischargedAt: start, EnteredAt: start, Date: "2026-12-02", ContactDue: due,
+			Tasks: []string{contact.ID}, Attempts: 1}}
+	c.env.SetStartTime(start)
+	c.wait(day) // Thursday 3 December, 09:00
+	r := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient, Attempt: true, Outcome: care.CallNoAnswer,
+		At: start.Add(time.Hour)})
+	c.update(workflows.UpdateClose, "cm-ana", care.Closure{Reason: care.ClosureTransferred})
+	c.env.ExecuteWorkflow(workflows.CaseWorkflow, &workflows.CaseInput{Case: cs, Policy: c.policy, State: &state})
+	require.NoError(t, c.env.GetWorkflowError())
+	require.Contains(t, c.lastSummary(r), "tcm-contact-1 met by attempts")
+	task := c.lastTask("tcm-contact-1")
+	require.True(t, *task.Met)
+	require.True(t, start.Add(day).Equal(task.CompletedAt), "met when the second attempt was entered: %s", task.CompletedAt)
+}
