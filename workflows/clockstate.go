@@ -102,9 +102,9 @@ type ClockState struct {
 }
 
 // TransitionContact is the contact clock of a transfer or level change,
-// kept in the case's tasks while it is missed, until the next transfer or
-// level change, so that a contact entered late can still meet it or record
-// it done late.
+// kept in the case's tasks while it is missed, until the next transition
+// (a discharge or readmission cancels or supersedes it too), so that a
+// contact entered late can still meet it or record it done late.
 type TransitionContact struct {
 	TaskID string `json:"task_id"`
 	// From is when a contact made then counts toward it: the start of the

@@ -70,13 +70,13 @@ func (w *caseWorkflow) doneLate(t *care.Task, now time.Time, outcome string) {
 // retained reports that a closed task stays in the workflow state: the
 // clocks of the latest discharge (a missed one can be done late, a closed
 // readmission watch corrected by a readmission entered late) and the
-// contact clock of the latest transfer or level change (change
+// missed contact clock of the latest transfer or level change (change
 // transition-contact).
 func (w *caseWorkflow) retained(t care.Task) bool {
 	if t.Status == care.TaskCancelled || t.Status == care.TaskOpen {
 		return false
 	}
-	if tc := w.state.Clocks.TransitionContact; tc != nil && tc.TaskID == t.ID {
+	if tc := w.state.Clocks.TransitionContact; tc != nil && tc.TaskID == t.ID && t.Status == care.TaskMissed {
 		return true
 	}
 	d := w.state.Discharge

@@ -85,6 +85,76 @@ func TestATransferContactAfterItsDueTimeIsDoneLate(t *testing.T) {
 	require.Equal(t, care.TaskDone, task.Status)
 	require.False(t, *task.Met)
 	require.Contains(t, task.Outcome, "contact with family late (missed at 2026-12-05T04:59:59Z)")
+
+	// Before the change the missed clock had left the case: no record that
+	// the contact was made.
+	c = transferCase(t, workflow.DefaultVersion, 5*day)
+	c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyFamily})
+	c.closeAndRun()
+	require.Equal(t, care.TaskMissed, c.lastTaskOfKind(care.TaskContact).Status)
+}
+
+// A call that reached the client after the transfer's contact clock fired
+// missed records it done late: entered without a time, when entered; with
+// one, at that time. Before the change it stayed missed.
+func TestAReachedCallRecordsAMissedTransferContactClockDoneLate(t *testing.T) {
+	wait := 7*day + 2*time.Hour // Wednesday 9 December, 16:00: call-2 is due
+	c := transferCase(t, 1, wait)
+	call := c.update(workflows.UpdateCall, "cm-ana", care.CallResult{TaskID: "call-2", Outcome: care.CallReached})
+	c.closeAndRun()
+	require.NoError(t, call.err)
+	task := c.lastTaskOfKind(care.TaskContact)
+	require.Equal(t, care.TaskDone, task.Status)
+	require.False(t, *task.Met)
+	require.Contains(t, task.Outcome, "reached by phone late (missed at 2026-12-05T04:59:59Z)")
+
+	at := newYork(t, "2026-12-09 15:30:00")
+	c = transferCase(t, 1, wait)
+	call = c.update(workflows.UpdateCall, "cm-ana", care.CallResult{TaskID: "call-2", Outcome: care.CallReached, At: at})
+	c.closeAndRun()
+	require.NoError(t, call.err)
+	task = c.lastTaskOfKind(care.TaskContact)
+	require.Equal(t, care.TaskDone, task.Status)
+	require.True(t, at.Equal(task.CompletedAt), "done when the call was made: %s", task.CompletedAt)
+	require.Contains(t, task.Outcome, "reached by phone late (missed at 2026-12-05T04:59:59Z)")
+
+	c = transferCase(t, workflow.DefaultVersion, wait)
+	c.update(workflows.UpdateCall, "cm-ana", care.CallResult{TaskID: "call-2", Outcome: care.CallReached})
+	c.closeAndRun()
+	require.Equal(t, care.TaskMissed, c.lastTaskOfKind(care.TaskContact).Status)
+}
+
+// A discharge supersedes a transfer's missed contact clock: a contact
+// entered afterwards is the discharge's, and does not touch it.
+func TestADischargeSupersedesTheKeptContactClock(t *testing.T) {
+	c := transferCase(t, 1, 5*day)
+	c.update(workflows.UpdateTransition, "cm-ana", discharge("2026-12-07"))
+	r := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient})
+	c.closeAndRun()
+	require.NoError(t, r.err)
+	missed := c.lastTaskOfKind(care.TaskContact) // the transfer's: a discharge opens none
+	require.Equal(t, care.TaskMissed, missed.Status)
+	require.Equal(t, care.TaskDone, c.lastTaskOfKind(care.TaskTCMContact).Status, "the contact is the discharge's")
+	require.NotContains(t, c.lastSummary(r), missed.ID)
+	for _, tk := range r.status.Tasks {
+		require.NotEqual(t, missed.ID, tk.ID, "the superseded clock has left the case")
+	}
+}
+
+// A transfer's contact clock met in time leaves the case like any done
+// task: only a missed one is kept.
+func TestAMetTransferContactClockIsNotKept(t *testing.T) {
+	c := transferCase(t, 1, day)
+	met := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient})
+	c.wait(day)
+	later := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyProvider})
+	c.closeAndRun()
+	require.NoError(t, met.err)
+	task := c.lastTaskOfKind(care.TaskContact)
+	require.True(t, *task.Met)
+	for _, tk := range later.status.Tasks {
+		require.NotEqual(t, task.ID, tk.ID, "a met clock is not kept")
+	}
 }
 
 // A transfer dated today without a time starts its contact clock when it

@@ -91,6 +91,7 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 			summary += w.readmissionAgainstWatch(ctx, now, loc, t)
 		}
 		w.cancelTasks(now, "readmitted", care.PostDischargeKinds...)
+		s.Clocks.TransitionContact = nil // its clock, if missed, is no longer kept
 		w.cancelVisits(ctx)
 		w.follow(ctx, care.ActionTransition, t.Branch())
 		return summary, nil
@@ -101,6 +102,7 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 			return "", err
 		}
 		w.cancelTasks(now, "superseded by a new discharge", append(care.PostDischargeKinds, care.TaskReadmissionWatch)...)
+		s.Clocks.TransitionContact = nil // superseded too: its clock, if missed, is no longer kept
 		w.cancelVisits(ctx)
 		s.Discharge = &c
 		owner, from := s.Case.Manager, c.DischargedAt
