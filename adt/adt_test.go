@@ -492,3 +492,53 @@ func TestSameMessageIgnoresOnlyLineEndingsAndTheMessageTime(t *testing.T) {
 		t.Error("MSH-7 is found with the message's own field separator")
 	}
 }
+
+// An identifier without an assigning authority (CX.4) is the sending
+// facility's: another hospital's bare 4711 is not the local patient 4711,
+// and the patient it registers is found again by the same message form.
+func TestAnIdentifierWithoutAuthorityIsTheSendingFacilitys(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	store.patients["4711"] = "p-local" // a local MRN, as staff entered it
+	other := func(event, control, extra string) []byte {
+		return bytes.Replace(msg(event, control, "4711", extra), []byte("|EPIC|CITYHOSP|"), []byte("|EPIC|OTHERHOSP|"), 1)
+	}
+	if a := ack(t, l.Receive(context.Background(), other("A04", "O1", ""), "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("A04 from another hospital: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))
+	}
+	drain(t, ap, store, cases)
+	if len(cases.opened) != 1 || cases.opened[0].PatientID == "p-local" {
+		t.Fatalf("the other hospital's 4711 opened a case for %+v", cases.opened)
+	}
+	if _, ok := store.patients["OTHERHOSP:4711"]; !ok {
+		t.Fatalf("registered under %v, want OTHERHOSP:4711", store.patients)
+	}
+	if store.names["p-local"] != "" {
+		t.Errorf("the local patient's name was overwritten: %q", store.names["p-local"])
+	}
+	// The same hospital's discharge of that patient reaches their case.
+	opened := cases.opened[0].ID
+	if a := ack(t, l.Receive(context.Background(), other("A03", "O2", pv1Discharge("20261203")), "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("A03 from another hospital: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))
+	}
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 1 || cases.signals[0].caseID != opened {
+		t.Errorf("discharge signals = %+v, want one to %s", cases.signals, opened)
+	}
+	// From the local hospital, a bare id is its own MRN.
+	m, err := Read(mustParse(t, msg("A08", "L1", "4711", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs := m.Refs([]string{"CITYHOSP"}); len(refs) != 2 || refs[1] != "4711" {
+		t.Errorf("refs of the local hospital's bare id = %v", refs)
+	}
+}
+
+func mustParse(t *testing.T, b []byte) *hl7.Message {
+	t.Helper()
+	m, err := hl7.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

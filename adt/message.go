@@ -30,7 +30,7 @@ const (
 var Events = []string{A01, A02, A03, A04, A08, A11, A13}
 
 // Identifier is one PID-3 repetition: the id and its assigning authority
-// (CX.1 and CX.4.1).
+// (CX.1 and CX.4.1, else the sending facility, MSH-4.1).
 type Identifier struct {
 	ID, Authority, Type string
 }
@@ -105,7 +105,14 @@ func Read(m *hl7.Message) (Message, error) {
 	}
 	for _, rep := range pid.Field(3) {
 		if id := strings.TrimSpace(rep.Comp(1)); id != "" {
-			msg.Identifiers = append(msg.Identifiers, Identifier{ID: id, Authority: strings.TrimSpace(rep.Sub(4, 1)), Type: rep.Comp(5)})
+			// An identifier without an assigning authority (CX.4) is the
+			// sending facility's: read as bare, it could name a patient of
+			// another hospital's, or one of the local MRNs.
+			authority := strings.TrimSpace(rep.Sub(4, 1))
+			if authority == "" {
+				authority = facility
+			}
+			msg.Identifiers = append(msg.Identifiers, Identifier{ID: id, Authority: authority, Type: rep.Comp(5)})
 		}
 	}
 	if len(msg.Identifiers) == 0 {
@@ -210,7 +217,7 @@ func (m Message) NewRef(local []string) string {
 			break
 		}
 	}
-	if pick.Authority == "" || slices.Contains(local, pick.Authority) {
+	if slices.Contains(local, pick.Authority) {
 		return pick.ID
 	}
 	return pick.Authority + ":" + pick.ID
