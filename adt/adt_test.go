@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/hl7"
@@ -26,6 +28,7 @@ type memStore struct {
 	open     map[string][]postgres.OpenCase
 	policies map[string]care.Policy
 	names    map[string]string
+	storeErr error // StoreInbound fails with it
 }
 
 func newMemStore() *memStore {
@@ -35,6 +38,9 @@ func newMemStore() *memStore {
 func (s *memStore) StoreInbound(_ context.Context, m postgres.InboxMessage) (postgres.InboxMessage, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.storeErr != nil {
+		return m, false, s.storeErr
+	}
 	if m.Status == "" {
 		m.Status = postgres.InboxPending
 	}
@@ -395,7 +401,7 @@ func TestListenerOverTCP(t *testing.T) {
 		return ack(t, f)
 	}
 	big := msg("A03", "BIG", "MRN-0042^^^CITYHOSP", "NTE|1||"+strings.Repeat("x", 4096)+"\r")
-	if a := send(big); a.Get("MSA-1") != "AR" || a.Get("MSA-2") != "BIG" {
+	if a := send(big); a.Get("MSA-1") != "AE" || a.Get("MSA-2") != "BIG" {
 		t.Errorf("oversized: %s %s", a.Get("MSA-1"), a.Get("MSA-2"))
 	}
 	if a := send(msg("A03", "OK1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130"))); a.Get("MSA-1") != "AA" {
@@ -541,4 +547,36 @@ func mustParse(t *testing.T, b []byte) *hl7.Message {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// A message the inbox cannot store is answered AR, which the sender may
+// resend as it is, and the log line names the database error by its code:
+// PostgreSQL's message can quote the row (here a part of the patient's name).
+func TestAnInboxDownIsAnsweredARAndLoggedWithoutTheRow(t *testing.T) {
+	store, _, l, _, logs := setup()
+	store.storeErr = &pq.Error{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0xe7 0x61 0x6c Quinn`}
+	a := ack(t, l.Receive(context.Background(), msg("A03", "D1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test"))
+	if a.Get("MSA-1") != "AR" || a.Get("ERR-3") != "207" {
+		t.Errorf("inbox down: %s %s", a.Get("MSA-1"), a.Get("ERR-3"))
+	}
+	if strings.Contains(logs.String(), "Quinn") || strings.Contains(logs.String(), "0xe7") || !strings.Contains(logs.String(), "22021") {
+		t.Errorf("log line: %s", logs.String())
+	}
+}
+
+// A message in ISO-8859-1 is stored and read as UTF-8: the patient's name
+// arrives whole.
+func TestALatin1MessageIsReadAsUTF8(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	raw := bytes.Replace(msg("A04", "L1", "X-7^^^OTHERHOSP^MR", ""), []byte("Quinn^River"), []byte("Gon\xe7alves^Ana"), 1)
+	if a := ack(t, l.Receive(context.Background(), raw, "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("Latin-1 A04: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))
+	}
+	drain(t, ap, store, cases)
+	if got := store.names["p-otherhosp-x-7"]; got != "Ana Gonçalves" {
+		t.Errorf("name = %q", got)
+	}
+	if !strings.Contains(store.rows[0].Raw, "Gonçalves") {
+		t.Errorf("stored raw is not UTF-8: %q", store.rows[0].Raw)
+	}
 }

@@ -66,7 +66,7 @@ func (a *Applier) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		m, ok, err := a.store.NextPending(ctx)
 		if err != nil {
-			a.log.Warn("adt: inbox unavailable; retrying", "error", err.Error())
+			a.log.Warn("adt: inbox unavailable; retrying", "error", postgres.SafeError(err))
 			a.sleep(ctx, 2*time.Second)
 			continue
 		}
@@ -91,7 +91,7 @@ func (a *Applier) Run(ctx context.Context) {
 			continue
 		}
 		if err := a.store.FinishInbound(ctx, m.Seq, res.status, res.reason, res.cases); err != nil {
-			a.log.Warn("adt: could not record an outcome; retrying", "facility", m.SendingFacility, "control_id", m.ControlID, "error", err.Error())
+			a.log.Warn("adt: could not record an outcome; retrying", "facility", m.SendingFacility, "control_id", m.ControlID, "error", postgres.SafeError(err))
 			a.sleep(ctx, 2*time.Second)
 			continue
 		}
@@ -273,7 +273,7 @@ func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, pati
 		c := care.Case{ID: care.CaseID(patient, program), PatientID: patient, Program: program, Model: p.ADT.Model,
 			Manager: p.ADT.Manager, Source: care.SourceADT, OpenedBy: care.ActorSystem}
 		if err := c.Validate(); err != nil {
-			return failed("cannot open a case: " + err.Error())
+			return failed("cannot open a case: " + postgres.SafeError(err))
 		}
 		if _, err := client.Open(ctx, c, p); err != nil {
 			return transient(err)
@@ -298,5 +298,5 @@ func caseIDs(cs []postgres.OpenCase) []string {
 }
 
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return strings.Join(strings.Fields(postgres.SafeError(err)), " ")
 }

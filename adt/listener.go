@@ -133,7 +133,8 @@ func (l *Listener) serveConn(ctx context.Context, conn net.Conn) {
 			if msg != nil {
 				facility, controlID = msg.Get("MSH-4"), msg.Get("MSH-10")
 			}
-			ack = l.answer(msg, facility, controlID, "", &Reject{Code: hl7.AR, Err: hl7.ErrInternal.With("", "the message exceeds the receiver's size limit")}, remote)
+			// AE: an error in the message itself, not to be resent as it is.
+			ack = l.answer(msg, facility, controlID, "", &Reject{Code: hl7.AE, Err: hl7.ErrInternal.With("", "the message exceeds the receiver's size limit")}, remote)
 		case err != nil:
 			var ne net.Error
 			switch {
@@ -169,6 +170,16 @@ func headerOnly(frame []byte) []byte {
 // applied, AR when it cannot be parsed or is not an ADT event caseflow
 // takes.
 func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byte {
+	decoded, err := hl7.ToUTF8(raw)
+	if err != nil {
+		hdr, _ := hl7.Parse(headerOnly(raw))
+		var facility, controlID string
+		if hdr != nil {
+			facility, controlID = hdr.Get("MSH-4"), hdr.Get("MSH-10")
+		}
+		return l.answer(hdr, facility, controlID, "", reject(hl7.AE, hl7.ErrDataType, "MSH^1^18", "%s", err.Error()), remote)
+	}
+	raw = decoded
 	m, err := hl7.Parse(raw)
 	if err != nil {
 		var pe *hl7.ParseError
@@ -191,14 +202,16 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 	if rej := l.check(ctx, m); rej != nil {
 		row.Status, row.Reason = postgres.InboxRejected, rej.Error()
 		if _, _, err := l.inbox.StoreInbound(ctx, row); err != nil {
-			l.log.Error("adt: could not audit a rejected message", "facility", facility, "control_id", controlID, "error", err.Error())
+			l.log.Error("adt: could not audit a rejected message", "facility", facility, "control_id", controlID, "error", postgres.SafeError(err))
 		}
 		return l.answer(m, facility, controlID, event, rej, remote)
 	}
 	stored, isNew, err := l.inbox.StoreInbound(ctx, row)
 	if err != nil {
-		l.log.Error("adt: inbox unavailable", "facility", facility, "control_id", controlID, "error", err.Error())
-		return l.answer(m, facility, controlID, event, &Reject{Code: hl7.AE, Err: hl7.ErrInternal.With("", "the message could not be stored; nothing was applied; resend it")}, remote)
+		l.log.Error("adt: inbox unavailable", "facility", facility, "control_id", controlID, "error", postgres.SafeError(err))
+		// AR: rejected for a reason unrelated to its content (the receiver
+		// is down), which the sender may resend as it is (HL7 v2.5 2.9.2).
+		return l.answer(m, facility, controlID, event, &Reject{Code: hl7.AR, Err: hl7.ErrInternal.With("", "the message could not be stored; nothing was applied; resend it")}, remote)
 	}
 	if !isNew && !sameMessage(stored.Raw, string(raw)) {
 		// The sender reused a control id for another message: answering AA

@@ -112,7 +112,7 @@ Ctrl-C (or SIGTERM) stops the listener.`,
 	fl.StringVar(&f.key, "tls-key", "", "PEM private key file of --tls-cert")
 	fl.StringSliceVar(&f.cfg.LocalAuthorities, "authority", nil, "PID-3 assigning authority whose identifiers are your patient references as they are (repeatable)")
 	fl.StringSliceVar(&f.cfg.Programs, "program", nil, "program whose policy may open cases from the feed (adt.open_cases), and whose cases get its transitions (repeatable)")
-	fl.IntVar(&f.cfg.MaxFrame, "max-frame", 1<<20, "largest message accepted, in bytes (larger ones get AR)")
+	fl.IntVar(&f.cfg.MaxFrame, "max-frame", 1<<20, "largest message accepted, in bytes (larger ones get AE)")
 	fl.DurationVar(&f.cfg.ReadTimeout, "read-timeout", 2*time.Minute, "close a connection that sends no complete message for this long")
 	return cmd
 }

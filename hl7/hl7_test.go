@@ -175,3 +175,58 @@ func TestFrames(t *testing.T) {
 		t.Fatalf("after the end: %v", err)
 	}
 }
+
+func TestToUTF8(t *testing.T) {
+	header := func(cs string) string {
+		return "MSH|^~\\&|EPIC|CITYHOSP|CASEFLOW|CARE|20261201083000||ADT^A08|M1|P|2.5.1||||||" + cs + "\rPID|1||X-1||"
+	}
+	for _, c := range []struct {
+		name, in, want, err string
+	}{
+		{"ISO-8859-1 named", header("8859/1") + "Gon\xe7alves^Ana\r", header("8859/1") + "Gonçalves^Ana\r", ""},
+		{"none named, Latin-1 sent", header("") + "Gon\xe7alves^Ana\r", header("") + "Gonçalves^Ana\r", ""},
+		{"none named, UTF-8 sent", header("") + "Gonçalves^Ana\r", header("") + "Gonçalves^Ana\r", ""},
+		{"UTF-8 named", header("UNICODE UTF-8") + "Gonçalves^Ana\r", header("UNICODE UTF-8") + "Gonçalves^Ana\r", ""},
+		{"UTF-8 named, Latin-1 sent", header("UNICODE UTF-8") + "Gon\xe7alves^Ana\r", "", "MSH-18 says UNICODE UTF-8 but the message is not valid UTF-8"},
+		{"another set", header("8859/2") + "Gon\xe7alves^Ana\r", "", `MSH-18 character set "8859/2" is not supported`},
+		{"another set, ASCII only", header("8859/2") + "Goncalves^Ana\r", header("8859/2") + "Goncalves^Ana\r", ""},
+	} {
+		got, err := ToUTF8([]byte(c.in))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), "Gon") {
+				t.Errorf("%s: error %v, want %q (and no part of the message)", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.name, got, err, c.want)
+		}
+	}
+}
+
+// A frame that ends at <FS>, its <CR> not sent (or not yet), is returned
+// at once: the sender waits for its ACK.
+func TestAFrameEndingAtFSIsReadWithoutWaiting(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	r := NewFrameReader(pr, 1<<20)
+	go func() { _, _ = pw.Write([]byte{StartBlock, 'M', 'S', 'H', EndBlock}) }()
+	got := make(chan []byte, 1)
+	go func() {
+		f, _ := r.Read()
+		got <- f
+	}()
+	select {
+	case f := <-got:
+		if string(f) != "MSH" {
+			t.Errorf("frame %q", f)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the frame was not returned until more bytes came")
+	}
+	// The CR that comes later is skipped before the next frame.
+	go func() { _, _ = pw.Write([]byte{CR, StartBlock, 'E', 'V', 'N', EndBlock, CR}) }()
+	if f, err := r.Read(); err != nil || string(f) != "EVN" {
+		t.Errorf("next frame %q, %v", f, err)
+	}
+}

@@ -54,9 +54,13 @@ func (f *FrameReader) Read() ([]byte, error) {
 			return nil, err
 		}
 		if b == EndBlock {
-			next, err := f.r.Peek(1)
-			if err == nil && next[0] == CR {
-				_, _ = f.r.ReadByte()
+			// The CR that ends the frame is taken when it came with it; a
+			// frame that ends at <FS> is answered without waiting for more
+			// bytes (a CR that comes later is skipped before the next frame).
+			if f.r.Buffered() > 0 {
+				if next, err := f.r.Peek(1); err == nil && next[0] == CR {
+					_, _ = f.r.ReadByte()
+				}
 			}
 			if over {
 				return buf, ErrFrameTooLarge

@@ -437,6 +437,19 @@ func (s *Store) Services(ctx context.Context, caseID string) ([]care.ServiceStat
 	return out, rows.Err()
 }
 
+// SafeError is err as a log line may carry it: a PostgreSQL error by its
+// SQLSTATE code and condition name only, since its message can quote the
+// values of a row (a patient's name in an encoding error, a key in a
+// constraint's). Other errors (a connection refused, a timeout) are as
+// they are.
+func SafeError(err error) string {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return fmt.Sprintf("postgres error %s (%s)", pqErr.Code, pqErr.Code.Name())
+	}
+	return err.Error()
+}
+
 // IsUniqueViolation reports whether err is a PostgreSQL unique-constraint error.
 func IsUniqueViolation(err error) bool {
 	var pqErr *pq.Error
