@@ -164,6 +164,9 @@ func (c *fakeCases) Open(_ context.Context, cs care.Case, _ care.Policy) (bool, 
 	if c.down {
 		return false, &care.Error{Kind: care.KindUnavailable, Message: "no answer"}
 	}
+	if _, exists := c.running[cs.ID]; exists { // open, or closed (false)
+		return false, nil
+	}
 	c.opened = append(c.opened, cs)
 	c.running[cs.ID] = true
 	return true, nil
@@ -578,5 +581,22 @@ func TestALatin1MessageIsReadAsUTF8(t *testing.T) {
 	}
 	if !strings.Contains(store.rows[0].Raw, "Gonçalves") {
 		t.Errorf("stored raw is not UTF-8: %q", store.rows[0].Raw)
+	}
+}
+
+// A registration of a patient whose case in the program is closed opens
+// nothing (a case's id is never reused), and the inbox says so instead of
+// "case opened".
+func TestARegistrationOfAPatientWithAClosedCaseSaysNoneOpened(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	store.open["p-1"] = nil
+	cases.running[care.CaseID("p-1", "demo")] = false // closed
+	if a := ack(t, l.Receive(context.Background(), msg("A04", "R1", "MRN-0042^^^CITYHOSP", ""), "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("A04: %s", a.Get("MSA-1"))
+	}
+	drain(t, ap, store, cases)
+	row := store.rows[0]
+	if len(cases.opened) != 0 || row.Status != postgres.InboxIgnored || !strings.Contains(row.Reason, "exists already") {
+		t.Errorf("opened %v; inbox %s: %s", cases.opened, row.Status, row.Reason)
 	}
 }

@@ -148,6 +148,14 @@ func ignored(reason string, cases ...string) result {
 }
 func transient(err error) result { return result{retry: true, reason: oneLine(err)} }
 
+// transientAfter is transient for a message that reached the cases done
+// before err: the next attempt skips them.
+func transientAfter(err error, done []string) result {
+	r := transient(err)
+	r.cases = done
+	return r
+}
+
 // apply applies one stored message. Reasons name events, dates and opaque
 // ids only, never the patient.
 func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessage) result {
@@ -167,7 +175,7 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 		if msg.Event != A01 && msg.Event != A04 {
 			return failed("no patient is registered with a PID-3 identifier of this message")
 		}
-		return a.openCases(ctx, client, msg, "")
+		return a.openCases(ctx, client, msg, "", m.CaseIDs)
 	}
 	open, err := a.store.OpenCases(ctx, patient)
 	if err != nil {
@@ -191,12 +199,12 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 		if len(open) > 0 {
 			return ignored("admission: no readmission watch is open", caseIDs(open)...)
 		}
-		return a.openCases(ctx, client, msg, patient)
+		return a.openCases(ctx, client, msg, patient, m.CaseIDs)
 	case A04:
 		if len(open) > 0 {
 			return ignored("registration of a patient with an open case", caseIDs(open)...)
 		}
-		return a.openCases(ctx, client, msg, patient)
+		return a.openCases(ctx, client, msg, patient, m.CaseIDs)
 	case A08:
 		if err := a.store.UpdatePatientDemographics(ctx, patient, msg.Name, msg.BirthDate); err != nil {
 			return transient(err)
@@ -252,15 +260,15 @@ func (a *Applier) signal(ctx context.Context, client Cases, ids, done []string, 
 // openCases opens a case in screening, source adt, in each program whose
 // policy in force has ADT-sourced detection on, registering a patient first
 // seen on the feed.
-func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, patient string) result {
-	var opened []string
+func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, patient string, done []string) result {
+	var opened, existed []string
 	for _, program := range a.cfg.Programs {
 		p, err := a.store.PolicyFor(ctx, program, time.Now())
 		if errors.Is(err, care.ErrNotFound) {
 			continue
 		}
 		if err != nil {
-			return transient(err)
+			return transientAfter(err, opened)
 		}
 		if !p.ADT.OpenCases {
 			continue
@@ -275,18 +283,36 @@ func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, pati
 		if err := c.Validate(); err != nil {
 			return failed("cannot open a case: " + postgres.SafeError(err))
 		}
-		if _, err := client.Open(ctx, c, p); err != nil {
-			return transient(err)
+		if slices.Contains(done, c.ID) { // opened by an earlier attempt of this message
+			opened = append(opened, c.ID)
+			continue
+		}
+		started, err := client.Open(ctx, c, p)
+		if err != nil {
+			return transientAfter(err, opened)
+		}
+		if !started {
+			// A case's id is its patient's and program's, never reused: a
+			// closed case of the program is not opened again.
+			existed = append(existed, c.ID)
+			continue
 		}
 		opened = append(opened, c.ID)
 	}
-	if len(opened) == 0 {
-		if patient == "" {
-			return failed("no patient is registered with a PID-3 identifier of this message, and no program opens cases from the feed")
-		}
+	switch {
+	case len(opened) == 0 && len(existed) > 0:
+		return ignored(fmt.Sprintf("%s: the patient's case %s exists already (a closed case is not opened again); none opened",
+			msg.Event, strings.Join(existed, ", ")), existed...)
+	case len(opened) == 0 && patient == "":
+		return failed("no patient is registered with a PID-3 identifier of this message, and no program opens cases from the feed")
+	case len(opened) == 0:
 		return ignored(msg.Event + ": the patient has no open case and no program opens cases from the feed")
 	}
-	return result{status: postgres.InboxApplied, reason: "case opened in screening from the ADT feed", cases: opened}
+	reason := "case opened in screening from the ADT feed"
+	if len(existed) > 0 {
+		reason += fmt.Sprintf("; %s exists already, not opened again", strings.Join(existed, ", "))
+	}
+	return result{status: postgres.InboxApplied, reason: reason, cases: opened}
 }
 
 func caseIDs(cs []postgres.OpenCase) []string {
