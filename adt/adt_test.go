@@ -245,7 +245,7 @@ func TestDischargeAckedStoredAppliedOnce(t *testing.T) {
 		t.Fatalf("signals = %+v", cases.signals)
 	}
 	s := cases.signals[0]
-	want := care.Transition{Kind: care.TransitionDischarge, From: "CITYHOSP W4 402 1", To: "HOME", Date: "2026-11-30"}
+	want := care.Transition{Kind: care.TransitionDischarge, From: "CITYHOSP W4 402 1", To: "HOME", Date: "2026-11-30", Message: "CITYHOSP/M1"}
 	if s.caseID != "c-1" || s.t != want {
 		t.Errorf("signal = %+v, want %+v", s, want)
 	}

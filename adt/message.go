@@ -225,7 +225,7 @@ func (m Message) NewRef(local []string) string {
 
 // Transition is the care transition an A01, A02 or A03 reports.
 func (m Message) Transition(kind care.TransitionKind) care.Transition {
-	t := care.Transition{Kind: kind, Date: m.Date}
+	t := care.Transition{Kind: kind, Date: m.Date, Message: m.Facility + "/" + m.ControlID}
 	here := orElse(m.Location, m.Facility)
 	switch kind {
 	case care.TransitionDischarge:

@@ -318,6 +318,11 @@ type Transition struct {
 	// CPT 99495, high: 99496) is the clinician's call; empty takes it from
 	// the risk level.
 	Complexity Complexity `json:"complexity,omitempty"`
+	// Message is the key of the external message that reported it (the ADT
+	// feed's sending facility and MSH-10, "FACILITY/CONTROL-ID"; no PHI), so
+	// that a message delivered twice changes the case once. Staff's
+	// transitions have none.
+	Message string `json:"message,omitempty"`
 }
 
 // Complexity is the TCM medical decision-making complexity of a discharge.

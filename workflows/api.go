@@ -191,6 +191,10 @@ type CaseState struct {
 	NextReassessAt time.Time `json:"next_reassess_at,omitzero"`
 	// NoAnswers counts consecutive unanswered calls.
 	NoAnswers int `json:"no_answers,omitempty"`
+	// Messages are the keys of the latest external messages whose
+	// transitions the case took (care.Transition.Message, change
+	// adt-message-once), at most MessagesKept.
+	Messages []string `json:"messages,omitempty"`
 	// Discharge holds the clocks of the latest discharge.
 	Discharge *care.DischargeClocks `json:"discharge,omitempty"`
 	// Paused suspends the outreach clocks since PausedAt.

@@ -71,7 +71,16 @@ const (
 	// level change, and at an untimed reached call that finds a missed
 	// clock to record.
 	versionTransitionContact = "transition-contact"
+	// versionADTMessageOnce: a transition signal whose external message
+	// (care.Transition.Message) the case took already is dropped: the feed
+	// delivers a message again when it could not record that it applied it.
+	// Asked only for a signal that names its message.
+	versionADTMessageOnce = "adt-message-once"
 )
+
+// MessagesKept is how many external messages' keys a case keeps to drop
+// repeats: the feed repeats a message it just applied, never an old one.
+const MessagesKept = 16
 
 // AttrPaused is set while a case's outreach is paused (cases paused under
 // change pause-keeps-deadlines).

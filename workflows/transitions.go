@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,16 @@ func (w *caseWorkflow) onTransitionSignal(ctx workflow.Context, t care.Transitio
 		return err
 	}
 	defer w.lock.Unlock()
+	if t.Message != "" && workflow.GetVersion(ctx, versionADTMessageOnce, workflow.DefaultVersion, 1) == 1 {
+		if slices.Contains(w.state.Messages, t.Message) {
+			// A repeat of a message the case took: nothing happened again.
+			return nil
+		}
+		w.state.Messages = append(w.state.Messages, t.Message)
+		if n := len(w.state.Messages); n > MessagesKept {
+			w.state.Messages = slices.Clone(w.state.Messages[n-MessagesKept:])
+		}
+	}
 	before := w.state.Phase
 	var err error
 	if workflow.GetVersion(ctx, versionReadmissionAnyPhase, workflow.DefaultVersion, 1) == 1 {
