@@ -29,6 +29,7 @@ type memStore struct {
 	policies map[string]care.Policy
 	names    map[string]string
 	storeErr error // StoreInbound fails with it
+	standby  bool  // another listener applies the inbox
 }
 
 func newMemStore() *memStore {
@@ -58,6 +59,9 @@ func (s *memStore) StoreInbound(_ context.Context, m postgres.InboxMessage) (pos
 	s.rows = append(s.rows, m)
 	return m, true, nil
 }
+
+func (s *memStore) ApplierTurn(context.Context) (bool, error) { return !s.standby, nil }
+func (s *memStore) ReleaseApplier()                           {}
 
 func (s *memStore) PatientIDByRef(_ context.Context, ref string) (string, error) {
 	s.mu.Lock()
@@ -598,5 +602,27 @@ func TestARegistrationOfAPatientWithAClosedCaseSaysNoneOpened(t *testing.T) {
 	row := store.rows[0]
 	if len(cases.opened) != 0 || row.Status != postgres.InboxIgnored || !strings.Contains(row.Reason, "exists already") {
 		t.Errorf("opened %v; inbox %s: %s", cases.opened, row.Status, row.Reason)
+	}
+}
+
+// A listener whose applier does not hold the inbox's lock stores and
+// acknowledges, and leaves applying to the listener that holds it.
+func TestAListenerStandsByWhileAnotherApplies(t *testing.T) {
+	store, cases, l, ap, logs := setup()
+	store.standby = true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ap.Run(ctx); close(done) }()
+	if a := ack(t, l.Receive(ctx, msg("A03", "S1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("stored and acknowledged: %s", a.Get("MSA-1"))
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	<-done
+	if len(cases.signals) != 0 || store.rows[0].Status != postgres.InboxPending {
+		t.Errorf("applied while standing by: %+v, %s", cases.signals, store.rows[0].Status)
+	}
+	if !strings.Contains(logs.String(), "standing by") {
+		t.Errorf("log: %s", logs.String())
 	}
 }

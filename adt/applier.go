@@ -24,6 +24,10 @@ type Store interface {
 	OpenCases(ctx context.Context, patientID string) ([]postgres.OpenCase, error)
 	UpsertPatient(ctx context.Context, externalRef, name string, birthDate *time.Time) (string, error)
 	UpdatePatientDemographics(ctx context.Context, patientID, name string, birthDate *time.Time) error
+	// ApplierTurn reports whether this listener applies the inbox (it
+	// holds the one applier's lock); ReleaseApplier lets it go.
+	ApplierTurn(ctx context.Context) (bool, error)
+	ReleaseApplier()
 }
 
 // Cases is what the applier needs of the case workflows (caseclient).
@@ -60,10 +64,32 @@ func (a *Applier) Wake() {
 	}
 }
 
-// Run applies messages until ctx ends.
+// Run applies messages until ctx ends, while this listener is the one that
+// applies the inbox: of several listeners on one database (a rolling
+// deploy, a second host) one applies, in order, and the others stand by.
 func (a *Applier) Run(ctx context.Context) {
+	defer a.store.ReleaseApplier()
 	var client Cases
+	standby := false
 	for ctx.Err() == nil {
+		turn, err := a.store.ApplierTurn(ctx)
+		if err != nil {
+			a.log.Warn("adt: inbox unavailable; retrying", "error", postgres.SafeError(err))
+			a.sleep(ctx, 2*time.Second)
+			continue
+		}
+		if !turn {
+			if !standby {
+				a.log.Info("adt: another listener applies this inbox; standing by (messages received here are stored and applied by it)")
+				standby = true
+			}
+			a.sleep(ctx, 2*time.Second)
+			continue
+		}
+		if standby {
+			a.log.Info("adt: this listener applies the inbox now")
+			standby = false
+		}
 		m, ok, err := a.store.NextPending(ctx)
 		if err != nil {
 			a.log.Warn("adt: inbox unavailable; retrying", "error", postgres.SafeError(err))

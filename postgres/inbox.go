@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"time"
 
@@ -174,4 +175,62 @@ func (s *Store) PurgeInbound(ctx context.Context, before time.Time) (int64, erro
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// applierLockKey is the PostgreSQL advisory lock that the one listener
+// applying a database's inbox holds ("caseflow adt applier"): messages are
+// applied strictly in order, which two appliers would not keep.
+const applierLockKey int64 = 0x61647401
+
+// ApplierTurn reports whether this store's listener is the one that
+// applies the inbox: it holds the applier's lock, on a session of its own,
+// or takes it now because no other session holds it. false: another
+// listener applies the inbox (or this one's session ended and another took
+// over). A message being applied when the session ends may be applied by
+// the next holder again, which the cases drop (care.Transition.Message).
+func (s *Store) ApplierTurn(ctx context.Context) (bool, error) {
+	s.applierMu.Lock()
+	defer s.applierMu.Unlock()
+	if s.applier != nil {
+		var held bool
+		err := s.applier.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+			AND pid = pg_backend_pid() AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted)`, applierLockKey).Scan(&held)
+		if err == nil && held {
+			return true, nil
+		}
+		s.releaseApplier()
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, applierLockKey).Scan(&ok); err != nil || !ok {
+		_ = conn.Close()
+		return false, err
+	}
+	s.applier = conn
+	return true, nil
+}
+
+// ReleaseApplier lets the inbox applier's lock go, for another listener.
+func (s *Store) ReleaseApplier() {
+	s.applierMu.Lock()
+	defer s.applierMu.Unlock()
+	s.releaseApplier()
+}
+
+func (s *Store) releaseApplier() {
+	if s.applier == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.applier.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, applierLockKey); err != nil {
+		// The session may still hold it: end the session rather than
+		// return it to the pool.
+		_ = s.applier.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = s.applier.Close()
+	s.applier = nil
 }

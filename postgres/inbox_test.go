@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+	"github.com/stretchr/testify/require"
+
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/testdb"
 	"github.com/caseflow/caseflow/postgres"
 )
 
@@ -102,4 +106,39 @@ func TestPatientsAndOpenCasesForADT(t *testing.T) {
 	if p, _ := s.Patient(ctx, patient); p.Name == nil || *p.Name != "River Quinn" {
 		t.Errorf("name not updated: %+v", p)
 	}
+}
+
+// One listener at a time applies an inbox: a second gets no turn until the
+// first lets the lock go, or its session ends.
+func TestOneApplierHoldsTheInboxLock(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.New(t)
+	a, err := postgres.Open(ctx, dsn)
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := postgres.Open(ctx, dsn)
+	require.NoError(t, err)
+	defer b.Close()
+	turn := func(s *postgres.Store) bool {
+		t.Helper()
+		ok, err := s.ApplierTurn(ctx)
+		require.NoError(t, err)
+		return ok
+	}
+	require.True(t, turn(a))
+	require.True(t, turn(a), "still held")
+	require.False(t, turn(b), "a second applier while the first holds the lock")
+	a.ReleaseApplier()
+	require.True(t, turn(b), "taken once released")
+	require.False(t, turn(a))
+	// The session that holds it ends (its listener died, its connection
+	// broke): the lock is free, and its holder sees it no longer has it.
+	db, err := sqlx.Open("postgres", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`)
+	require.NoError(t, err)
+	require.True(t, turn(a), "taken once the holder's session ended")
+	require.False(t, turn(b), "the old holder sees it lost the lock")
+	a.ReleaseApplier()
 }

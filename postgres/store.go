@@ -44,6 +44,10 @@ type Store struct {
 	// action's path.
 	stepMu sync.Mutex
 	step   *sqlx.Stmt
+	// applier is the session that holds the inbox applier's lock, when
+	// this store's listener holds it (inbox.go, ApplierTurn).
+	applierMu sync.Mutex
+	applier   *sql.Conn
 }
 
 // stepStatement returns RecordStep's statement, preparing it the first
@@ -143,7 +147,10 @@ func OpenPool(ctx context.Context, dsn string, pool Pool) (*Store, error) {
 }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.ReleaseApplier()
+	return s.db.Close()
+}
 
 // DB returns the underlying connection pool, for tests and migrations.
 func (s *Store) DB() *sqlx.DB { return s.db }
