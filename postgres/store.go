@@ -299,7 +299,7 @@ func (s *Store) RecordStep(ctx context.Context, st care.Step, runID string) erro
 const stepSuperseded = "superseded"
 
 // recordStepSQL records a step's case row and event, once, with the reset
-// it makes (function caseflow_record_step, migrations 00010 and 00011): $1 to $16
+// it makes (function caseflow_record_step, migrations 00010, 00011 and 00013): $1 to $16
 // the case's snapshot, $17 the run, $18 to $25 the event, $26 and $27 the
 // actor and action of a reset event, $28 the tasks (stepTasks).
 const recordStepSQL = `SELECT caseflow_record_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,

@@ -75,7 +75,7 @@ SELECT ` + programLabel + `, CASE WHEN GROUPING(urgency) = 1 THEN 'all' ELSE urg
 	count(*) FILTER (WHERE status IN ('approved', 'denied') AND deadline_at IS NOT NULL AND decided_at <= deadline_at) AS decided_in_time,
 	count(*) FILTER (WHERE status IN ('approved', 'denied') AND deadline_at IS NOT NULL AND decided_at > deadline_at) AS decided_late,
 	` + pct("count(*) FILTER (WHERE status IN ('approved', 'denied') AND deadline_at IS NOT NULL AND decided_at <= deadline_at)",
-			"count(*) FILTER (WHERE status IN ('approved', 'denied') AND deadline_at IS NOT NULL)") + ` AS in_time_pct,
+			"count(*) FILTER (WHERE status IN ('approved', 'denied') AND deadline_at IS NOT NULL AND decided_at IS NOT NULL)") + ` AS in_time_pct,
 	count(*) FILTER (WHERE status = 'pended') AS pended,
 	count(*) FILTER (WHERE status = 'pended' AND deadline_at < (SELECT now_at FROM p)) AS pended_past_deadline,
 	round((percentile_cont(0.5) WITHIN GROUP (ORDER BY turnaround_h))::numeric, 2)::float8 AS turnaround_p50_h,
@@ -124,7 +124,7 @@ SELECT ` + programLabel + `, count(*) AS reminders,
 	count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
 	count(*) FILTER (WHERE status = 'unknown') AS unknown,
 	count(*) FILTER (WHERE status = 'pending') AS pending,
-	count(*) FILTER (WHERE status <> 'sent' AND last_error IS NOT NULL) AS failed
+	count(*) FILTER (WHERE status IN ('pending', 'skipped', 'cancelled') AND last_error IS NOT NULL) AS failed
 FROM rm GROUP BY ROLLUP (program) ORDER BY GROUPING(program), program`},
 		{name: "reminders-not-sent", title: "Reminders skipped, cancelled or of unknown delivery, by reason", query: reminderRows + `
 SELECT program, status, COALESCE(reason, 'unstated') AS reason, count(*) AS reminders
@@ -163,22 +163,34 @@ SELECT program, due, on_time, late, missed, open, escalated,
 FROM n ORDER BY program = 'all', program`}},
 
 	"ccm": {{name: "ccm", title: "Chronic care management minutes, by program and calendar month (anchor: the month)", query: `
-, m AS (
-	SELECT fc.program, t.status, t.met,
-		to_char((t.started_at + (t.due_at - t.started_at) / 2) AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
+, cm AS (
+	-- month_first: the first day of the clock's calendar month (in the
+	-- program's time zone; the month holds the middle of the clock) as a UTC
+	-- midnight, so that --from/--to select the months the rows are labelled
+	-- with, whatever the program's offset from UTC.
+	SELECT fc.program, t.case_id, t.status, t.met, t.started_at, t.due_at,
+		date_trunc('month', (t.started_at + (t.due_at - t.started_at) / 2) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_first
+	FROM tasks t JOIN fc USING (case_id)
+	WHERE t.kind = 'ccm-minutes' AND t.status <> 'cancelled'
+), m AS (
+	-- A month's minutes are those made from its first instant to before the
+	-- next month's: the clock is due at the month's last whole second
+	-- (activities.MonthOf), so the next month starts one second later.
+	SELECT cm.program, cm.status, cm.met, to_char(cm.month_first AT TIME ZONE 'UTC', 'YYYY-MM') AS month,
 		(SELECT COALESCE(sum((e.detail->>'minutes')::int), 0) FROM live e
-		 WHERE e.case_id = t.case_id AND e.action IN ('contact', 'call') AND e.detail ? 'minutes'
+		 WHERE e.case_id = cm.case_id AND e.action IN ('contact', 'call') AND e.detail ? 'minutes'
 		   AND NOT COALESCE((e.detail->>'minutes_not_counted')::boolean, false)
-		   AND LEAST(COALESCE((e.detail->>'at')::timestamptz, e.at), e.at) BETWEEN t.started_at AND t.due_at) AS minutes
-	FROM tasks t JOIN fc USING (case_id), p
-	WHERE t.kind = 'ccm-minutes' AND t.status <> 'cancelled' AND ` + inRange("t.started_at") + `
+		   AND LEAST(COALESCE((e.detail->>'at')::timestamptz, e.at), e.at) >= cm.started_at
+		   AND LEAST(COALESCE((e.detail->>'at')::timestamptz, e.at), e.at) < cm.due_at + interval '1 second') AS minutes
+	FROM cm, p
+	WHERE ` + inRange("cm.month_first") + `
 )
 SELECT ` + programLabel + `, CASE WHEN GROUPING(month) = 1 THEN 'all' ELSE month END AS month,
 	count(*) AS case_months,
 	count(*) FILTER (WHERE met) AS reached_target,
 	count(*) FILTER (WHERE NOT met) AS under_target,
 	count(*) FILTER (WHERE met IS NULL) AS month_open,
-	` + pct("count(*) FILTER (WHERE met)", "count(*)") + ` AS reached_pct,
+	` + pct("count(*) FILTER (WHERE met)", "count(*) FILTER (WHERE met IS NOT NULL)") + ` AS reached_pct,
 	sum(minutes)::bigint AS minutes,
 	round(avg(minutes), 1)::float8 AS minutes_per_case,
 	(percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes))::float8 AS minutes_p50
@@ -232,16 +244,32 @@ GROUP BY b.ord, b.label ORDER BY b.ord`},
 }
 
 // authRequests is each prior-authorization request as it stands last: the
-// authorization of the latest "service" event that names it.
+// authorization of the latest "service" event that names it. A request the
+// payer refused has no request id (the payer gave none): it is the refused
+// authorization of its service submitted at that time. A request still
+// pended whose coordination was stopped (withdrawn: its case closed, a later
+// plan replaced or removed its service, the service was cancelled, or a
+// later request of the service followed it) is left out, as a cancelled
+// clock is.
 var authRequests = `
 , ev AS (
-	SELECT fc.program, e.case_id, e.pos, e.detail->>'id' AS service_id, e.detail->'authorization' AS a
+	SELECT fc.program, fc.closed_at, e.case_id, e.pos, e.detail->>'id' AS service_id,
+		COALESCE((e.detail->>'plan_version')::int, 0) AS plan_version, e.detail->'authorization' AS a,
+		COALESCE(NULLIF(e.detail->'authorization'->>'request_id', ''), 'refused at ' || (e.detail->'authorization'->>'submitted_at')) AS request_key
 	FROM live e JOIN fc USING (case_id)
 	WHERE e.action = 'service' AND jsonb_typeof(e.detail->'authorization') = 'object'
-	  AND COALESCE(e.detail->'authorization'->>'request_id', '') <> ''
+	  AND (COALESCE(e.detail->'authorization'->>'request_id', '') <> ''
+	    OR (e.detail->'authorization'->>'status' = 'rejected' AND COALESCE(e.detail->'authorization'->>'submitted_at', '') <> ''))
 ), last AS (
-	SELECT DISTINCT ON (case_id, service_id, a->>'request_id') program, a
-	FROM ev ORDER BY case_id, service_id, a->>'request_id', pos DESC
+	SELECT DISTINCT ON (case_id, service_id, request_key) *
+	FROM ev ORDER BY case_id, service_id, request_key, pos DESC
+), kept AS (
+	SELECT * FROM last l
+	WHERE NOT (l.a->>'status' = 'pended' AND (l.closed_at IS NOT NULL
+		OR EXISTS (SELECT 1 FROM plan_changes pc WHERE pc.case_id = l.case_id AND pc.service_id = l.service_id
+			AND pc.plan_version > l.plan_version AND pc.change IN ('replaced', 'removed'))
+		OR EXISTS (SELECT 1 FROM case_services cs WHERE cs.case_id = l.case_id AND cs.service_id = l.service_id AND cs.status = 'cancelled')
+		OR EXISTS (SELECT 1 FROM ev n WHERE n.case_id = l.case_id AND n.service_id = l.service_id AND n.pos > l.pos AND n.request_key <> l.request_key)))
 ), r0 AS (
 	SELECT program, a->>'status' AS status,
 		CASE WHEN (a->>'expedited')::boolean THEN 'expedited' ELSE 'standard' END AS urgency,
@@ -250,7 +278,7 @@ var authRequests = `
 		` + ts("a->>'decided_at'") + ` AS decided_at,
 		COALESCE(a->>'reason', '') AS reason, COALESCE(a->>'related', '') AS related,
 		COALESCE((a->>'exempt')::boolean, false) AS exempt
-	FROM last
+	FROM kept
 ), r AS (
 	SELECT r0.*, CASE WHEN status IN ('approved', 'denied') THEN extract(epoch FROM decided_at - submitted_at) / 3600 END AS turnaround_h
 	FROM r0, p WHERE ` + inRange("submitted_at") + `
