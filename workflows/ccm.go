@@ -29,6 +29,13 @@ func (w *caseWorkflow) addMinutes(ctx workflow.Context, now time.Time, minutes i
 		return "", true, nil
 	}
 	m := s.Clocks.CCM
+	if m != nil && now.After(m.Month.End) && now.Before(m.Month.End.Add(time.Second)) &&
+		workflow.GetVersion(ctx, versionCCMLastSecond, workflow.DefaultVersion, 1) == 1 {
+		// After the whole second the month's clock is due at, before the
+		// next month starts: the clock closed at that second (before, these
+		// minutes opened a second clock for the same month).
+		return fmt.Sprintf("%d minutes made after %s's clock closed at its last whole second, not counted", minutes, m.Month.Name), false, nil
+	}
 	if m != nil && now.Before(m.Month.Start) {
 		if !m.Since.IsZero() && now.Before(m.Since) {
 			return fmt.Sprintf("%d minutes made before %s, the case's first CCM month, not counted: their month had no clock", minutes,

@@ -76,6 +76,12 @@ const (
 	// delivers a message again when it could not record that it applied it.
 	// Asked only for a signal that names its message.
 	versionADTMessageOnce = "adt-message-once"
+	// versionCCMLastSecond: minutes made in the last second of a CCM month,
+	// after the whole second its clock is due at and closes at
+	// (care.Month.End), do not count, as minutes of a closed month (before:
+	// they opened a second ccm-minutes clock for the same month). Asked
+	// only for such minutes.
+	versionCCMLastSecond = "ccm-last-second"
 )
 
 // MessagesKept is how many external messages' keys a case keeps to drop

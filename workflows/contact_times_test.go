@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +233,43 @@ func TestAnAttemptCountedBeforeItsTimeWasKeptMeetsTheClockWhenEntered(t *testing
 	task := c.lastTask("tcm-contact-1")
 	require.True(t, *task.Met)
 	require.True(t, start.Add(day).Equal(task.CompletedAt), "met when the second attempt was entered: %s", task.CompletedAt)
+}
+
+// Minutes made in the last second of a month, after the whole second its
+// clock is due at and closed at, do not count, as minutes of a closed
+// month; before change ccm-last-second they opened a second clock for the
+// same month.
+func TestCCMMinutesInTheMonthsLastSecondAreNotCounted(t *testing.T) {
+	for _, version := range []workflow.Version{1, workflow.DefaultVersion} {
+		c := newCaseEnvWith(t, "chronic-care", care.ModelClinical)
+		start := newYork(t, "2027-02-20 08:00:00").UTC()
+		c.env.SetStartTime(start)
+		if version == workflow.DefaultVersion {
+			c.env.OnGetVersion("ccm-last-second", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		c.toFollowUp(care.RiskLow)
+		c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient, Minutes: 5})
+		last := newYork(t, "2027-02-28 23:59:59").Add(500 * time.Millisecond)
+		c.wait(last.Sub(start) - c.at)
+		r := c.update(workflows.UpdateContact, "cm-ana", care.Contact{With: care.PartyClient, Minutes: 15})
+		c.closeAndRun()
+		require.NoError(t, r.err)
+		var feb []string
+		for _, st := range c.steps {
+			for _, tk := range st.Tasks {
+				if tk.Kind == care.TaskCCMMinutes && strings.Contains(tk.Description, "2027-02") && !slices.Contains(feb, tk.ID) {
+					feb = append(feb, tk.ID)
+				}
+			}
+		}
+		if version == workflow.DefaultVersion {
+			require.Len(t, feb, 2, "the old path opened a second February clock")
+			continue
+		}
+		require.Contains(t, c.lastSummary(r), "15 minutes made after 2027-02's clock closed at its last whole second, not counted")
+		require.Len(t, feb, 1, "one February clock: %v", feb)
+		task := c.lastTask(feb[0])
+		require.Equal(t, care.TaskMissed, task.Status)
+		require.False(t, *task.Met)
+	}
 }
