@@ -626,3 +626,49 @@ func TestAListenerStandsByWhileAnotherApplies(t *testing.T) {
 		t.Errorf("log: %s", logs.String())
 	}
 }
+
+func TestHL7Time(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, c := range []struct {
+		in, date string
+		at       time.Time // zero: no offset
+		bad      bool
+	}{
+		{in: "20261201", date: "2026-12-01"},
+		{in: "202612010830", date: "2026-12-01"},
+		{in: "20261201083000.1234", date: "2026-12-01"},
+		{in: "20261201033000+0000", date: "2026-12-01", at: time.Date(2026, 11, 30, 22, 30, 0, 0, ny)},
+		{in: "202611302230-0500", date: "2026-11-30", at: time.Date(2026, 11, 30, 22, 30, 0, 0, ny)},
+		{in: "2026113099", bad: true},
+		{in: "20261232", bad: true},
+		{in: "202612011", bad: true},
+		{in: "20261201+05", bad: true},
+		{in: "20261201x", bad: true},
+	} {
+		date, at, err := hl7Time(c.in)
+		switch {
+		case c.bad:
+			if err == nil {
+				t.Errorf("%s: accepted as %s", c.in, date)
+			}
+		case err != nil || date != c.date || (at == nil) != c.at.IsZero() || (at != nil && !at.Equal(c.at)):
+			t.Errorf("%s: %s %v %v; want %s %v", c.in, date, at, err, c.date, c.at)
+		}
+	}
+}
+
+// A discharge whose time carries a UTC offset is dated on the calendar of
+// the case's program: 03:30 UTC on 1 December is 30 November in New York.
+func TestAnEventTimeWithAnOffsetIsDatedInTheProgramsZone(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	p := store.policies["demo"]
+	p.Timezone = "America/New_York"
+	store.policies["demo"] = p
+	if a := ack(t, l.Receive(context.Background(), msg("A03", "Z1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261201033000+0000")), "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("A03: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))
+	}
+	drain(t, ap, store, cases)
+	if len(cases.signals) != 1 || cases.signals[0].t.Date != "2026-11-30" {
+		t.Errorf("signals = %+v, want one dated 2026-11-30", cases.signals)
+	}
+}

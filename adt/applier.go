@@ -12,6 +12,7 @@ import (
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/hl7"
+	"github.com/caseflow/caseflow/internal/tzdb"
 	"github.com/caseflow/caseflow/postgres"
 )
 
@@ -209,18 +210,18 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 	}
 	switch msg.Event {
 	case A03:
-		return a.signal(ctx, client, a.targets(patient, open), m.CaseIDs, msg.Transition(care.TransitionDischarge))
+		return a.signal(ctx, client, a.targets(patient, open), m.CaseIDs, msg, care.TransitionDischarge)
 	case A02:
-		return a.signal(ctx, client, a.targets(patient, open), m.CaseIDs, msg.Transition(care.TransitionTransfer))
+		return a.signal(ctx, client, a.targets(patient, open), m.CaseIDs, msg, care.TransitionTransfer)
 	case A01:
-		var watched []string
+		var watched []postgres.OpenCase
 		for _, c := range open {
 			if c.ReadmissionOpen {
-				watched = append(watched, c.CaseID)
+				watched = append(watched, c)
 			}
 		}
 		if len(watched) > 0 {
-			return a.signal(ctx, client, watched, m.CaseIDs, msg.Transition(care.TransitionReadmission))
+			return a.signal(ctx, client, watched, m.CaseIDs, msg, care.TransitionReadmission)
 		}
 		if len(open) > 0 {
 			return ignored("admission: no readmission watch is open", caseIDs(open)...)
@@ -246,27 +247,42 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 // targets are the cases a transition goes to: the patient's open cases in
 // PostgreSQL and, for a case opened from the feed moments ago whose first
 // step is not recorded yet, the case each program would have opened.
-func (a *Applier) targets(patient string, open []postgres.OpenCase) []string {
+func (a *Applier) targets(patient string, open []postgres.OpenCase) []postgres.OpenCase {
+	out := slices.Clone(open)
 	ids := caseIDs(open)
 	for _, p := range a.cfg.Programs {
 		if id := care.CaseID(patient, p); !slices.Contains(ids, id) {
-			ids = append(ids, id)
+			out = append(out, postgres.OpenCase{CaseID: id, Program: p})
 		}
 	}
-	return ids
+	return out
 }
 
 // signal sends a transition to each case, but those an earlier attempt
 // reached (done). A case that does not run (not found, or closed since) is
 // skipped; Temporal not answering is retried, from the first case not
 // reached.
-func (a *Applier) signal(ctx context.Context, client Cases, ids, done []string, t care.Transition) result {
+func (a *Applier) signal(ctx context.Context, client Cases, targets []postgres.OpenCase, done []string, msg Message, kind care.TransitionKind) result {
 	sent := slices.Clone(done)
-	for _, id := range ids {
+	t := msg.Transition(kind)
+	for _, c := range targets {
+		id := c.CaseID
 		if slices.Contains(done, id) {
 			continue
 		}
-		err := client.SignalTransition(ctx, id, t)
+		ct := t
+		if msg.DateAt != nil {
+			// The sender gave the event's time with its offset: its date is
+			// the one on the calendar of the case's program.
+			p, err := a.store.PolicyFor(ctx, c.Program, time.Now())
+			if err != nil && !errors.Is(err, care.ErrNotFound) {
+				return transientAfter(err, sent)
+			}
+			if loc, lerr := tzdb.Load(p.Timezone); err == nil && lerr == nil {
+				ct.Date = msg.DateAt.In(loc).Format(time.DateOnly)
+			}
+		}
+		err := client.SignalTransition(ctx, id, ct)
 		switch {
 		case err == nil:
 			sent = append(sent, id)

@@ -47,6 +47,10 @@ type Message struct {
 	// Date is the event's own date (YYYY-MM-DD): PV1-45 for a discharge,
 	// PV1-44 for an admission, else EVN-6, else EVN-2.
 	Date string
+	// DateAt is the event's instant when its timestamp carried a UTC
+	// offset (+HHMM/-HHMM): its date is then that of the case's program's
+	// calendar, not as written.
+	DateAt *time.Time
 	// Location is where the patient is (PV1-3), Prior where they were
 	// (PV1-6), DischargedTo where they went (PV1-37, or PV1-36 the
 	// disposition).
@@ -143,12 +147,12 @@ func Read(m *hl7.Message) (Message, error) {
 	}
 	for _, f := range dates {
 		if v := m.Get(f); v != "" {
-			d, err := hl7Date(v)
+			d, at, err := hl7Time(v)
 			if err != nil {
 				seg, n, _ := strings.Cut(f, "-")
-				return msg, reject(hl7.AE, hl7.ErrDataType, seg+"^1^"+n, "%s must be a date/time YYYYMMDD[HHMM[SS]]", f)
+				return msg, reject(hl7.AE, hl7.ErrDataType, seg+"^1^"+n, "%s must be a date/time YYYYMMDD[HHMM[SS[.S]]][+/-ZZZZ]", f)
 			}
-			msg.Date = d
+			msg.Date, msg.DateAt = d, at
 			break
 		}
 	}
@@ -170,22 +174,56 @@ func location(m *hl7.Message, path string) string {
 	return strings.Join(parts, " ")
 }
 
-// hl7Date is the date of an HL7 DTM/TS value (its first 8 digits), as
-// YYYY-MM-DD. The date is the sender's local date, as the sender wrote it.
+// hl7Date is the date of an HL7 DTM/TS value as YYYY-MM-DD, as the sender
+// wrote it (its local date).
 func hl7Date(v string) (string, error) {
-	if len(v) < 8 {
-		return "", fmt.Errorf("not a date")
+	d, _, err := hl7Time(v)
+	return d, err
+}
+
+// hl7Time reads an HL7 DTM/TS value, YYYYMMDD[HH[MM[SS[.S+]]]][+/-ZZZZ]:
+// its date as written (YYYY-MM-DD) and, when it carries a UTC offset, the
+// instant it names. Every part must be in range.
+func hl7Time(v string) (date string, at *time.Time, err error) {
+	digits, zone := v, ""
+	if i := strings.IndexAny(v, "+-"); i >= 0 {
+		digits, zone = v[:i], v[i:]
 	}
-	t, err := time.Parse("20060102", v[:8])
-	if err != nil {
-		return "", err
+	digits, frac, _ := strings.Cut(digits, ".")
+	bad := fmt.Errorf("not a date/time YYYYMMDD[HHMM[SS]]")
+	if len(digits) < 8 || len(digits) > 14 || len(digits)%2 != 0 || !allDigits(digits) || (frac != "" && (len(digits) != 14 || !allDigits(frac))) {
+		return "", nil, bad
 	}
-	for _, c := range v[8:] {
-		if !(c >= '0' && c <= '9' || c == '.' || c == '+' || c == '-') {
-			return "", fmt.Errorf("not a date/time")
+	t, perr := time.Parse("20060102150405", digits+"000000"[:14-len(digits)])
+	if perr != nil {
+		return "", nil, bad
+	}
+	date = t.Format(time.DateOnly)
+	if zone == "" {
+		return date, nil, nil
+	}
+	if len(zone) != 5 || !allDigits(zone[1:]) {
+		return "", nil, bad
+	}
+	h, m := int(zone[1]-'0')*10+int(zone[2]-'0'), int(zone[3]-'0')*10+int(zone[4]-'0')
+	if h > 14 || m > 59 {
+		return "", nil, bad
+	}
+	off := (h*60 + m) * 60
+	if zone[0] == '-' {
+		off = -off
+	}
+	instant := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.FixedZone(zone, off)).UTC()
+	return date, &instant, nil
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
 		}
 	}
-	return t.Format(time.DateOnly), nil
+	return s != ""
 }
 
 // Refs are the patients.external_ref values an identifier list may match,
