@@ -639,6 +639,7 @@ func TestHL7Time(t *testing.T) {
 		{in: "20261201083000.1234", date: "2026-12-01"},
 		{in: "20261201033000+0000", date: "2026-12-01", at: time.Date(2026, 11, 30, 22, 30, 0, 0, ny)},
 		{in: "202611302230-0500", date: "2026-11-30", at: time.Date(2026, 11, 30, 22, 30, 0, 0, ny)},
+		{in: "20261201+0000", date: "2026-12-01"}, // a date alone: as written
 		{in: "2026113099", bad: true},
 		{in: "20261232", bad: true},
 		{in: "202612011", bad: true},
@@ -670,5 +671,28 @@ func TestAnEventTimeWithAnOffsetIsDatedInTheProgramsZone(t *testing.T) {
 	drain(t, ap, store, cases)
 	if len(cases.signals) != 1 || cases.signals[0].t.Date != "2026-11-30" {
 		t.Errorf("signals = %+v, want one dated 2026-11-30", cases.signals)
+	}
+	if r := store.rows[0].Reason; !strings.Contains(r, "2026-12-01 (2026-11-30 on the program's calendar)") {
+		t.Errorf("reason %q does not name the date signalled", r)
+	}
+}
+
+// A registration that opened a case in one program and failed in the next
+// opens the rest on its retry, although the patient has an open case now.
+func TestARegistrationRetriedAfterAPartialOpenOpensTheRest(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	store.open["p-1"] = nil
+	store.policies["tcm"] = care.Policy{Program: "tcm", ADT: care.ADTPolicy{OpenCases: true, Model: care.ModelClinical, Manager: "cm-ana"}}
+	ap.cfg.Programs = []string{"demo", "tcm"}
+	_ = l.Receive(context.Background(), msg("A04", "P1", "MRN-0042^^^CITYHOSP", ""), "test")
+	m, _, _ := store.NextPending(context.Background())
+	// The first attempt opened demo's case; tcm's Open failed.
+	demo := care.CaseID("p-1", "demo")
+	cases.running[demo] = true
+	_ = store.RetryInbound(context.Background(), m.Seq, time.Now(), "Temporal unavailable", []string{demo})
+	store.open["p-1"] = []postgres.OpenCase{{CaseID: demo, Program: "demo", Phase: care.PhaseScreening}}
+	drain(t, ap, store, cases)
+	if len(cases.opened) != 1 || cases.opened[0].ID != care.CaseID("p-1", "tcm") {
+		t.Errorf("opened %+v, want tcm's case; inbox: %s %s", cases.opened, store.rows[0].Status, store.rows[0].Reason)
 	}
 }

@@ -228,7 +228,7 @@ func (a *Applier) apply(ctx context.Context, client Cases, m postgres.InboxMessa
 		}
 		return a.openCases(ctx, client, msg, patient, m.CaseIDs)
 	case A04:
-		if len(open) > 0 {
+		if len(open) > 0 && len(m.CaseIDs) == 0 { // else an earlier attempt opened some: open the rest
 			return ignored("registration of a patient with an open case", caseIDs(open)...)
 		}
 		return a.openCases(ctx, client, msg, patient, m.CaseIDs)
@@ -265,6 +265,7 @@ func (a *Applier) targets(patient string, open []postgres.OpenCase) []postgres.O
 func (a *Applier) signal(ctx context.Context, client Cases, targets []postgres.OpenCase, done []string, msg Message, kind care.TransitionKind) result {
 	sent := slices.Clone(done)
 	t := msg.Transition(kind)
+	var dates []string // the dates signalled, when a program's calendar gave another
 	for _, c := range targets {
 		id := c.CaseID
 		if slices.Contains(done, id) {
@@ -282,6 +283,9 @@ func (a *Applier) signal(ctx context.Context, client Cases, targets []postgres.O
 				ct.Date = msg.DateAt.In(loc).Format(time.DateOnly)
 			}
 		}
+		if ct.Date != t.Date && !slices.Contains(dates, ct.Date) {
+			dates = append(dates, ct.Date)
+		}
 		err := client.SignalTransition(ctx, id, ct)
 		switch {
 		case err == nil:
@@ -296,7 +300,11 @@ func (a *Applier) signal(ctx context.Context, client Cases, targets []postgres.O
 	if len(sent) == 0 {
 		return ignored(fmt.Sprintf("%s on %s: the patient has no open case", t.Kind, t.Date))
 	}
-	return result{status: postgres.InboxApplied, reason: fmt.Sprintf("%s on %s signalled", t.Kind, t.Date), cases: sent}
+	on := t.Date
+	if len(dates) > 0 {
+		on = fmt.Sprintf("%s (%s on the program's calendar)", t.Date, strings.Join(dates, ", "))
+	}
+	return result{status: postgres.InboxApplied, reason: fmt.Sprintf("%s on %s signalled", t.Kind, on), cases: sent}
 }
 
 // openCases opens a case in screening, source adt, in each program whose
@@ -343,7 +351,7 @@ func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, pati
 	}
 	switch {
 	case len(opened) == 0 && len(existed) > 0:
-		return ignored(fmt.Sprintf("%s: the patient's case %s exists already (a closed case is not opened again); none opened",
+		return ignored(fmt.Sprintf("%s: the patient's case %s exists already (opened before, or closed: case ids are not reused); none opened",
 			msg.Event, strings.Join(existed, ", ")), existed...)
 	case len(opened) == 0 && patient == "":
 		return failed("no patient is registered with a PID-3 identifier of this message, and no program opens cases from the feed")

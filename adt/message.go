@@ -199,11 +199,12 @@ func hl7Time(v string) (date string, at *time.Time, err error) {
 		return "", nil, bad
 	}
 	date = t.Format(time.DateOnly)
-	if zone == "" {
-		return date, nil, nil
-	}
-	if len(zone) != 5 || !allDigits(zone[1:]) {
+	if zone != "" && (len(zone) != 5 || !allDigits(zone[1:])) {
 		return "", nil, bad
+	}
+	if zone == "" || len(digits) < 10 {
+		// No offset, or a date alone: the date as written.
+		return date, nil, nil
 	}
 	h, m := int(zone[1]-'0')*10+int(zone[2]-'0'), int(zone[3]-'0')*10+int(zone[4]-'0')
 	if h > 14 || m > 59 {

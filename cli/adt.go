@@ -45,12 +45,15 @@ received, with retries: a message acknowledged while Temporal is down is
 applied once it is back, and a message the sender resends is applied once.
 
 ACKs: AA stored (it will be applied); AE understood but cannot be applied
-(unknown patient, missing PID-3 or event date) with an ERR segment; AR not
-parsed, not ADT, an event caseflow does not take, or over --max-frame.
+(unknown patient, missing PID-3 or event date, over --max-frame) with an ERR
+segment; AR not parsed, not ADT, an event caseflow does not take, or the
+inbox could not be written (resend it).
 
 Patients are matched by PID-3: an identifier with assigning authority AUTH
-(CX.4) matches the patient whose reference is AUTH:ID, or ID itself when
-AUTH is one of --authority (your own MRNs, as entered with case open).
+(CX.4; without one, the sending facility, MSH-4) matches the patient whose
+reference is AUTH:ID, or ID itself when AUTH is one of --authority (your own
+MRNs, as entered with case open). A hospital that sends its MRNs without
+CX.4 needs its MSH-4 in --authority.
 A01 within a readmission watch records a readmission; A03 discharges with
 the discharge date (PV1-45, else EVN-6/EVN-2). A01/A04 for a patient with
 no open case opens one in each --program whose policy has adt.open_cases.

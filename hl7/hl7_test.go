@@ -190,6 +190,9 @@ func TestToUTF8(t *testing.T) {
 		{"UTF-8 named, Latin-1 sent", header("UNICODE UTF-8") + "Gon\xe7alves^Ana\r", "", "MSH-18 says UNICODE UTF-8 but the message is not valid UTF-8"},
 		{"another set", header("8859/2") + "Gon\xe7alves^Ana\r", "", `MSH-18 character set "8859/2" is not supported`},
 		{"another set, ASCII only", header("8859/2") + "Goncalves^Ana\r", header("8859/2") + "Goncalves^Ana\r", ""},
+		{"UNICODE named", header("UNICODE") + "Gonçalves^Ana\r", header("UNICODE") + "Gonçalves^Ana\r", ""},
+		{"another label, UTF-8 sent", header("UTF-8") + "Gonçalves^Ana\r", header("UTF-8") + "Gonçalves^Ana\r", ""},
+		{"8859/1 with a Windows-1252 quote", header("8859/1") + "O\x92Brien^Ana\r", header("8859/1") + "O’Brien^Ana\r", ""},
 	} {
 		got, err := ToUTF8([]byte(c.in))
 		if c.err != "" {

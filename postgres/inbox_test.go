@@ -136,7 +136,9 @@ func TestOneApplierHoldsTheInboxLock(t *testing.T) {
 	db, err := sqlx.Open("postgres", dsn)
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`)
+	// Only the holder of this database's lock, waiting until it has ended.
+	_, err = db.ExecContext(ctx, `SELECT pg_terminate_backend(l.pid, 5000) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objid = $1 AND d.datname = current_database() AND l.pid <> pg_backend_pid()`, 0x61647401)
 	require.NoError(t, err)
 	require.True(t, turn(a), "taken once the holder's session ended")
 	require.False(t, turn(b), "the old holder sees it lost the lock")
