@@ -50,7 +50,7 @@ func dial(ctx context.Context, logger *slog.Logger, apply func(*client.Options, 
 		return nil, nil, &care.Error{Kind: care.KindInvalid, Message: err.Error(), Err: err}
 	}
 	apply(&opts, kr)
-	opts.Logger = sdklog.NewStructuredLogger(logger)
+	opts.Logger = sdklog.NewStructuredLogger(slog.New(sdkLogHandler{logger.Handler()}))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	c, err := client.DialContext(ctx, opts)

@@ -1,0 +1,69 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// sdkLogHandler is the handler of the Temporal SDK's log lines. The SDK
+// logs every failed activity attempt ("Activity error.") with the error's
+// message, and an activity that completes after its timeout with its
+// result. An error's message can quote what a payer, a notification
+// gateway or PostgreSQL answered, which may name a patient; a result can
+// hold a case's data. So an "Error" is logged by its kind only (its
+// ApplicationError type, or its Go type) and a "Result" not at all: the
+// case's history keeps both, encrypted (docs/privacy.md). Errors of
+// timeouts and cancellations, which hold nothing of the sort, are kept.
+type sdkLogHandler struct{ slog.Handler }
+
+func (h sdkLogHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(withhold(a))
+		return true
+	})
+	return h.Handler.Handle(ctx, out)
+}
+
+func (h sdkLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	safe := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		safe[i] = withhold(a)
+	}
+	return sdkLogHandler{h.Handler.WithAttrs(safe)}
+}
+
+func (h sdkLogHandler) WithGroup(name string) slog.Handler {
+	return sdkLogHandler{h.Handler.WithGroup(name)}
+}
+
+// withhold is attribute a as an SDK log line may carry it.
+func withhold(a slog.Attr) slog.Attr {
+	switch a.Key {
+	case "Result":
+		return slog.String(a.Key, "(withheld: the history has it, encrypted)")
+	case "Error":
+		if err, ok := a.Value.Any().(error); ok {
+			return slog.String(a.Key, errorKind(err))
+		}
+	}
+	return a
+}
+
+// errorKind names err without its message.
+func errorKind(err error) string {
+	var app *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	var canceled *temporal.CanceledError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.As(err, &timeout), errors.As(err, &canceled):
+		return err.Error()
+	case errors.As(err, &app):
+		return fmt.Sprintf("application error %s (message withheld from the log; the history has it, encrypted)", app.Type())
+	}
+	return fmt.Sprintf("%T (message withheld from the log; the history has it, encrypted)", RootCause(err))
+}

@@ -1,0 +1,38 @@
+package connect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+)
+
+// The SDK's line for a failed activity attempt names the error's kind, not
+// its message, which can quote what a payer answered; a late activity's
+// result is withheld. Other attributes and other errors' kinds stay.
+func TestSDKLogLinesWithholdErrorMessagesAndResults(t *testing.T) {
+	var buf bytes.Buffer
+	l := sdklog.NewStructuredLogger(slog.New(sdkLogHandler{slog.NewTextHandler(&buf, nil)}))
+	payer := temporal.NewApplicationError("payer said: member River Quinn, born 1991-04-02, not covered", "payer-refused")
+	sdklog.With(l, "Error", fmt.Errorf("wrapped: %w", errors.New("pq: duplicate key value River Quinn"))).Info("With")
+	l.Error("Activity error.", "ActivityType", "SubmitAuthorization", "Attempt", 3, "Error", payer)
+	l.Info("Activity complete after timeout.", "Result", map[string]string{"name": "River Quinn"}, "Error", context.DeadlineExceeded)
+	out := buf.String()
+	for _, phi := range []string{"River", "Quinn", "1991"} {
+		if strings.Contains(out, phi) {
+			t.Errorf("the log holds %q:\n%s", phi, out)
+		}
+	}
+	for _, want := range []string{"application error payer-refused", "ActivityType=SubmitAuthorization", "Attempt=3",
+		"context deadline exceeded", "*errors.errorString", "withheld"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+}
