@@ -696,3 +696,23 @@ func TestARegistrationRetriedAfterAPartialOpenOpensTheRest(t *testing.T) {
 		t.Errorf("opened %+v, want tcm's case; inbox: %s %s", cases.opened, store.rows[0].Status, store.rows[0].Reason)
 	}
 }
+
+// A late resend of a message whose text was purged is recognised by its
+// digest; another message under its control id is still refused.
+func TestALateResendOfAPurgedMessageIsAResend(t *testing.T) {
+	store, _, l, _, _ := setup()
+	first := msg("A03", "P1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130"))
+	_ = l.Receive(context.Background(), first, "test")
+	store.rows[0].Raw = "" // caseflow adt inbox --purge-before
+	resent := bytes.Replace(first, []byte("|20261201083000||ADT"), []byte("|20261215090000||ADT"), 1) // a new MSH-7
+	if a := ack(t, l.Receive(context.Background(), resent, "test")); a.Get("MSA-1") != "AA" {
+		t.Errorf("late resend: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))
+	}
+	other := msg("A03", "P1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261201"))
+	if a := ack(t, l.Receive(context.Background(), other, "test")); a.Get("MSA-1") != "AR" || a.Get("ERR-3") != "205" {
+		t.Errorf("another message under a purged one's control id: %s %s", a.Get("MSA-1"), a.Get("ERR-3"))
+	}
+	if len(store.rows) != 1 {
+		t.Errorf("rows = %d", len(store.rows))
+	}
+}

@@ -3,6 +3,7 @@ package adt
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -198,7 +199,7 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 	if rej != nil {
 		return l.answer(m, facility, controlID, event, rej, remote)
 	}
-	row := postgres.InboxMessage{SendingFacility: facility, ControlID: controlID, Event: event, Raw: string(raw)}
+	row := postgres.InboxMessage{SendingFacility: facility, ControlID: controlID, Event: event, Raw: string(raw), Digest: digest(string(raw))}
 	if rej := l.check(ctx, m); rej != nil {
 		row.Status, row.Reason = postgres.InboxRejected, rej.Error()
 		if _, _, err := l.inbox.StoreInbound(ctx, row); err != nil {
@@ -213,7 +214,7 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 		// is down), which the sender may resend as it is (HL7 v2.5 2.9.2).
 		return l.answer(m, facility, controlID, event, &Reject{Code: hl7.AR, Err: hl7.ErrInternal.With("", "the message could not be stored; nothing was applied; resend it")}, remote)
 	}
-	if !isNew && !sameMessage(stored.Raw, string(raw)) {
+	if !isNew && !resend(stored, string(raw)) {
 		// The sender reused a control id for another message: answering AA
 		// would drop this one (a discharge never applied). Refuse it; the
 		// stored message stands.
@@ -236,21 +237,42 @@ func (l *Listener) Receive(ctx context.Context, raw []byte, remote string) []byt
 // whatever the line endings and the header's message time (MSH-7), which a
 // sender may stamp again on a resend.
 func sameMessage(a, b string) bool {
-	segments := func(s string) []string {
-		var out []string
-		for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }) {
-			if strings.HasPrefix(seg, "MSH") && len(seg) > 3 {
-				sep := seg[3:4] // MSH-1, the message's own field separator
-				if f := strings.Split(seg, sep); len(f) > 6 {
-					f[6] = "" // MSH-7
-					seg = strings.Join(f, sep)
-				}
-			}
-			out = append(out, seg)
-		}
-		return out
-	}
 	return slices.Equal(segments(a), segments(b))
+}
+
+// segments are a message's segments as sameMessage compares them: MSH-7
+// blanked.
+func segments(s string) []string {
+	var out []string
+	for _, seg := range strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if strings.HasPrefix(seg, "MSH") && len(seg) > 3 {
+			sep := seg[3:4] // MSH-1, the message's own field separator
+			if f := strings.Split(seg, sep); len(f) > 6 {
+				f[6] = "" // MSH-7
+				seg = strings.Join(f, sep)
+			}
+		}
+		out = append(out, seg)
+	}
+	return out
+}
+
+// digest identifies a message's content as sameMessage compares it, for
+// when its text is purged: a SHA-256 of its segments.
+func digest(raw string) string {
+	sum := sha256.Sum256([]byte(strings.Join(segments(raw), "\r")))
+	return hex.EncodeToString(sum[:])
+}
+
+// resend reports whether raw is a resend of the stored message: the same
+// segments, or, once its text was purged, the same digest. A message
+// purged before digests were kept cannot be compared, and is not taken
+// for one.
+func resend(stored postgres.InboxMessage, raw string) bool {
+	if stored.Raw == "" && stored.Digest != "" {
+		return stored.Digest == digest(raw)
+	}
+	return sameMessage(stored.Raw, raw)
 }
 
 // check decides, before the message is stored, whether it can be applied:

@@ -147,8 +147,8 @@ event, status (pending, applied, ignored, rejected, failed), the cases and
 the reason. The messages' text (PHI) is never shown.
 
 --purge-before blanks the text of the messages received before a date that
-are done with; their key, status and reason stay, so a late resend is still
-recognised and the audit remains.`,
+are done with; their key, digest, status and reason stay, so a late resend is
+still recognised (by the digest of its segments) and the audit remains.`,
 		Example: `  caseflow adt inbox --limit 20
   caseflow adt inbox --purge-before 2026-06-01`,
 		Args: cobra.NoArgs,

@@ -36,6 +36,9 @@ type InboxMessage struct {
 	ControlID       string         `db:"control_id" json:"control_id"`
 	Event           string         `db:"event" json:"event"`
 	Raw             string         `db:"raw" json:"-"`
+	// Digest identifies the message's content when Raw is purged (the
+	// listener's digest of its segments; empty before it was kept).
+	Digest string `db:"digest" json:"-"`
 	ReceivedAt      time.Time      `db:"received_at" json:"received_at"`
 	Status          InboxStatus    `db:"status" json:"status"`
 	Reason          string         `db:"reason" json:"reason"`
@@ -45,7 +48,7 @@ type InboxMessage struct {
 	DoneAt          *time.Time     `db:"done_at" json:"done_at,omitempty"`
 }
 
-const inboxColumns = `seq, sending_facility, control_id, event, raw, received_at, status, reason, case_ids, attempts, next_attempt_at, done_at`
+const inboxColumns = `seq, sending_facility, control_id, event, raw, digest, received_at, status, reason, case_ids, attempts, next_attempt_at, done_at`
 
 // StoreInbound stores a received message under (facility, control id) with
 // the status given (pending for one to apply, rejected for one answered AE
@@ -59,13 +62,13 @@ func (s *Store) StoreInbound(ctx context.Context, m InboxMessage) (InboxMessage,
 	}
 	var got InboxMessage
 	err := s.db.GetContext(ctx, &got, `
-		INSERT INTO adt_inbox (sending_facility, control_id, event, raw, status, reason, done_at)
-		VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5 = 'pending' THEN NULL ELSE now() END)
+		INSERT INTO adt_inbox (sending_facility, control_id, event, raw, digest, status, reason, done_at)
+		VALUES ($1, $2, $3, $4, $7, $5, $6, CASE WHEN $5 = 'pending' THEN NULL ELSE now() END)
 		ON CONFLICT (sending_facility, control_id) DO UPDATE SET
-			event = EXCLUDED.event, raw = EXCLUDED.raw, status = EXCLUDED.status, reason = EXCLUDED.reason,
+			event = EXCLUDED.event, raw = EXCLUDED.raw, digest = EXCLUDED.digest, status = EXCLUDED.status, reason = EXCLUDED.reason,
 			received_at = now(), done_at = EXCLUDED.done_at, next_attempt_at = now()
 			WHERE adt_inbox.status = 'rejected'
-		RETURNING `+inboxColumns, m.SendingFacility, m.ControlID, m.Event, m.Raw, m.Status, m.Reason)
+		RETURNING `+inboxColumns, m.SendingFacility, m.ControlID, m.Event, m.Raw, m.Status, m.Reason, m.Digest)
 	if errors.Is(err, sql.ErrNoRows) {
 		got, err = s.InboxMessage(ctx, m.SendingFacility, m.ControlID)
 		return got, false, err
@@ -167,8 +170,8 @@ func (s *Store) UpdatePatientDemographics(ctx context.Context, patientID, name s
 
 // PurgeInbound blanks the text (the PHI) of the messages received before
 // the time that are done with (not pending), and returns how many it
-// blanked. Their key, status and reason stay: a late resend is still
-// recognised, and the audit of what was done remains.
+// blanked. Their key, digest, status and reason stay: a late resend is
+// still recognised (by its digest), and the audit of what was done remains.
 func (s *Store) PurgeInbound(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET raw = '' WHERE received_at < $1 AND status <> 'pending' AND raw <> ''`, before)
 	if err != nil {

@@ -144,3 +144,19 @@ func TestOneApplierHoldsTheInboxLock(t *testing.T) {
 	require.False(t, turn(b), "the old holder sees it lost the lock")
 	a.ReleaseApplier()
 }
+
+// A purge blanks a message's text and keeps its digest.
+func TestAPurgeKeepsTheDigest(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	_, _, err := s.StoreInbound(ctx, postgres.InboxMessage{SendingFacility: "CITYHOSP", ControlID: "D1", Event: "A03", Raw: "MSH|...", Digest: "d1",
+		Status: postgres.InboxRejected, Reason: "test"})
+	require.NoError(t, err)
+	n, err := s.PurgeInbound(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	m, err := s.InboxMessage(ctx, "CITYHOSP", "D1")
+	require.NoError(t, err)
+	require.Empty(t, m.Raw)
+	require.Equal(t, "d1", m.Digest)
+}
