@@ -703,7 +703,7 @@ func TestALateResendOfAPurgedMessageIsAResend(t *testing.T) {
 	store, _, l, _, _ := setup()
 	first := msg("A03", "P1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130"))
 	_ = l.Receive(context.Background(), first, "test")
-	store.rows[0].Raw = "" // caseflow adt inbox --purge-before
+	store.rows[0].Raw = ""                                                                            // caseflow adt inbox --purge-before
 	resent := bytes.Replace(first, []byte("|20261201083000||ADT"), []byte("|20261215090000||ADT"), 1) // a new MSH-7
 	if a := ack(t, l.Receive(context.Background(), resent, "test")); a.Get("MSA-1") != "AA" {
 		t.Errorf("late resend: %s %s", a.Get("MSA-1"), a.Get("ERR-8"))

@@ -31,21 +31,21 @@ const (
 
 // InboxMessage is one stored ADT message. Raw is PHI.
 type InboxMessage struct {
-	Seq             int64          `db:"seq" json:"seq"`
-	SendingFacility string         `db:"sending_facility" json:"sending_facility"`
-	ControlID       string         `db:"control_id" json:"control_id"`
-	Event           string         `db:"event" json:"event"`
-	Raw             string         `db:"raw" json:"-"`
+	Seq             int64  `db:"seq" json:"seq"`
+	SendingFacility string `db:"sending_facility" json:"sending_facility"`
+	ControlID       string `db:"control_id" json:"control_id"`
+	Event           string `db:"event" json:"event"`
+	Raw             string `db:"raw" json:"-"`
 	// Digest identifies the message's content when Raw is purged (the
 	// listener's digest of its segments; empty before it was kept).
-	Digest string `db:"digest" json:"-"`
-	ReceivedAt      time.Time      `db:"received_at" json:"received_at"`
-	Status          InboxStatus    `db:"status" json:"status"`
-	Reason          string         `db:"reason" json:"reason"`
-	CaseIDs         pq.StringArray `db:"case_ids" json:"case_ids"`
-	Attempts        int            `db:"attempts" json:"attempts"`
-	NextAttemptAt   time.Time      `db:"next_attempt_at" json:"next_attempt_at"`
-	DoneAt          *time.Time     `db:"done_at" json:"done_at,omitempty"`
+	Digest        string         `db:"digest" json:"-"`
+	ReceivedAt    time.Time      `db:"received_at" json:"received_at"`
+	Status        InboxStatus    `db:"status" json:"status"`
+	Reason        string         `db:"reason" json:"reason"`
+	CaseIDs       pq.StringArray `db:"case_ids" json:"case_ids"`
+	Attempts      int            `db:"attempts" json:"attempts"`
+	NextAttemptAt time.Time      `db:"next_attempt_at" json:"next_attempt_at"`
+	DoneAt        *time.Time     `db:"done_at" json:"done_at,omitempty"`
 }
 
 const inboxColumns = `seq, sending_facility, control_id, event, raw, digest, received_at, status, reason, case_ids, attempts, next_attempt_at, done_at`
