@@ -16,8 +16,8 @@ import (
 // gateway or PostgreSQL answered, which may name a patient; a result can
 // hold a case's data. So an "Error" is logged by its kind only (its
 // ApplicationError type, or its Go type) and a "Result" not at all: the
-// case's history keeps both, encrypted (docs/privacy.md). Errors of
-// timeouts and cancellations, which hold nothing of the sort, are kept.
+// case's history keeps both, encrypted (docs/privacy.md). A panic's value
+// ("PanicError") is withheld too; its stack is code locations only.
 type sdkLogHandler struct{ slog.Handler }
 
 func (h sdkLogHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -44,7 +44,7 @@ func (h sdkLogHandler) WithGroup(name string) slog.Handler {
 // withhold is attribute a as an SDK log line may carry it.
 func withhold(a slog.Attr) slog.Attr {
 	switch a.Key {
-	case "Result":
+	case "Result", "PanicError":
 		return slog.String(a.Key, "(withheld: the history has it, encrypted)")
 	case "Error":
 		if err, ok := a.Value.Any().(error); ok {
@@ -54,16 +54,23 @@ func withhold(a slog.Attr) slog.Attr {
 	return a
 }
 
-// errorKind names err without its message.
+// errorKind names err without its message, or any message in its chain.
 func errorKind(err error) string {
 	var app *temporal.ApplicationError
 	var timeout *temporal.TimeoutError
 	var canceled *temporal.CanceledError
+	const withheld = " (message withheld from the log; the history has it, encrypted)"
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.As(err, &timeout), errors.As(err, &canceled):
-		return err.Error()
 	case errors.As(err, &app):
-		return fmt.Sprintf("application error %s (message withheld from the log; the history has it, encrypted)", app.Type())
+		return "application error " + app.Type() + withheld
+	case errors.As(err, &timeout):
+		return "timeout " + timeout.TimeoutType().String() + withheld
+	case errors.As(err, &canceled):
+		return "canceled" + withheld
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context deadline exceeded" + withheld
+	case errors.Is(err, context.Canceled):
+		return "context canceled" + withheld
 	}
-	return fmt.Sprintf("%T (message withheld from the log; the history has it, encrypted)", RootCause(err))
+	return fmt.Sprintf("%T", RootCause(err)) + withheld
 }

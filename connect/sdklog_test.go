@@ -23,6 +23,11 @@ func TestSDKLogLinesWithholdErrorMessagesAndResults(t *testing.T) {
 	sdklog.With(l, "Error", fmt.Errorf("wrapped: %w", errors.New("pq: duplicate key value River Quinn"))).Info("With")
 	l.Error("Activity error.", "ActivityType", "SubmitAuthorization", "Attempt", 3, "Error", payer)
 	l.Info("Activity complete after timeout.", "Result", map[string]string{"name": "River Quinn"}, "Error", context.DeadlineExceeded)
+	// Errors that wrap a timeout or a cancellation are named by it, not by
+	// their text.
+	l.Error("Activity error.", "Error", fmt.Errorf("payer said member River Quinn: %w", context.DeadlineExceeded))
+	l.Error("Activity error.", "Error", temporal.NewApplicationErrorWithCause("member River Quinn", "payer-refused", context.Canceled))
+	l.Error("Workflow panic.", "PanicError", "member River Quinn", "StackTrace", "workflows/case.go:12")
 	out := buf.String()
 	for _, phi := range []string{"River", "Quinn", "1991"} {
 		if strings.Contains(out, phi) {
@@ -30,7 +35,7 @@ func TestSDKLogLinesWithholdErrorMessagesAndResults(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"application error payer-refused", "ActivityType=SubmitAuthorization", "Attempt=3",
-		"context deadline exceeded", "*errors.errorString", "withheld"} {
+		"context deadline exceeded", "*errors.errorString", "withheld", "StackTrace=workflows/case.go:12"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the log lacks %q:\n%s", want, out)
 		}
