@@ -164,10 +164,11 @@ FROM n ORDER BY program = 'all', program`}},
 
 	"ccm": {{name: "ccm", title: "Chronic care management minutes, by program and calendar month (anchor: the month)", query: `
 , cm AS (
-	-- month_first: the first day of the clock's calendar month (in the
-	-- program's time zone; the month holds the middle of the clock) as a UTC
-	-- midnight, so that --from/--to select the months the rows are labelled
-	-- with, whatever the program's offset from UTC.
+	-- month_first: the first day of the month that holds the middle of the
+	-- clock, taken in UTC, as a UTC midnight: a clock spans its whole month
+	-- on the program's calendar, so its middle is some 15 days from either
+	-- edge and in the same month whatever the program's offset from UTC;
+	-- --from/--to select the months the rows are labelled with.
 	SELECT fc.program, t.case_id, t.status, t.met, t.started_at, t.due_at,
 		date_trunc('month', (t.started_at + (t.due_at - t.started_at) / 2) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_first
 	FROM tasks t JOIN fc USING (case_id)
