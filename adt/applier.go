@@ -12,7 +12,6 @@ import (
 	"github.com/caseflow/caseflow/care"
 	"github.com/caseflow/caseflow/caseclient"
 	"github.com/caseflow/caseflow/hl7"
-	"github.com/caseflow/caseflow/internal/tzdb"
 	"github.com/caseflow/caseflow/postgres"
 )
 
@@ -274,13 +273,14 @@ func (a *Applier) signal(ctx context.Context, client Cases, targets []postgres.O
 		ct := t
 		if msg.DateAt != nil {
 			// The sender gave the event's time with its offset: its date is
-			// the one on the calendar of the case's program.
+			// the one on the calendar of the case's program (as written when
+			// the program has no policy in force).
 			p, err := a.store.PolicyFor(ctx, c.Program, time.Now())
-			if err != nil && !errors.Is(err, care.ErrNotFound) {
+			switch {
+			case err == nil:
+				ct.Date = msg.DateAt.In(p.Location()).Format(time.DateOnly)
+			case !errors.Is(err, care.ErrNotFound):
 				return transientAfter(err, sent)
-			}
-			if loc, lerr := tzdb.Load(p.Timezone); err == nil && lerr == nil {
-				ct.Date = msg.DateAt.In(loc).Format(time.DateOnly)
 			}
 		}
 		if ct.Date != t.Date && !slices.Contains(dates, ct.Date) {
