@@ -320,7 +320,6 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 		switch c.Outcome {
 		case care.CallReached:
 			s.NoAnswers = 0
-			transition := s.Clocks.TransitionContact != nil
 			if !timed {
 				s.LastContactAt = now
 				w.completeTasks(now, "reached by phone", care.TaskTCMContact, care.TaskContact)
@@ -331,7 +330,9 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 				s.LastContactAt = at
 			}
 			asBilled := s.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
-			w.doneAt(at, "reached by phone", transition, care.TaskContact)
+			// A transfer's contact clock is kept while missed only under
+			// change transition-contact: one kept can be met or done late.
+			w.doneAt(at, "reached by phone", s.Clocks.TransitionContact != nil, care.TaskContact)
 			w.doneAt(at, "reached by phone", asBilled, care.TaskTCMContact)
 		case care.CallDeclined:
 			s.NoAnswers = 0

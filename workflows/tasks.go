@@ -150,9 +150,11 @@ func (w *caseWorkflow) doneAt(at time.Time, outcome string, late bool, kinds ...
 }
 
 // startedBy reports whether task t had started by at, for a contact made
-// then (change contact-times). The clocks of a discharge dated without a
-// time and entered on its day start when it was entered, though it
-// happened earlier that day: they count from the start of the date.
+// then (change contact-times). The clocks of a discharge (and, under change
+// transition-contact, the contact clock of a transfer or level change)
+// dated without a time and entered on its day start when it was entered,
+// though it happened earlier that day: they count from the start of the
+// date (transitionFrom).
 func (w *caseWorkflow) startedBy(t care.Task, at time.Time) bool {
 	start := t.StartedAt
 	if d := w.state.Discharge; d != nil && slices.Contains(d.Tasks, t.ID) {
