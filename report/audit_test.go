@@ -173,12 +173,7 @@ func TestAuditCCMEastOfUTC(t *testing.T) {
 	db, exec := auditDB(t)
 	auditCase(exec, "c1", "eu", false)
 	p := care.Policy{Program: "eu", Timezone: "Europe/Madrid"}
-	for i, d := range []string{"2026-01-15T12:00:00Z", "2026-02-15T12:00:00Z", "2026-03-15T12:00:00Z"} {
-		m, err := activities.MonthOf(p, at(d))
-		require.NoError(t, err)
-		exec(`INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, clock)
-			VALUES ('c1', $1, 'ccm-minutes', 'x', 'cm', $2, $3, 'open', true)`, "ccm-minutes-"+string(rune('1'+i)), m.Start, m.End)
-	}
+	monthClocks(t, exec, p, "2026-01-15T12:00:00Z", "2026-02-15T12:00:00Z", "2026-03-15T12:00:00Z")
 	r := run(t, db, "ccm", report.Filter{From: at("2026-02-01T00:00:00Z"), To: at("2026-02-28T00:00:00Z"), Now: now})
 	t.Logf("rows for --from 2026-02-01 --to 2026-02-28: %v", r.Tables[0].Rows)
 	_, ok := r.Tables[0].Value("case_months", "eu", "2026-02")
@@ -192,12 +187,7 @@ func TestAuditCCMWestOfUTC(t *testing.T) {
 	db, exec := auditDB(t)
 	auditCase(exec, "c1", "us", false)
 	p := care.Policy{Program: "us", Timezone: "America/Los_Angeles"}
-	for i, d := range []string{"2026-02-15T12:00:00Z", "2026-03-15T12:00:00Z"} {
-		m, err := activities.MonthOf(p, at(d))
-		require.NoError(t, err)
-		exec(`INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, clock)
-			VALUES ('c1', $1, 'ccm-minutes', 'x', 'cm', $2, $3, 'open', true)`, "ccm-minutes-"+string(rune('1'+i)), m.Start, m.End)
-	}
+	monthClocks(t, exec, p, "2026-02-15T12:00:00Z", "2026-03-15T12:00:00Z")
 	r := run(t, db, "ccm", report.Filter{From: at("2026-03-01T00:00:00Z"), To: at("2026-03-31T00:00:00Z"), Now: now})
 	_, ok := r.Tables[0].Value("case_months", "us", "2026-03")
 	require.True(t, ok, "March's row")
@@ -223,12 +213,7 @@ func TestAuditCCMLastSecond(t *testing.T) {
 	db, exec := auditDB(t)
 	auditCase(exec, "c1", "cc", false)
 	p := care.Policy{Program: "cc", Timezone: "America/New_York"}
-	for i, d := range []string{"2026-02-15T12:00:00Z", "2026-03-15T12:00:00Z"} {
-		m, err := activities.MonthOf(p, at(d))
-		require.NoError(t, err)
-		exec(`INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, clock)
-			VALUES ('c1', $1, 'ccm-minutes', 'x', 'cm', $2, $3, 'open', true)`, "ccm-minutes-"+string(rune('1'+i)), m.Start, m.End)
-	}
+	monthClocks(t, exec, p, "2026-02-15T12:00:00Z", "2026-03-15T12:00:00Z")
 	exec(`INSERT INTO case_events (case_id, seq, at, actor, action, phase_before, phase_after, detail, run_id)
 		VALUES ('c1', 1, '2026-03-01T04:59:59.600Z', 'cm', 'contact', 'follow-up', 'follow-up', '{"with":"client","minutes":25}', 'r1')`)
 	r := run(t, db, "ccm", report.Filter{Now: now})
@@ -238,6 +223,18 @@ func TestAuditCCMLastSecond(t *testing.T) {
 	// In February's month, not March's.
 	expect(t, r, "ccm", []string{"cc", "2026-02"}, map[string]any{"minutes": int64(25)})
 	expect(t, r, "ccm", []string{"cc", "2026-03"}, map[string]any{"minutes": int64(0)})
+}
+
+// monthClocks opens case c1's ccm-minutes clocks, ccm-minutes-1 on, of the
+// months of program p that hold the days given, as openMonth does.
+func monthClocks(t *testing.T, exec func(string, ...any), p care.Policy, days ...string) {
+	t.Helper()
+	for i, d := range days {
+		m, err := activities.MonthOf(p, at(d))
+		require.NoError(t, err)
+		exec(`INSERT INTO tasks (case_id, task_id, kind, description, owner, started_at, due_at, status, clock)
+			VALUES ('c1', $1, 'ccm-minutes', 'x', 'cm', $2, $3, 'open', true)`, fmt.Sprintf("ccm-minutes-%d", i+1), m.Start, m.End)
+	}
 }
 
 // The store, as the workflow's activities write through it.

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/internal/testdb"
 	"github.com/caseflow/caseflow/report"
 )
 
@@ -44,13 +43,7 @@ func at(s string) time.Time {
 // no-answer streak, CCM minutes.
 func fixture(t *testing.T) *sqlx.DB {
 	t.Helper()
-	db := sqlx.MustOpen("postgres", testdb.New(t))
-	t.Cleanup(func() { db.Close() })
-	exec := func(q string, args ...any) {
-		t.Helper()
-		_, err := db.Exec(q, args...)
-		require.NoError(t, err, q)
-	}
+	db, exec := auditDB(t)
 	for _, c := range []struct {
 		id, program, manager, phase, risk string
 		closed                            bool
