@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -17,11 +18,12 @@ import (
 // hold a case's data. So an "Error" is logged by its kind only (its
 // ApplicationError type, or its Go type) and a "Result" not at all: the
 // case's history keeps both, encrypted (docs/privacy.md). A panic's value
-// ("PanicError") is withheld too; its stack is code locations only.
+// ("PanicError") is withheld too; its stack is code locations only, and
+// so is an error the SDK writes into a line's message.
 type sdkLogHandler struct{ slog.Handler }
 
 func (h sdkLogHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out := slog.NewRecord(r.Time, r.Level, withholdMessage(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(withhold(a))
 		return true
@@ -41,12 +43,29 @@ func (h sdkLogHandler) WithGroup(name string) slog.Handler {
 	return sdkLogHandler{h.Handler.WithGroup(name)}
 }
 
-// withhold is attribute a as an SDK log line may carry it.
+// errorInMessage are the SDK's lines that put an error's text in the
+// message itself (a payload storage driver's error, which can quote what
+// it was given).
+var errorInMessage = []string{"Workflow task postprocess error: ", "Workflow task preprocess error: "}
+
+// withholdMessage is an SDK line's message without an error's text.
+func withholdMessage(msg string) string {
+	for _, prefix := range errorInMessage {
+		if strings.HasPrefix(msg, prefix) {
+			return prefix + "(error withheld from the log)"
+		}
+	}
+	return msg
+}
+
+// withhold is attribute a as an SDK log line may carry it. Workflow code's
+// own lines (workflow.GetLogger) come through here too, and pass an error
+// as "error".
 func withhold(a slog.Attr) slog.Attr {
 	switch a.Key {
 	case "Result", "PanicError":
 		return slog.String(a.Key, "(withheld: the history has it, encrypted)")
-	case "Error":
+	case "Error", "error":
 		if err, ok := a.Value.Any().(error); ok {
 			return slog.String(a.Key, errorKind(err))
 		}

@@ -28,6 +28,11 @@ func TestSDKLogLinesWithholdErrorMessagesAndResults(t *testing.T) {
 	l.Error("Activity error.", "Error", fmt.Errorf("payer said member River Quinn: %w", context.DeadlineExceeded))
 	l.Error("Activity error.", "Error", temporal.NewApplicationErrorWithCause("member River Quinn", "payer-refused", context.Canceled))
 	l.Error("Workflow panic.", "PanicError", "member River Quinn", "StackTrace", "workflows/case.go:12")
+	// The SDK writes a payload storage error into the message; workflow
+	// code logs a server's answer as "error".
+	l.Warn("Workflow task postprocess error: storage driver: River Quinn", "WorkflowID", "case-c-1")
+	l.Warn("Workflow task preprocess error: River Quinn")
+	l.Warn("case did not take the service update", "case_id", "c-1", "error", errors.New("signal: River Quinn"))
 	out := buf.String()
 	for _, phi := range []string{"River", "Quinn", "1991"} {
 		if strings.Contains(out, phi) {
@@ -35,7 +40,8 @@ func TestSDKLogLinesWithholdErrorMessagesAndResults(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"application error payer-refused", "ActivityType=SubmitAuthorization", "Attempt=3",
-		"context deadline exceeded", "*errors.errorString", "withheld", "StackTrace=workflows/case.go:12"} {
+		"context deadline exceeded", "*errors.errorString", "withheld", "StackTrace=workflows/case.go:12",
+		`msg="Workflow task postprocess error: (error withheld from the log)"`, "WorkflowID=case-c-1", "case_id=c-1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the log lacks %q:\n%s", want, out)
 		}

@@ -72,7 +72,7 @@ func (s *serviceRun) deliver(ctx workflow.Context, u care.ServiceUpdate) {
 			return
 		}
 		workflow.GetLogger(ctx).Warn("case did not take the service update; retrying", "case_id", s.in.CaseID,
-			"service_id", s.in.Service.ID, "attempt", attempt, "error", err.Error())
+			"service_id", s.in.Service.ID, "attempt", attempt, "error", err)
 		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "report to case " + s.in.CaseID + " again"}).Get(ctx, nil); err != nil {
 			return
 		}

@@ -583,7 +583,7 @@ func (s *serviceRun) report(ctx workflow.Context, summary, needsStaff, escalate 
 	}
 	err := workflow.SignalExternalWorkflow(ctx, s.in.CaseWorkflowID, "", SignalServiceUpdate, u).Get(ctx, nil)
 	if err != nil {
-		workflow.GetLogger(ctx).Warn("case did not take the service update", "case_id", s.in.CaseID, "service_id", s.in.Service.ID, "error", err.Error())
+		workflow.GetLogger(ctx).Warn("case did not take the service update", "case_id", s.in.CaseID, "service_id", s.in.Service.ID, "error", err)
 	}
 }
 
