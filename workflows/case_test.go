@@ -54,6 +54,10 @@ type caseEnv struct {
 	mu          sync.Mutex
 }
 
+// testStart is when a test's case starts unless the test says otherwise:
+// a Tuesday, 09:00 in New York, the policies' zone.
+var testStart = time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)
+
 func newCaseEnv(t *testing.T) *caseEnv {
 	return newCaseEnvWith(t, "complex-case", care.ModelClinical)
 }
@@ -68,6 +72,10 @@ func (c *caseEnv) newEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := s.NewTestWorkflowEnvironment()
+	// The tests write dates (a discharge on 2026-12-01): a case starts on a
+	// fixed day, so that they hold on whatever day they run. A test that
+	// needs another day sets its own.
+	env.SetStartTime(testStart)
 	env.RegisterActivity(acts)
 	// Services are coordinated by child workflows, tested on their own.
 	env.RegisterWorkflow(workflows.ServiceWorkflow)
