@@ -143,3 +143,62 @@ func TestAnAlertIDAResetReusesForAnotherAlertKeepsBoth(t *testing.T) {
 	require.Len(t, pending, 2)
 	require.Equal(t, "call-7 of the new plan is due", pending[1].Message)
 }
+
+// A reset puts the tasks back as the live steps left them: a task that the
+// replaced run closed after the reset's point is open again, one that only
+// the replaced run opened is gone from the worklist (and the reports), and
+// the run that takes over writes its own, with its own times.
+func TestAResetRestoresTheTasksTheReplacedRunWrote(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-reset-tasks")
+	call := care.Task{ID: "call-1", CaseID: cid, Kind: care.TaskCall, Description: "call the client", Owner: "cm-ana",
+		StartedAt: at(2), Due: at(60), Status: care.TaskOpen}
+	called := call
+	called.Status, called.Outcome, called.CompletedAt = care.TaskDone, "reached", at(3)
+	escalation := care.Task{ID: "lost-to-contact-1", CaseID: cid, Kind: care.TaskLostToContact, Description: "decide what to do", Owner: "sup-bo",
+		StartedAt: at(4), Due: at(90), Status: care.TaskOpen}
+	step := func(run string, seq int, tasks ...care.Task) {
+		t.Helper()
+		ev := event(cid, seq, care.PhaseFollowUp, care.PhaseFollowUp, "")
+		ev.At = ev.At.Add(time.Duration(len(run)) * time.Minute)
+		require.NoError(t, s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snapshot(cid, pid, seq, care.PhaseFollowUp), Tasks: tasks}, run))
+	}
+	type row struct {
+		TaskID    string    `db:"task_id"`
+		Status    string    `db:"status"`
+		Outcome   string    `db:"outcome"`
+		StartedAt time.Time `db:"started_at"`
+	}
+	tasks := func() []row {
+		t.Helper()
+		var out []row
+		require.NoError(t, s.DB().SelectContext(ctx, &out, `SELECT task_id, status, outcome, started_at FROM tasks WHERE case_id = $1 ORDER BY task_id`, cid))
+		for i := range out {
+			out[i].StartedAt = out[i].StartedAt.UTC()
+		}
+		return out
+	}
+	step("run-1", 1)
+	step("run-1", 2, call)
+	step("run-1", 3, called)
+	step("run-1", 4, escalation)
+	require.Equal(t, []row{{"call-1", "done", "reached", at(2)}, {"lost-to-contact-1", "open", "", at(4)}}, tasks())
+
+	// Reset to after event 2: the call is open again, the lost-to-contact task gone.
+	step("run-2", 3)
+	require.Equal(t, []row{{"call-1", "open", "", at(2)}}, tasks(), "the tasks as step 2 left them")
+	// The new run opens its own lost-to-contact-1, later: its own start time.
+	later := escalation
+	later.StartedAt = at(7)
+	step("run-2", 4, later)
+	step("run-1", 5, called) // a late write of the replaced run changes nothing
+	require.Equal(t, []row{{"call-1", "open", "", at(2)}, {"lost-to-contact-1", "open", "", at(7)}}, tasks())
+
+	// A second reset, to after event 3: run-3 re-runs step 4, closing the
+	// call; the task run-2's step 4 opened is gone with that step.
+	step("run-3", 4, called)
+	require.Equal(t, []row{{"call-1", "done", "reached", at(2)}}, tasks(), "run-2's step 4 is superseded, and with it its lost-to-contact task")
+	require.Equal(t, 2, count(t, s, `SELECT count(*) FROM case_events WHERE case_id = $1 AND action = $2`, cid, postgres.ActionReset))
+}

@@ -389,3 +389,40 @@ func TestAuditUnknownReminderCountedFailed(t *testing.T) {
 	require.EqualValues(t, 0, failed, "an unknown reminder is neither sent nor not sent")
 	expect(t, rep, "reminders", []string{"all"}, map[string]any{"unknown": int64(1)})
 }
+
+// A reset to before a discharge: the TCM clocks the replaced run opened and
+// missed are gone with its steps, so the report counts no discharge; the
+// run that takes over records its own.
+func TestAuditResetDropsTheReplacedRunsClocks(t *testing.T) {
+	s := auditStore(t)
+	ctx := context.Background()
+	pid, cid := storeCase(t, s, "mrn-audit-tasks")
+	step := func(run string, seq int, tasks ...care.Task) {
+		t.Helper()
+		ev := storeEvent(cid, seq, care.PhaseFollowUp, "note", "")
+		require.NoError(t, s.RecordStep(ctx, care.Step{Event: ev, Snapshot: storeSnapshot(cid, pid, seq, care.PhaseFollowUp), Tasks: tasks}, run))
+	}
+	contact := care.Task{ID: "tcm-contact-1", CaseID: cid, Kind: care.TaskTCMContact, Description: "interactive contact",
+		Owner: "cm-ana", StartedAt: storeAt(2), Due: storeAt(2 * 24 * 60), Status: care.TaskOpen, Clock: true}
+	missed := contact
+	missed.Status, missed.Met = care.TaskMissed, new(false)
+	counts := func() (discharges, missedN any) {
+		t.Helper()
+		r, err := report.Run(ctx, s.DB(), "tcm", report.Filter{Now: storeAt(10000)})
+		require.NoError(t, err)
+		discharges, _ = r.Tables[0].Value("discharges", "all")
+		missedN, _ = r.Tables[0].Value("contact_missed", "all")
+		return discharges, missedN
+	}
+	step("run-1", 1)
+	step("run-1", 2, contact) // the discharge
+	step("run-1", 3, missed)
+	d, m := counts()
+	require.EqualValues(t, 1, d)
+	require.EqualValues(t, 1, m)
+	// Reset to after event 1: the discharge was entered in error.
+	step("run-2", 2)
+	d, m = counts()
+	require.EqualValues(t, 0, d, "the replaced run's discharge is not counted")
+	require.EqualValues(t, 0, m, "nor its missed contact")
+}

@@ -15,13 +15,20 @@ import (
 // carries no tasks.
 func recordStep(t *testing.T, db *sql.DB, caseID, run string, seq int, action string) {
 	t.Helper()
+	recordStepWith(t, db, caseID, run, seq, action, "[]")
+}
+
+// recordStepWith is recordStep for a step that writes tasks (a JSON array
+// as the store sends it).
+func recordStepWith(t *testing.T, db *sql.DB, caseID, run string, seq int, action, tasks string) {
+	t.Helper()
 	opened := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	at := opened.Add(time.Duration(seq) * time.Minute)
 	var res string
 	require.NoError(t, db.QueryRow(`SELECT caseflow_record_step($1, 'p-1', 'chf', 'clinical', 'cm-ana', 'referral',
 		'follow-up', '', 0, '', '', $2, NULL, NULL, $3::integer, false,
 		$4, $3::integer, $6::timestamptz, 'cm-ana', $5, 'follow-up', 'follow-up', $5, '{}'::jsonb,
-		'system', 'reset', '[]'::jsonb)`, caseID, opened, seq, run, action, at).Scan(&res), "%s %s %d", caseID, run, seq)
+		'system', 'reset', $7::jsonb)`, caseID, opened, seq, run, action, at, tasks).Scan(&res), "%s %s %d", caseID, run, seq)
 }
 
 func fromSeqs(t *testing.T, db *sql.DB, caseID string) map[string]int {
