@@ -716,3 +716,99 @@ func TestALateResendOfAPurgedMessageIsAResend(t *testing.T) {
 		t.Errorf("rows = %d", len(store.rows))
 	}
 }
+
+// memLock is the inbox applier's lock shared by the listeners of one
+// database (PostgreSQL's advisory lock).
+type memLock struct {
+	mu     sync.Mutex
+	holder int
+}
+
+// lockedStore is a listener's view of a shared store: its own session of
+// the applier's lock.
+type lockedStore struct {
+	*memStore
+	lock *memLock
+	id   int
+}
+
+func (s lockedStore) ApplierTurn(context.Context) (bool, error) {
+	s.lock.mu.Lock()
+	defer s.lock.mu.Unlock()
+	if s.lock.holder == 0 {
+		s.lock.holder = s.id
+	}
+	return s.lock.holder == s.id, nil
+}
+
+func (s lockedStore) ReleaseApplier() {
+	s.lock.mu.Lock()
+	defer s.lock.mu.Unlock()
+	if s.lock.holder == s.id {
+		s.lock.holder = 0
+	}
+}
+
+// A listener that holds the applier's lock but cannot reach Temporal lets
+// it go after a while, and one that can applies the messages; before, the
+// feed waited on the broken one for as long as it ran.
+func TestAListenerThatCannotReachTemporalHandsTheInboxOver(t *testing.T) {
+	store, cases, l, _, _ := setup()
+	lock := &memLock{}
+	cfg := Config{LocalAuthorities: []string{"CITYHOSP"}, Programs: []string{"demo"}}
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	broken := NewApplier(lockedStore{store, lock, 1}, func(context.Context) (Cases, error) {
+		return nil, errors.New("connection refused")
+	}, cfg, log)
+	healthy := NewApplier(lockedStore{store, lock, 2}, func(context.Context) (Cases, error) { return cases, nil }, cfg, log)
+	for _, ap := range []*Applier{broken, healthy} {
+		ap.MaxBackoff, ap.HandOverAfter, ap.StandAside = 10*time.Millisecond, 200*time.Millisecond, time.Second
+	}
+	if ok, _ := (lockedStore{store, lock, 1}).ApplierTurn(context.Background()); !ok {
+		t.Fatal("the broken listener takes the lock first")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, ap := range []*Applier{broken, healthy} {
+		wg.Add(1)
+		go func() { defer wg.Done(); ap.Run(ctx) }()
+	}
+	_ = l.Receive(ctx, msg("A03", "H1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		store.mu.Lock()
+		st := store.rows[0].Status
+		store.mu.Unlock()
+		if st == postgres.InboxApplied {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not applied: %+v\n%s", store.rows[0], logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	if len(cases.signals) != 1 || !strings.Contains(logs.String(), "letting another listener apply it") {
+		t.Errorf("signals %v; log:\n%s", cases.signals, logs.String())
+	}
+}
+
+// lockedBuffer is a log that two appliers write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

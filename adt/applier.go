@@ -48,12 +48,19 @@ type Applier struct {
 	wake  chan struct{}
 	// MaxBackoff caps the wait between attempts (default 30 s).
 	MaxBackoff time.Duration
+	// HandOverAfter is how long the applier keeps the inbox's lock while
+	// it cannot apply a message for a passing reason (Temporal does not
+	// answer it) before it lets the lock go for another listener, which
+	// may reach Temporal, and stands aside for StandAside (defaults 2 min
+	// and 15 s). Alone, it takes the lock again after standing aside.
+	HandOverAfter, StandAside time.Duration
 }
 
 // NewApplier returns an applier; cases dials the case client, and is
 // called again after it fails.
 func NewApplier(store Store, cases func(context.Context) (Cases, error), cfg Config, log *slog.Logger) *Applier {
-	return &Applier{store: store, cases: cases, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1), MaxBackoff: 30 * time.Second}
+	return &Applier{store: store, cases: cases, cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1), MaxBackoff: 30 * time.Second,
+		HandOverAfter: 2 * time.Minute, StandAside: 15 * time.Second}
 }
 
 // Wake tells the applier a message is waiting.
@@ -71,6 +78,20 @@ func (a *Applier) Run(ctx context.Context) {
 	defer a.store.ReleaseApplier()
 	var client Cases
 	standby := false
+	var failingSince time.Time // since when no attempt reached Temporal
+	failing := func() {
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+		}
+		if time.Since(failingSince) < a.HandOverAfter {
+			return
+		}
+		a.log.Warn("adt: cannot apply the inbox; letting another listener apply it",
+			"failing_for", time.Since(failingSince).Round(time.Second).String(), "stand_aside", a.StandAside.String())
+		a.store.ReleaseApplier()
+		client, failingSince = nil, time.Time{}
+		a.sleepFor(ctx, a.StandAside)
+	}
 	for ctx.Err() == nil {
 		turn, err := a.store.ApplierTurn(ctx)
 		if err != nil {
@@ -108,14 +129,17 @@ func (a *Applier) Run(ctx context.Context) {
 			if client, err = a.cases(ctx); err != nil {
 				client = nil
 				a.retry(ctx, m, "Temporal unavailable: "+oneLine(err))
+				failing()
 				continue
 			}
 		}
 		res := a.apply(ctx, client, m)
 		if res.retry {
 			a.retry(ctx, m, res.reason, res.cases...)
+			failing()
 			continue
 		}
+		failingSince = time.Time{}
 		if err := a.store.FinishInbound(ctx, m.Seq, res.status, res.reason, res.cases); err != nil {
 			a.log.Warn("adt: could not record an outcome; retrying", "facility", m.SendingFacility, "control_id", m.ControlID, "error", postgres.SafeError(err))
 			a.sleep(ctx, 2*time.Second)
