@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -143,14 +144,20 @@ func (a *app) adtInboxCommand() *cobra.Command {
 		Use:   "inbox",
 		Short: "List the latest ADT messages received and what was done with each (never their content)",
 		Long: `List the latest ADT messages in the inbox, newest first: sender, control id,
-event, status (pending, applied, ignored, rejected, failed), the cases and
-the reason. The messages' text (PHI) is never shown.
+event, status (pending, applied, ignored, rejected, failed), attempts, the
+cases and the reason. The messages' text (PHI) is never shown.
+
+Messages are applied in the order received: a pending message with many
+attempts holds back the ones behind it. Its reason says why; "set-aside"
+takes it out of the feed, and "retry" puts a failed message back.
 
 --purge-before blanks the text of the messages received before a date that
 are done with; their key, digest, status and reason stay, so a late resend is
 still recognised (by the digest of its segments) and the audit remains.`,
 		Example: `  caseflow adt inbox --limit 20
-  caseflow adt inbox --purge-before 2026-06-01`,
+  caseflow adt inbox --purge-before 2026-06-01
+  caseflow adt inbox set-aside CITYHOSP MSG00042 --reason "the case rejects it; ticket OPS-118"
+  caseflow adt inbox retry CITYHOSP MSG00042`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
@@ -175,9 +182,9 @@ still recognised (by the digest of its segments) and the audit remains.`,
 				}
 				return printRows(a, rows, func() error {
 					w := tabwriter.NewWriter(a.out, 0, 2, 2, ' ', 0)
-					fmt.Fprintln(w, "RECEIVED\tFACILITY\tCONTROL ID\tEVENT\tSTATUS\tCASES\tREASON")
+					fmt.Fprintln(w, "RECEIVED\tFACILITY\tCONTROL ID\tEVENT\tSTATUS\tATTEMPTS\tCASES\tREASON")
 					for _, r := range rows {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", r.ReceivedAt.UTC().Format(time.RFC3339), r.SendingFacility, r.ControlID, r.Event, r.Status, []string(r.CaseIDs), r.Reason)
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%v\t%s\n", r.ReceivedAt.UTC().Format(time.RFC3339), r.SendingFacility, r.ControlID, r.Event, r.Status, r.Attempts, []string(r.CaseIDs), r.Reason)
 					}
 					return w.Flush()
 				})
@@ -186,5 +193,85 @@ still recognised (by the digest of its segments) and the audit remains.`,
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many messages to list, newest first")
 	cmd.Flags().StringVar(&purge, "purge-before", "", "blank the text (PHI) of messages done with and received before this date, YYYY-MM-DD, instead of listing")
+	cmd.AddCommand(a.adtSetAsideCommand(), a.adtRetryCommand())
 	return cmd
 }
+
+// adtSetAsideCommand takes a message that keeps failing out of the feed.
+func (a *app) adtSetAsideCommand() *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "set-aside FACILITY CONTROL-ID --reason TEXT",
+		Short: "Take a pending ADT message that keeps failing out of the feed, so the messages behind it are applied",
+		Long: `Messages are applied strictly in the order received, so a pending message
+that keeps failing (caseflow adt inbox shows its attempts and last reason)
+holds back every message behind it. set-aside marks it failed, with your
+reason and actor, and the listener goes on with the next one. Nothing is
+deleted: the message keeps its place, its text and the cases it reached, and
+"caseflow adt inbox retry" puts it back once the cause is fixed.
+
+A set-aside discharge or transfer is not applied to its cases until it is
+put back: review them (caseflow case show) or enter the transition by hand.
+Give a reason that does not name the patient: it is listed by adt inbox.`,
+		Example: `  caseflow adt inbox set-aside CITYHOSP MSG00042 --reason "case rejects the transition; ticket OPS-118" --actor ops-kim`,
+		Args:    facilityAndControlID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return care.Invalidf("--reason", "say why the message is set aside (without naming the patient), e.g. --reason \"the case rejects it; ticket OPS-118\"")
+			}
+			return a.moveInbound(cmd, args, func(ctx context.Context, store *postgres.Store) (postgres.InboxMessage, error) {
+				return store.SetAsideInbound(ctx, args[0], args[1], a.actor, oneLineText(reason))
+			}, "set aside; the messages behind it are applied next")
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the message is set aside (required; never the patient's name)")
+	return cmd
+}
+
+// adtRetryCommand puts a failed message back in the feed.
+func (a *app) adtRetryCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry FACILITY CONTROL-ID",
+		Short: "Put a failed ADT message back in the feed, to be applied next",
+		Long: `Put back a message that failed, or was set aside, once its cause is fixed
+(a patient registered since, a program's policy loaded, a case fixed). It is
+applied next, ahead of later messages, as received; cases it reached before
+are not signalled again. A message whose text was purged cannot be put back:
+ask the sender to resend it.`,
+		Example: `  caseflow adt inbox retry CITYHOSP MSG00042 --actor ops-kim`,
+		Args:    facilityAndControlID,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.moveInbound(cmd, args, func(ctx context.Context, store *postgres.Store) (postgres.InboxMessage, error) {
+				return store.RetryFailedInbound(ctx, args[0], args[1], a.actor)
+			}, "put back in the feed; it is applied next")
+		},
+	}
+}
+
+func (a *app) moveInbound(cmd *cobra.Command, args []string, move func(context.Context, *postgres.Store) (postgres.InboxMessage, error), done string) error {
+	if err := care.ValidateOpaqueID("--actor", a.actor); err != nil {
+		return err
+	}
+	return a.withStore(cmd, func(ctx context.Context, store *postgres.Store) error {
+		m, err := move(ctx, store)
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			return a.printJSON(m)
+		}
+		fmt.Fprintf(a.out, "ADT message %s/%s (%s, received %s): %s\n", args[0], args[1], m.Event, m.ReceivedAt.UTC().Format(time.RFC3339), done)
+		return nil
+	})
+}
+
+// facilityAndControlID are the arguments naming an inbox message.
+func facilityAndControlID(_ *cobra.Command, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("expected the sending facility (MSH-4) and control id (MSH-10) as caseflow adt inbox lists them, got %d argument(s)", len(args))
+	}
+	return nil
+}
+
+// oneLineText is text on one line, its runs of white space one space.
+func oneLineText(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -111,14 +111,66 @@ func (s *Store) RetryInbound(ctx context.Context, seq int64, next time.Time, rea
 	return err
 }
 
-// FinishInbound records the outcome of a pending message.
+// FinishInbound records the outcome of a pending message. One an operator
+// set aside while it was being applied gets the outcome too, which is what
+// happened, with the operator's reason after it.
 func (s *Store) FinishInbound(ctx context.Context, seq int64, status InboxStatus, reason string, caseIDs []string) error {
 	if caseIDs == nil {
 		caseIDs = []string{}
 	}
-	_, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET status = $2, reason = $3, case_ids = $4, attempts = attempts + 1, done_at = now()
-		WHERE seq = $1 AND status = 'pending'`, seq, status, reason, pq.StringArray(caseIDs))
+	_, err := s.db.ExecContext(ctx, `UPDATE adt_inbox SET status = $2, case_ids = $4, attempts = attempts + 1, done_at = now(),
+		reason = left($3 || CASE WHEN status = 'failed' THEN ' (done as it was being ' || reason || ')' ELSE '' END, 1000)
+		WHERE seq = $1 AND (status = 'pending' OR (status = 'failed' AND starts_with(reason, $5)))`,
+		seq, status, reason, pq.StringArray(caseIDs), setAsideBy)
 	return err
+}
+
+// SetAsideInbound takes a pending message out of the feed, with the
+// actor's reason: it becomes failed, and the messages behind it are
+// applied. An operator does this to a message that keeps failing for a
+// reason that does not pass; RetryFailedInbound puts it back.
+func (s *Store) SetAsideInbound(ctx context.Context, facility, controlID, actor, reason string) (InboxMessage, error) {
+	return s.moveInbound(ctx, facility, controlID, InboxPending, `status = 'failed', done_at = now(),
+		reason = left($3 || CASE WHEN reason = '' OR starts_with(reason, $5) THEN '' ELSE format(' (after %s failed attempt(s), the last: %s)', attempts, reason) END, 1000)`,
+		setAsideBy+actor+": "+reason, putBackBy)
+}
+
+// setAsideBy begins the reason of a message an operator set aside.
+const setAsideBy = "set aside by "
+
+// RetryFailedInbound puts a failed message back in the feed, to be applied
+// next (it keeps its place in the order received), skipping the cases it
+// reached already; the reason names the actor who put it back.
+func (s *Store) RetryFailedInbound(ctx context.Context, facility, controlID, actor string) (InboxMessage, error) {
+	return s.moveInbound(ctx, facility, controlID, InboxFailed,
+		`status = 'pending', done_at = NULL, next_attempt_at = now(), reason = $3`, putBackBy+actor)
+}
+
+// putBackBy begins the reason of a message an operator put back.
+const putBackBy = "put back by "
+
+// moveInbound sets a message of status from as set says ($3 the reason,
+// $5 on the values more), or tells why it cannot: no such message, another
+// status, or its text purged.
+func (s *Store) moveInbound(ctx context.Context, facility, controlID string, from InboxStatus, set, reason string, more ...any) (InboxMessage, error) {
+	var m InboxMessage
+	err := s.db.GetContext(ctx, &m, `UPDATE adt_inbox SET `+set+`
+		WHERE sending_facility = $1 AND control_id = $2 AND status = $4 AND raw <> ''
+		RETURNING `+inboxColumns, append([]any{facility, controlID, reason, from}, more...)...)
+	if !errors.Is(err, sql.ErrNoRows) {
+		m.Raw = ""
+		return m, err
+	}
+	got, err := s.InboxMessage(ctx, facility, controlID)
+	switch {
+	case errors.Is(err, care.ErrNotFound):
+		return m, care.NotFoundf("no ADT message %s/%s is in the inbox (see caseflow adt inbox)", facility, controlID)
+	case err != nil:
+		return m, err
+	case got.Status != from:
+		return m, care.NotAllowedf("ADT message %s/%s is %s, not %s", facility, controlID, got.Status, from)
+	}
+	return m, care.NotAllowedf("ADT message %s/%s has had its text purged, so it cannot be applied; ask the sender to resend it", facility, controlID)
 }
 
 // Inbox lists the stored messages newest first, without their text.

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +160,67 @@ func TestAPurgeKeepsTheDigest(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, m.Raw)
 	require.Equal(t, "d1", m.Digest)
+}
+
+// A message that keeps failing can be set aside, with the operator's
+// reason, so that the feed goes on; it keeps its place and the cases it
+// reached, and can be put back. Only a pending message is set aside, and
+// only a failed one whose text is kept is put back.
+func TestAStuckMessageIsSetAsideAndPutBack(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	for _, id := range []string{"S1", "S2"} {
+		_, _, err := s.StoreInbound(ctx, postgres.InboxMessage{SendingFacility: "CITYHOSP", ControlID: id, Event: "A03", Raw: "MSH|" + id})
+		require.NoError(t, err)
+	}
+	first, _, err := s.NextPending(ctx)
+	require.NoError(t, err)
+	require.NoError(t, s.RetryInbound(ctx, first.Seq, time.Now().Add(time.Minute), "case c-1: invalid argument", []string{"c-1"}))
+
+	m, err := s.SetAsideInbound(ctx, "CITYHOSP", "S1", "ops-1", "the case rejects it")
+	require.NoError(t, err)
+	require.Equal(t, postgres.InboxFailed, m.Status)
+	require.Equal(t, "set aside by ops-1: the case rejects it (after 1 failed attempt(s), the last: case c-1: invalid argument)", m.Reason)
+	require.Empty(t, m.Raw, "never the text")
+	next, ok, err := s.NextPending(ctx)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "S2", next.ControlID, "the feed goes on behind it")
+	_, err = s.SetAsideInbound(ctx, "CITYHOSP", "S1", "ops-1", "again")
+	require.Equal(t, care.KindNotAllowed, care.KindOf(err), "%v", err)
+	_, err = s.SetAsideInbound(ctx, "CITYHOSP", "NOPE", "ops-1", "x")
+	require.Equal(t, care.KindNotFound, care.KindOf(err), "%v", err)
+
+	m, err = s.RetryFailedInbound(ctx, "CITYHOSP", "S1", "ops-1")
+	require.NoError(t, err)
+	require.Equal(t, postgres.InboxPending, m.Status)
+	require.Equal(t, "put back by ops-1", m.Reason)
+	require.Equal(t, []string{"c-1"}, []string(m.CaseIDs), "the cases it reached are kept, and skipped")
+	next, _, err = s.NextPending(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "S1", next.ControlID, "in its place, before S2")
+	require.False(t, next.NextAttemptAt.After(time.Now()), "due now")
+
+	// Set aside while the applier applied it: the outcome is recorded, as it
+	// happened, and the operator's reason after it.
+	_, err = s.SetAsideInbound(ctx, "CITYHOSP", "S1", "ops-1", "stuck")
+	require.NoError(t, err)
+	require.NoError(t, s.FinishInbound(ctx, next.Seq, postgres.InboxApplied, "discharge on 2026-12-01 signalled", []string{"c-1"}))
+	m, err = s.InboxMessage(ctx, "CITYHOSP", "S1")
+	require.NoError(t, err)
+	require.Equal(t, postgres.InboxApplied, m.Status)
+	require.True(t, strings.HasPrefix(m.Reason, "discharge on 2026-12-01 signalled (done as it was being set aside by ops-1: stuck"), m.Reason)
+	require.NoError(t, s.FinishInbound(ctx, next.Seq, postgres.InboxFailed, "late", nil))
+	m, _ = s.InboxMessage(ctx, "CITYHOSP", "S1")
+	require.Equal(t, postgres.InboxApplied, m.Status, "a message done is not finished again")
+	m, err = s.RetryFailedInbound(ctx, "CITYHOSP", "S1", "ops-1")
+	require.Equal(t, care.KindNotAllowed, care.KindOf(err), "%v", err)
+
+	// A purged message's text is gone: it cannot be applied again.
+	_, err = s.SetAsideInbound(ctx, "CITYHOSP", "S2", "ops-1", "again")
+	require.NoError(t, err)
+	_, err = s.PurgeInbound(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	_, err = s.RetryFailedInbound(ctx, "CITYHOSP", "S2", "ops-1")
+	require.ErrorContains(t, err, "purged")
 }
