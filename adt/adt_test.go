@@ -28,8 +28,18 @@ type memStore struct {
 	open     map[string][]postgres.OpenCase
 	policies map[string]care.Policy
 	names    map[string]string
-	storeErr error // StoreInbound fails with it
-	standby  bool  // another listener applies the inbox
+	storeErr error           // StoreInbound fails with it
+	standby  bool            // another listener applies the inbox
+	recorded map[string]bool // case id → recorded in PostgreSQL (open or closed)
+}
+
+func (s *memStore) Case(_ context.Context, caseID string) (care.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recorded[caseID] {
+		return care.Snapshot{CaseID: caseID}, nil
+	}
+	return care.Snapshot{}, care.ErrNotFound
 }
 
 func newMemStore() *memStore {
@@ -596,6 +606,22 @@ func TestARegistrationOfAPatientWithAClosedCaseSaysNoneOpened(t *testing.T) {
 	store.open["p-1"] = nil
 	cases.running[care.CaseID("p-1", "demo")] = false // closed
 	if a := ack(t, l.Receive(context.Background(), msg("A04", "R1", "MRN-0042^^^CITYHOSP", ""), "test")); a.Get("MSA-1") != "AA" {
+		t.Fatalf("A04: %s", a.Get("MSA-1"))
+	}
+	drain(t, ap, store, cases)
+	row := store.rows[0]
+	if len(cases.opened) != 0 || row.Status != postgres.InboxIgnored || !strings.Contains(row.Reason, "exists already") {
+		t.Errorf("opened %v; inbox %s: %s", cases.opened, row.Status, row.Reason)
+	}
+}
+
+// Once Temporal's retention has removed a closed case's workflow, its id
+// could be started again: PostgreSQL, which keeps the case, says it exists.
+func TestARegistrationOfAPatientWhoseClosedCaseTemporalForgotOpensNone(t *testing.T) {
+	store, cases, l, ap, _ := setup()
+	store.open["p-1"] = nil
+	store.recorded = map[string]bool{care.CaseID("p-1", "demo"): true} // closed, and gone from Temporal
+	if a := ack(t, l.Receive(context.Background(), msg("A04", "R2", "MRN-0042^^^CITYHOSP", ""), "test")); a.Get("MSA-1") != "AA" {
 		t.Fatalf("A04: %s", a.Get("MSA-1"))
 	}
 	drain(t, ap, store, cases)

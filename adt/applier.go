@@ -22,6 +22,8 @@ type Store interface {
 	RetryInbound(ctx context.Context, seq int64, next time.Time, reason string, done []string) error
 	FinishInbound(ctx context.Context, seq int64, status postgres.InboxStatus, reason string, caseIDs []string) error
 	OpenCases(ctx context.Context, patientID string) ([]postgres.OpenCase, error)
+	// Case is a case's snapshot, open or closed, or care.ErrNotFound.
+	Case(ctx context.Context, caseID string) (care.Snapshot, error)
 	UpsertPatient(ctx context.Context, externalRef, name string, birthDate *time.Time) (string, error)
 	UpdatePatientDemographics(ctx context.Context, patientID, name string, birthDate *time.Time) error
 	// ApplierTurn reports whether this listener applies the inbox (it
@@ -361,8 +363,15 @@ func (a *Applier) openCases(ctx context.Context, client Cases, msg Message, pati
 			opened = append(opened, c.ID)
 			continue
 		}
-		started, err := client.Open(ctx, c, p)
-		if err != nil {
+		// A case PostgreSQL recorded, open or closed, is never started
+		// again, also once Temporal's retention removed its workflow.
+		started := false
+		switch _, err := a.store.Case(ctx, c.ID); {
+		case errors.Is(err, care.ErrNotFound):
+			if started, err = client.Open(ctx, c, p); err != nil {
+				return transientAfter(err, opened)
+			}
+		case err != nil:
 			return transientAfter(err, opened)
 		}
 		if !started {

@@ -225,11 +225,20 @@ func (o opener) Register(ctx context.Context, t intake.ToOpen) (intake.ToOpen, e
 }
 
 // Start starts the workflow of a registered case under its program's
-// policy in force, pinned for the case's whole life.
+// policy in force, pinned for the case's whole life. A case PostgreSQL
+// has recorded exists already, open or closed: its id is never started
+// again, also once Temporal's retention has removed a closed case's
+// workflow (and with it the duplicate its start would be refused as).
 func (o opener) Start(ctx context.Context, t intake.ToOpen) (intake.Opened, error) {
 	policy, err := o.a.policy(ctx, o.store, t.Case.Program)
 	if err != nil {
 		return intake.Opened{}, err
+	}
+	switch _, err := o.store.Case(ctx, t.Case.ID); {
+	case err == nil:
+		return intake.Opened{CaseID: t.Case.ID, Existed: true}, nil
+	case !errors.Is(err, care.ErrNotFound):
+		return intake.Opened{}, fmt.Errorf("look up case %s: %w", t.Case.ID, err)
 	}
 	opened, err := o.cases.Open(ctx, t.Case, policy)
 	return intake.Opened{CaseID: t.Case.ID, Existed: err == nil && !opened}, err
