@@ -79,6 +79,14 @@ func (a *app) importCommand() *cobra.Command {
 			}
 			return nil
 		},
+		// A wrong flag is a failure of the import like any other: exit
+		// status 1, and nothing on stdout (its help, docs/import.md).
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := a.checkGlobalFlags(); err != nil {
+				return importFailed{err}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.runImport(cmd.Context(), args[0], o, metricsFile); err != nil {
 				return importFailed{err}
@@ -86,6 +94,7 @@ func (a *app) importCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return importFailed{badFlag(c, err)} })
 	fl := cmd.Flags()
 	fl.StringVar(&o.Format, "format", "", "csv or jsonl (default: from the file's extension)")
 	fl.StringVar(&o.Model, "model", "", "case-management model for rows without one: brokerage, clinical, strengths-based, intensive")

@@ -188,7 +188,17 @@ exists. Give the token to the codec server in CASEFLOW_CODEC_TOKEN or
 			}
 			token := base64.RawURLEncoding.EncodeToString(b)
 			if file == "" {
+				if a.json() {
+					return a.printJSON(map[string]string{"token": token})
+				}
 				fmt.Fprintln(a.out, token)
+				return nil
+			}
+			wrote := func(created bool, text string) error {
+				if a.json() {
+					return a.printJSON(map[string]any{"file": file, "created": created})
+				}
+				fmt.Fprintln(a.out, text)
 				return nil
 			}
 			if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
@@ -196,8 +206,7 @@ exists. Give the token to the codec server in CASEFLOW_CODEC_TOKEN or
 			}
 			f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 			if errors.Is(err, fs.ErrExist) {
-				fmt.Fprintf(a.out, "%s already exists; kept it\n", file)
-				return nil
+				return wrote(false, file+" already exists; kept it")
 			}
 			if err != nil {
 				return care.Errorf(care.KindInvalid, "--file: %v", err)
@@ -209,8 +218,7 @@ exists. Give the token to the codec server in CASEFLOW_CODEC_TOKEN or
 			if err := f.Close(); err != nil {
 				return care.Errorf(care.KindInvalid, "--file: %v", err)
 			}
-			fmt.Fprintf(a.out, "wrote a new codec server token to %s\n", file)
-			return nil
+			return wrote(true, "wrote a new codec server token to "+file)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "write the token to this file (mode 0600) instead of printing it")

@@ -82,17 +82,9 @@ CASEFLOW_CODEC_KEY_FILE (default .caseflow/codec.keys).
 		Example: `  caseflow case open --patient-ref MRN-0042 --program complex-case --model clinical --manager cm-ana --source referral
   caseflow case list --phase assessment
   caseflow case show c-1a2b3c4d5e6f7a8b --output json`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if a.output != "table" && a.output != "json" {
-				return care.Invalidf("--output", "unknown value %q; use table or json", a.output)
-			}
-			if a.timeout <= 0 {
-				return care.Invalidf("--timeout", "must be more than 0, e.g. 30s or 2m")
-			}
-			return care.ValidateOpaqueID("--actor", a.actor)
-		},
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(*cobra.Command, []string) error { return a.checkGlobalFlags() },
 	}
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format: table or json (json prints only JSON on stdout)")
 	root.PersistentFlags().StringVar(&a.actor, "actor", defaultActor(), "opaque id of the staff member acting (env CASEFLOW_ACTOR)")
@@ -213,4 +205,15 @@ func printRows[T any](a *app, rows []T, table func() error) error {
 		return a.printJSON(rows)
 	}
 	return table()
+}
+
+// checkGlobalFlags checks the flags every command takes.
+func (a *app) checkGlobalFlags() error {
+	if a.output != "table" && a.output != "json" {
+		return care.Invalidf("--output", "unknown value %q; use table or json", a.output)
+	}
+	if a.timeout <= 0 {
+		return care.Invalidf("--timeout", "must be more than 0, e.g. 30s or 2m")
+	}
+	return care.ValidateOpaqueID("--actor", a.actor)
 }
