@@ -259,8 +259,19 @@ func groupRows(valid []*checked, sum *Summary) []candidate {
 			}
 			continue
 		}
+		// The row that gives the most of the patient's demographics opens
+		// the case (the first of those): a duplicate that names the
+		// patient where the first row did not keeps the name.
 		first := group[0]
 		for _, c := range group[1:] {
+			if demographics(c) > demographics(first) {
+				first = c
+			}
+		}
+		for _, c := range group {
+			if c == first {
+				continue
+			}
 			sum.Duplicates = append(sum.Duplicates, DuplicateRow{Line: c.row.line, SameAs: first.row.line})
 			first.c.urgent = first.c.urgent || c.c.urgent
 		}
@@ -268,4 +279,15 @@ func groupRows(valid []*checked, sum *Summary) []candidate {
 		todo = append(todo, first.c)
 	}
 	return todo
+}
+
+// demographics is how many of the patient's name and birth date row c gives.
+func demographics(c *checked) int {
+	n := 0
+	for _, field := range []string{"name", "birth_date"} {
+		if c.values[field] != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -86,13 +86,27 @@ func (s *Store) PatientByRef(ctx context.Context, externalRef string) (Patient, 
 }
 
 // DemographicsDiffer names the fields (name, birth-date) given that differ
-// from the patient's record; empty ones are not compared.
+// from the patient's record; what is not given, or not on the record, is
+// not compared (DemographicsMissing).
 func (p Patient) DemographicsDiffer(name string, birthDate *time.Time) []string {
 	var fields []string
-	if name != "" && (p.Name == nil || *p.Name != name) {
+	if name != "" && p.Name != nil && *p.Name != name {
 		fields = append(fields, "name")
 	}
-	if birthDate != nil && (p.BirthDate == nil || !p.BirthDate.Equal(*birthDate)) {
+	if birthDate != nil && p.BirthDate != nil && !p.BirthDate.Equal(*birthDate) {
+		fields = append(fields, "birth-date")
+	}
+	return fields
+}
+
+// DemographicsMissing names the fields given that the patient's record
+// does not have yet (registered without them).
+func (p Patient) DemographicsMissing(name string, birthDate *time.Time) []string {
+	var fields []string
+	if name != "" && p.Name == nil {
+		fields = append(fields, "name")
+	}
+	if birthDate != nil && p.BirthDate == nil {
 		fields = append(fields, "birth-date")
 	}
 	return fields

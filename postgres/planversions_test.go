@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/postgres"
 	"github.com/caseflow/caseflow/providers"
 )
 
@@ -100,6 +101,10 @@ func TestOpeningWithOtherDemographicsIsSeen(t *testing.T) {
 	require.Empty(t, p.DemographicsDiffer("River Quinn", &born))
 	require.Empty(t, p.DemographicsDiffer("", nil), "what is not given is not compared")
 	require.Equal(t, []string{"name"}, p.DemographicsDiffer("Rivers Quinn", &born))
+	require.Empty(t, p.DemographicsMissing("Rivers Quinn", &born), "the record has both")
+	unnamed := postgres.Patient{BirthDate: &born}
+	require.Empty(t, unnamed.DemographicsDiffer("River Quinn", &born), "a name the record lacks differs from nothing")
+	require.Equal(t, []string{"name"}, unnamed.DemographicsMissing("River Quinn", &born))
 	require.NoError(t, s.UpdatePatient(ctx, id, "cm-ana", "Rivers Quinn", nil, []string{"name"}))
 	p, err = s.PatientByRef(ctx, "mrn-demo")
 	require.NoError(t, err)
