@@ -33,7 +33,9 @@ Every row is checked before anything is written. A file that cannot be read as
 intended (empty, no header, unknown, duplicate or missing columns, not UTF-8, a
 row with the wrong number of fields, malformed JSON) is refused as a whole. A
 row with a bad value is reported with its line, field and reason and skipped;
-with --strict no case is started at all. Rows asking for the same patient and
+with --strict no case is started at all (a row found invalid only as it is
+opened, such as an unregistered manager, stops the import there and the
+summary says what was opened). Rows asking for the same patient and
 program are started once; if they disagree, none of them is started. Once
 connected, and still before anything is written, each program is checked for
 a policy in force; rows of a program without one are invalid too (--dry-run

@@ -526,6 +526,13 @@ func (b *Batch) count(inflight context.Context, res Opened, err error, prog *pro
 	switch {
 	case errors.As(err, &invalid): // refused on opening, e.g. a policy that ended since CheckPrograms
 		prog.done("invalid")
+		if b.opts.Strict {
+			// Found only now (a manager not registered, a known patient
+			// with other demographics): the cases started before it stay
+			// open, and no more start.
+			prog.stopping.Store(true)
+			stop(fmt.Errorf("stopped by --strict: a row was found invalid only as it was opened (%s), and no more cases were started", oneLine(err)))
+		}
 	case err != nil:
 		prog.done("failed")
 		if failuresInARow.Add(1) == stopAfterFailures {

@@ -210,3 +210,37 @@ MRN-3,complex-case,referral,clinical,cm-ana
 		}
 	}
 }
+
+// --strict with a row found invalid only as it is opened (registration
+// refuses it: a manager not registered, a known patient with other
+// demographics): the cases started before it stay open, no more start, and
+// the summary says so instead of "no case was started".
+func TestStrictWithARowRefusedWhenOpenedStopsAndSaysWhatStarted(t *testing.T) {
+	file := write(t, "c.csv", `patient_ref,program,source,model,manager
+MRN-1,complex-case,referral,clinical,cm-ana
+MRN-OTHER,complex-case,referral,clinical,cm-ana
+MRN-2,complex-case,referral,clinical,cm-ana
+`)
+	o := options()
+	o.Strict = true
+	o.Concurrency = 1
+	b, err := Load(file, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &fakeOpener{}
+	if err := b.CheckPrograms(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(context.Background(), op)
+	sum := b.Summary
+	var out strings.Builder
+	sum.Print(&out)
+	msg := sum.Err().Error()
+	if len(op.opened) != 1 || sum.Opened != 1 || sum.NotStarted != 1 || sum.InvalidRows != 1 {
+		t.Fatalf("opened %v; summary %+v", op.opened, sum)
+	}
+	if strings.Contains(msg, "no case was started") || strings.Contains(out.String(), "no case was started") || !strings.Contains(msg, "--strict") {
+		t.Errorf("Err %q; printed:\n%s", msg, out.String())
+	}
+}
