@@ -181,6 +181,19 @@ func (a *Activities) BookAppointment(ctx context.Context, r care.BookingRequest)
 	return ap, nil
 }
 
+// AppointmentByKey returns the appointment booked under the booking key,
+// whatever its status; none is a non-retryable "NotFound" error. Read
+// only. A coordination cancelled before its BookAppointment answered (an
+// attempt may have committed, its answer lost) finds with it what to
+// cancel.
+func (a *Activities) AppointmentByKey(ctx context.Context, key care.BookingKey) (care.Appointment, error) {
+	ap, err := a.Store.AppointmentByKey(ctx, key)
+	if err != nil {
+		return care.Appointment{}, storeError(err)
+	}
+	return ap, nil
+}
+
 // CancelAppointment cancels an appointment, frees its slot and cancels its
 // pending reminders, in one transaction. Idempotent: cancelling a cancelled
 // appointment returns it unchanged. An attended or missed appointment cannot

@@ -42,6 +42,21 @@ const (
 	// versionRequestKeyPeriod: an authorization request's idempotency key
 	// names its period's start (care.AuthorizationRequestKeyAt).
 	versionRequestKeyPeriod = "request-key-period"
+	// versionInquiryRefused: an inquiry about a pended authorization that
+	// the payer refuses or answers outside the protocol makes the
+	// authorization rejected and a staff item, as a submission's does,
+	// instead of failing the coordination. Asked only in that branch.
+	versionInquiryRefused = "inquiry-refused"
+	// versionCancelBookingInFlight: a coordination cancelled while a
+	// booking it scheduled has not answered (being retried, or running)
+	// looks the booking up by its key and cancels what it finds. Asked
+	// only when cancelling after such a booking.
+	versionCancelBookingInFlight = "cancel-booking-in-flight"
+	// versionBookingInPeriod: a service that needs authorization books
+	// only within its approval's period (ValidFrom to ValidTo), and an
+	// approval whose period has no bookable time left becomes a staff
+	// item. Asked only when the period cuts the booking window.
+	versionBookingInPeriod = "booking-in-period"
 )
 
 // reportRetryMax is the longest wait between attempts to deliver a report.

@@ -66,6 +66,10 @@ type serviceRun struct {
 	attendance workflow.ReceiveChannel
 	// Version 1 only: amendments, appeals and manual bookings.
 	amend, appeal, manual workflow.ReceiveChannel
+	// booking is the key of a BookAppointment this run scheduled that has
+	// not answered: cancelled while it was running or being retried, it
+	// may have booked (change cancel-booking-in-flight).
+	booking *care.BookingKey
 }
 
 // versioned reports whether this coordination runs version 1 of
@@ -108,6 +112,9 @@ func (s *serviceRun) run(ctx workflow.Context) error {
 			svc = s.in.Service
 		}
 		appt, before, err := s.book(ctx)
+		if errors.Is(err, errNoAuthorizedTime) {
+			return nil // reported, with a staff item
+		}
 		if err != nil {
 			return err
 		}
@@ -190,24 +197,8 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 	}
 	var d care.AuthorizationDecision
 	if err := s.executePayer(ctx, what, a.SubmitAuthorization, &d, req); err != nil {
-		if s.versioned() && isApplicationError(err, activities.ErrTypePayerProtocol) {
-			auth.Status = care.AuthorizationRejected
-			p.State.Status = care.ServiceNeedsStaff
-			s.report(ctx, fmt.Sprintf("%s: the payer answered outside the protocol (%s); no decision", svc.ID, applicationMessage(err)),
-				fmt.Sprintf("%s: the payer's answer was not a valid decision (%s): ask the payer for a decision with its reason", svc.Name, applicationMessage(err)), "")
-			return false, nil
-		}
-		if isApplicationError(err, activities.ErrTypePayerRejected) {
-			auth.Status = care.AuthorizationRejected
-			p.State.Status = care.ServiceNeedsStaff
-			why := ""
-			var appErr *temporal.ApplicationError
-			var diagnostics string
-			if errors.As(err, &appErr) && appErr.Details(&diagnostics) == nil && diagnostics != "" {
-				why = " (" + diagnostics + ")" // the payer's words: in encrypted payloads only
-			}
-			s.report(ctx, fmt.Sprintf("%s: the payer refused the authorization request", svc.ID),
-				fmt.Sprintf("%s: the payer refused the authorization request%s; check the plan and the client's coverage", svc.Name, why), "")
+		if (s.versioned() && isApplicationError(err, activities.ErrTypePayerProtocol)) || isApplicationError(err, activities.ErrTypePayerRejected) {
+			s.payerRefused(ctx, auth, "the authorization request", err)
 			return false, nil
 		}
 		return false, err
@@ -260,6 +251,16 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 		}
 		poll = min(poll*2, maxPoll)
 		if err := s.executePayer(ctx, "inquire about the authorization of "+svc.Code, a.InquireAuthorization, &d, d.RequestID); err != nil {
+			// Version 1: a refused inquiry (the payer no longer knows the
+			// request) or one answered outside the protocol (a denial
+			// without a reason) is handled as the submission's is. Before,
+			// it failed the coordination, and the case, which abandons it,
+			// kept showing "pended" with no work item.
+			if (isApplicationError(err, activities.ErrTypePayerProtocol) || isApplicationError(err, activities.ErrTypePayerRejected)) &&
+				workflow.GetVersion(ctx, versionInquiryRefused, workflow.DefaultVersion, 1) == 1 {
+				s.payerRefused(ctx, auth, "the inquiry about authorization request "+auth.RequestID, err)
+				return false, nil
+			}
 			return false, err
 		}
 	}
@@ -283,6 +284,30 @@ func (s *serviceRun) authorize(ctx workflow.Context, related, notes string) (boo
 	p.State.Status = care.ServiceReadyToBook
 	s.report(ctx, fmt.Sprintf("%s: authorized (%s, valid until %s)", svc.ID, d.AuthorizationNumber, d.ValidTo.UTC().Format(time.DateOnly)), "", "")
 	return true, nil
+}
+
+// payerRefused records a payer's answer that is no decision: a refusal
+// (PayerRejected, 4xx) or an answer outside the protocol
+// (PayerProtocolError, e.g. a denial without a reason). The authorization
+// is rejected, never left pended, and staff get an item. what names the
+// call the payer answered so: the authorization request, or an inquiry.
+func (s *serviceRun) payerRefused(ctx workflow.Context, auth *care.AuthorizationState, what string, err error) {
+	p, svc := &s.progress, s.in.Service
+	auth.Status = care.AuthorizationRejected
+	p.State.Status = care.ServiceNeedsStaff
+	if isApplicationError(err, activities.ErrTypePayerProtocol) {
+		s.report(ctx, fmt.Sprintf("%s: the payer answered outside the protocol (%s); no decision", svc.ID, applicationMessage(err)),
+			fmt.Sprintf("%s: the payer's answer was not a valid decision (%s): ask the payer for a decision with its reason", svc.Name, applicationMessage(err)), "")
+		return
+	}
+	why := ""
+	var appErr *temporal.ApplicationError
+	var diagnostics string
+	if errors.As(err, &appErr) && appErr.Details(&diagnostics) == nil && diagnostics != "" {
+		why = " (" + diagnostics + ")" // the payer's words: in encrypted payloads only
+	}
+	s.report(ctx, fmt.Sprintf("%s: the payer refused %s", svc.ID, what),
+		fmt.Sprintf("%s: the payer refused %s%s; check the plan and the client's coverage", svc.Name, what, why), "")
 }
 
 // versionPayerTaskQueue: the payer's activities (SubmitAuthorization,
@@ -347,7 +372,22 @@ func (s *serviceRun) book(ctx workflow.Context) (appt care.Appointment, before b
 		if s.versioned() {
 			req.Key.PlanVersion = s.in.PlanVersion
 		}
-		err := s.execute(ctx, fmt.Sprintf("book %s, occurrence %d%s", svc.Code, p.Occurrence, attemptNote(p.Attempt)), a.BookAppointment, &appt, req)
+		window := "the next " + care.FormatDuration(s.bookingWindow())
+		if inFrom, inTo, ok := s.inApprovedPeriod(ctx, req.From, req.To); ok {
+			// Version 1 (booking-in-period): within the approval's period
+			// only; before, the whole window, past the approval's end.
+			req.From, req.To = inFrom, inTo
+			window = "the authorized period (until " + inTo.UTC().Format(time.DateOnly) + ")"
+			if !req.To.After(req.From) {
+				p.State.Status = care.ServiceNeedsStaff
+				auth := s.state().Authorization
+				period := auth.ValidFrom.UTC().Format(time.DateOnly) + " to " + auth.ValidTo.UTC().Format(time.DateOnly)
+				s.report(ctx, fmt.Sprintf("%s: authorization %s (valid %s) leaves no time to book occurrence %d; not booked", svc.ID, auth.Number, period, p.Occurrence),
+					fmt.Sprintf("%s: the authorization period (%s) has no bookable time left for occurrence %d: ask the payer to extend it or change the plan", svc.Name, period, p.Occurrence), "")
+				return appt, false, errNoAuthorizedTime
+			}
+		}
+		err := s.executeBooking(ctx, fmt.Sprintf("book %s, occurrence %d%s", svc.Code, p.Occurrence, attemptNote(p.Attempt)), &appt, req)
 		if err == nil && s.bookedBefore(ctx, appt) {
 			return appt, true, nil
 		}
@@ -370,7 +410,7 @@ func (s *serviceRun) book(ctx workflow.Context) (appt care.Appointment, before b
 				byHand = fmt.Sprintf("book by hand with \"caseflow case book %s %s --slot <id>\"", s.in.CaseID, svc.ID)
 			}
 			s.report(ctx, fmt.Sprintf("%s: no free slot between %s and %s", svc.ID, req.From.UTC().Format(time.DateOnly), req.To.UTC().Format(time.DateOnly)),
-				fmt.Sprintf("%s: no free slot in the next %s; add provider slots (caseflow providers load) or %s", svc.Name, care.FormatDuration(s.bookingWindow()), byHand), "")
+				fmt.Sprintf("%s: no free slot in %s; add provider slots (caseflow providers load) or %s", svc.Name, window, byHand), "")
 		}
 		retry := s.in.Policy.Appointments.NoSlotRetry.D()
 		if retry <= 0 {
@@ -402,7 +442,7 @@ func (s *serviceRun) book(ctx workflow.Context) (appt care.Appointment, before b
 			continue
 		}
 		req.SlotID = chosen.SlotID
-		err = s.execute(ctx, "book "+svc.Code+" slot chosen by staff", a.BookAppointment, &appt, req)
+		err = s.executeBooking(ctx, "book "+svc.Code+" slot chosen by staff", &appt, req)
 		if err == nil && s.bookedBefore(ctx, appt) {
 			return appt, true, nil
 		}
@@ -420,6 +460,40 @@ func (s *serviceRun) book(ctx workflow.Context) (appt care.Appointment, before b
 		s.report(ctx, fmt.Sprintf("%s: slot %s could not be booked (%s)", svc.ID, chosen.SlotID, applicationMessage(err)),
 			fmt.Sprintf("%s: slot %s could not be booked (%s); choose another free slot (caseflow providers slots)", svc.Name, chosen.SlotID, applicationMessage(err)), "")
 	}
+}
+
+// errNoAuthorizedTime ends a coordination whose approval's period leaves
+// no time to book in (change booking-in-period); staff have an item.
+var errNoAuthorizedTime = errors.New("the authorization period has no bookable time")
+
+// inApprovedPeriod clips a booking window [from, to) to the period of the
+// service's approval, for a service that needs authorization. ok is false
+// (book the window as it is) when the service needs none, the period
+// covers the window, or the coordination runs from before change
+// booking-in-period, which is asked only when the period cuts the window.
+func (s *serviceRun) inApprovedPeriod(ctx workflow.Context, from, to time.Time) (inFrom, inTo time.Time, ok bool) {
+	auth := s.state().Authorization
+	if !s.in.Service.RequiresAuthorization || auth == nil || auth.Status != care.AuthorizationApproved || auth.ValidTo.IsZero() ||
+		(!auth.ValidFrom.After(from) && !auth.ValidTo.Before(to)) ||
+		workflow.GetVersion(ctx, versionBookingInPeriod, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return from, to, false
+	}
+	return maxTime(from, auth.ValidFrom), minTime(to, auth.ValidTo), true
+}
+
+// executeBooking runs BookAppointment and keeps its key in s.booking
+// until it answers: a cancellation of the coordination meanwhile (a new
+// plan, the case closed) leaves it set, since an attempt may have
+// committed the appointment without its answer reaching the workflow.
+// Keeping it emits no command.
+func (s *serviceRun) executeBooking(ctx workflow.Context, summary string, appt *care.Appointment, req care.BookingRequest) error {
+	key := req.Key
+	s.booking = &key
+	err := s.execute(ctx, summary, a.BookAppointment, appt, req)
+	if !temporal.IsCanceledError(err) {
+		s.booking = nil
+	}
+	return err
 }
 
 // bookedBefore reports whether appt, what BookAppointment answered, is an
@@ -566,6 +640,27 @@ func (s *serviceRun) cancelled(ctx workflow.Context) error {
 			return err
 		}
 		appt.Status = care.AppointmentCancelled
+	} else if key := s.booking; key != nil && workflow.GetVersion(ctx, versionCancelBookingInFlight, workflow.DefaultVersion, 1) == 1 {
+		// Version 1: a booking cancelled before it answered may have
+		// committed; what its key holds is cancelled too, so it does not
+		// keep the provider's slot for a cancelled service. Before, it
+		// stayed booked.
+		var found care.Appointment
+		err := s.execute(ctx, fmt.Sprintf("look up the %s booking of occurrence %d%s: coordination cancelled", s.in.Service.Code, key.Occurrence, attemptNote(key.Attempt)),
+			a.AppointmentByKey, &found, *key)
+		switch {
+		case isApplicationError(err, activities.ErrTypeNotFound):
+			// nothing was booked
+		case err != nil:
+			return err
+		case found.Status == care.AppointmentBooked:
+			var after care.Appointment
+			if err := s.execute(ctx, "cancel "+s.in.Service.Code+" appointment "+found.ID+": coordination cancelled", a.CancelAppointment, &after, found.ID); err != nil {
+				return err
+			}
+			p.State.Appointment = &care.AppointmentRef{ID: found.ID, Occurrence: found.Occurrence, Attempt: found.Attempt,
+				ProviderID: found.ProviderID, StartsAt: found.StartsAt, Status: care.AppointmentCancelled}
+		}
 	}
 	p.State.Status = care.ServiceCancelled
 	s.report(ctx, s.in.Service.ID+": coordination cancelled", "", "")
