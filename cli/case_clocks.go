@@ -68,9 +68,14 @@ func (a *app) doneCommand() *cobra.Command {
 		Short: "Mark a task done (visit, medication reconciliation, re-assessment, ...)",
 		Long: `Mark one of the case's open tasks done: a post-discharge face-to-face visit
 (tcm-visit-N), a medication reconciliation (med-reconciliation-N), a
-post-transition contact (contact-N), a re-assessment (reassess-N) or a
-lost-to-contact decision. Clocks done by their due time count as met.
-Calls are recorded with "case call"; the readmission watch ends by itself.`,
+re-assessment (reassess-N) or a lost-to-contact decision. Clocks done by
+their due time count as met; a missed one is recorded done late.
+Calls are recorded with "case call"; the readmission watch ends by itself.
+The clocks only a record meets are refused: the CCM month (ccm-minutes-N)
+by its minutes ("case contact --minutes", "case call --minutes"), the TCM
+contact (tcm-contact-N) and the post-transition contact (contact-N) by a
+contact ("case contact"; for the TCM contact also two "--attempt"s) or a
+reached call ("case call").`,
 		Example: `  caseflow case done c-1a2b3c4d5e6f7a8b med-reconciliation-9 --notes "list reconciled with the GP"`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/caseflow/caseflow/care"
 )
 
@@ -105,10 +107,39 @@ func (w *caseWorkflow) canCall(now time.Time, actor string, c care.CallResult) e
 	})
 }
 
+// versionDoneNeedsContact: "case done" does not complete the clocks only
+// a record meets (metOnlyByRecord): the CCM month's minutes, the TCM
+// interactive contact and the post-transition contact. Before, it recorded
+// them done (and met by their due time) with nothing on record. Asked only
+// by the complete handler's re-check, for such a task.
+const versionDoneNeedsContact = "done-needs-contact"
+
 func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
+	return w.checkComplete(actor, c, func() bool { return true })
+}
+
+// recheckComplete is the complete handler's check under the lock: the rule
+// of change done-needs-contact applies only under its gate, so that an
+// update an older worker accepted replays as it ran.
+func (w *caseWorkflow) recheckComplete(ctx workflow.Context, actor string, c care.TaskCompletion) error {
+	return w.checkComplete(actor, c, func() bool {
+		return workflow.GetVersion(ctx, versionDoneNeedsContact, workflow.DefaultVersion, 1) == 1
+	})
+}
+
+// checkComplete checks a task completion; needsRecord says whether the
+// clocks only a record meets are refused (asked only for such a task).
+func (w *caseWorkflow) checkComplete(actor string, c care.TaskCompletion, needsRecord func() bool) error {
+	byRecord := func(t care.Task) error {
+		if err := metOnlyByRecord(t); err != nil && needsRecord() {
+			return err
+		}
+		return nil
+	}
 	if t := w.task(c.TaskID); t != nil && w.lateDoable(*t) {
-		// A missed clock can still be done: it is recorded done late.
-		return w.allowed(care.ActionComplete, care.BranchAny, actor, func() error { return nil })
+		// A missed clock can still be done: it is recorded done late (a
+		// contact clock by the contact or call, as when it is open).
+		return w.allowed(care.ActionComplete, care.BranchAny, actor, func() error { return byRecord(*t) })
 	}
 	return w.openTask(care.ActionComplete, care.BranchAny, actor, c.TaskID, func() error { return nil }, func(t care.Task) error {
 		switch t.Kind {
@@ -117,8 +148,25 @@ func (w *caseWorkflow) canComplete(actor string, c care.TaskCompletion) error {
 		case care.TaskReadmissionWatch:
 			return care.Invalidf("task", "%s ends by itself; a readmission is recorded with \"caseflow case transition --kind readmission\"", t.ID)
 		}
-		return nil
+		return byRecord(t)
 	})
+}
+
+// metOnlyByRecord refuses marking done a clock that only a record meets:
+// the CCM month by its minutes (CPT 99490: at least 20 in the calendar
+// month), the TCM interactive contact by a contact, a reached call or two
+// documented attempts, the post-transition contact by a contact or a
+// reached call (docs/policies.md).
+func metOnlyByRecord(t care.Task) error {
+	switch t.Kind {
+	case care.TaskCCMMinutes:
+		return care.NotAllowedf("%s is met by the month's care-management minutes, not marked done: record the minutes with \"caseflow case contact --minutes\" (or \"caseflow case call --minutes\")", t.ID)
+	case care.TaskTCMContact:
+		return care.NotAllowedf("%s is met by a contact with the client or family, a reached call or two documented attempts, not marked done: record the contact with \"caseflow case contact\" (an attempt with --attempt --outcome no-answer) or the call with \"caseflow case call\"", t.ID)
+	case care.TaskContact:
+		return care.NotAllowedf("%s is met by a contact with the client or family or a reached call, not marked done: record the contact with \"caseflow case contact\" or the call with \"caseflow case call\"", t.ID)
+	}
+	return nil
 }
 
 // openTask checks branch b of an action on one of the case's open tasks.

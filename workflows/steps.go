@@ -352,12 +352,23 @@ func (w *caseWorkflow) close(ctx workflow.Context, actor string, c care.Closure)
 	})
 }
 
+// versionCloseEndsPause: closing a paused case ends its pause, as resume
+// does: the step records the pause ended at the close (case_pauses.resumed_at,
+// which the reminders read as "paused" while NULL) and the pause's fields
+// are cleared. Before, the pause stayed open in the store. Asked only when
+// a paused case closes.
+const versionCloseEndsPause = "close-ends-pause"
+
 // closeWith closes the case, which branch b of action a does.
 func (w *caseWorkflow) closeWith(ctx workflow.Context, a care.Action, b care.Branch, c care.Closure) {
 	w.cancelServices(ctx)
 	w.state.Closure = &c
 	w.state.ClosedAt = workflow.Now(ctx)
 	w.state.Coordinate = false
+	if s := &w.state; s.Paused && workflow.GetVersion(ctx, versionCloseEndsPause, workflow.DefaultVersion, 1) == 1 {
+		w.pause = &care.PauseRecord{PausedAt: s.PausedAt, ResumedAt: s.ClosedAt, Reason: s.PauseReason}
+		s.PausedAt, s.PauseReason, s.Clocks.PauseKeepsDeadlines = time.Time{}, "", false
+	}
 	w.state.Paused = false
 	if to := w.follow(ctx, a, b); to != care.PhaseClosed {
 		panic(fmt.Sprintf("phase machine: %s (%q) leads to %q, not closed", a, b, to))

@@ -15,7 +15,7 @@ import (
 )
 
 func (w *caseWorkflow) complete(ctx workflow.Context, actor string, c care.TaskCompletion) (Status, error) {
-	return w.act(ctx, actor, UpdateComplete, func() error { return w.canComplete(actor, c) }, func() (string, any, error) {
+	return w.act(ctx, actor, UpdateComplete, func() error { return w.recheckComplete(ctx, actor, c) }, func() (string, any, error) {
 		now := workflow.Now(ctx)
 		t := w.task(c.TaskID)
 		if t.Status == care.TaskMissed {
