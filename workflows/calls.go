@@ -320,6 +320,9 @@ func (w *caseWorkflow) call(ctx workflow.Context, actor string, c care.CallResul
 		switch c.Outcome {
 		case care.CallReached:
 			s.NoAnswers = 0
+			if at.After(s.Clocks.ClientContactAt) {
+				s.Clocks.ClientContactAt = at // for a discharge entered later (change discharge-recorded-contacts)
+			}
 			if !timed {
 				s.LastContactAt = now
 				w.completeTasks(now, "reached by phone", care.TaskTCMContact, care.TaskContact)

@@ -82,6 +82,24 @@ const (
 	// they opened a second ccm-minutes clock for the same month). Asked
 	// only for such minutes.
 	versionCCMLastSecond = "ccm-last-second"
+	// versionVisitMetMedRec: a face-to-face contact moves the medication
+	// reconciliation's due time only when it met (or late-met) the visit
+	// clock of the latest discharge (before: any face-to-face contact with
+	// the client did, also one made before the discharge). Asked only when
+	// such a contact would have moved it.
+	versionVisitMetMedRec = "medrec-visit-met"
+	// versionDischargeContacts: a discharge entered late counts the
+	// latest contact that reached the client or family (and the latest
+	// face-to-face visit with the client) recorded before it was entered,
+	// when made within its clock: the clock is met then (before: it was
+	// recorded missed). Asked only when there is such a contact.
+	versionDischargeContacts = "discharge-recorded-contacts"
+	// versionReadmissionLateClocks: a readmission entered after it
+	// happened cancels the latest discharge's clocks at the readmission's
+	// time: open ones, and missed ones that fell due after it (before:
+	// open ones at the entry; missed ones stayed missed). Asked only for a
+	// readmission entered late that finds such a clock.
+	versionReadmissionLateClocks = "readmission-late-clocks"
 )
 
 // MessagesKept is how many external messages' keys a case keeps to drop
@@ -114,6 +132,12 @@ type ClockState struct {
 	// TransitionContact is the contact clock of the latest transfer or
 	// level change (change transition-contact).
 	TransitionContact *TransitionContact `json:"transition_contact,omitempty"`
+	// ClientContactAt is when the latest contact or reached call that
+	// reached the client or family was made, and ClientVisitAt the latest
+	// face-to-face contact with the client: a discharge entered after them
+	// counts them toward its clocks (change discharge-recorded-contacts).
+	ClientContactAt time.Time `json:"client_contact_at,omitzero"`
+	ClientVisitAt   time.Time `json:"client_visit_at,omitzero"`
 }
 
 // TransitionContact is the contact clock of a transfer or level change,

@@ -201,6 +201,13 @@ func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, timed bo
 	if c.With == care.PartyProvider {
 		return summary
 	}
+	cs := &w.state.Clocks
+	if now.After(cs.ClientContactAt) {
+		cs.ClientContactAt = now
+	}
+	if c.FaceToFace && c.With == care.PartyClient && now.After(cs.ClientVisitAt) {
+		cs.ClientVisitAt = now
+	}
 	asBilled := w.state.Discharge != nil && workflow.GetVersion(ctx, versionTCMAsBilled, workflow.DefaultVersion, 1) == 1
 	complete := func(late bool, kinds ...care.TaskKind) {
 		if timed {
@@ -232,8 +239,16 @@ func (w *caseWorkflow) contactMade(ctx workflow.Context, now time.Time, timed bo
 	case !asBilled:
 		complete(false, care.TaskTCMVisit)
 	case c.With == care.PartyClient:
+		visit := w.dischargeTask(care.TaskTCMVisit)
+		open := visit != nil && visit.Status != care.TaskDone
 		complete(true, care.TaskTCMVisit)
-		w.visitDone(ctx, now)
+		// Only the visit that meets the latest discharge's visit clock (in
+		// time or late) sets when the medication reconciliation is due: not
+		// one before the discharge, nor one after the clock was met.
+		met := open && visit.Status == care.TaskDone
+		if met || !w.medRecMovedBy(now) || workflow.GetVersion(ctx, versionVisitMetMedRec, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			w.visitDone(ctx, now)
+		}
 	default:
 		for _, t := range w.state.Tasks {
 			if t.Kind == care.TaskTCMVisit && t.Status == care.TaskOpen {

@@ -49,6 +49,33 @@ func (w *caseWorkflow) visitDone(ctx workflow.Context, now time.Time) {
 	}
 }
 
+// medRecMovedBy reports that visitDone would move an open medication
+// reconciliation's due time for a visit at at.
+func (w *caseWorkflow) medRecMovedBy(at time.Time) bool {
+	due := care.EndOfDay(at, w.state.Policy.Location())
+	return slices.ContainsFunc(w.state.Tasks, func(t care.Task) bool {
+		return t.Kind == care.TaskMedRec && t.Status == care.TaskOpen && due.Before(t.Due)
+	})
+}
+
+// dischargeTask returns the task of the given kind among the latest
+// discharge's clocks, or nil (none, or cancelled and dropped). A discharge
+// recorded before change event-dates kept no task ids: its clock is the
+// latest task of the kind.
+func (w *caseWorkflow) dischargeTask(kind care.TaskKind) *care.Task {
+	d := w.state.Discharge
+	if d == nil {
+		return nil
+	}
+	var found *care.Task
+	for i := range w.state.Tasks {
+		if t := &w.state.Tasks[i]; t.Kind == kind && (len(d.Tasks) == 0 || slices.Contains(d.Tasks, t.ID)) {
+			found = t
+		}
+	}
+	return found
+}
+
 // lateDoable reports that t is a missed clock of the latest discharge (or
 // the contact clock of the latest transfer or level change, change
 // transition-contact) that staff can still do: it is then recorded done

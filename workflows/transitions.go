@@ -101,6 +101,7 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 			d.Readmitted = true
 			summary += w.readmissionAgainstWatch(ctx, now, loc, t)
 		}
+		w.readmittedLate(ctx, now, readmittedAt(t, now, loc), t.Date)
 		w.cancelTasks(now, "readmitted", care.PostDischargeKinds...)
 		s.Clocks.TransitionContact = nil // its clock, if missed, is no longer kept
 		w.cancelVisits(ctx)
@@ -131,6 +132,9 @@ func (w *caseWorkflow) applyTransitionAt(ctx workflow.Context, t care.Transition
 		summary := fmt.Sprintf("discharged from %s to %s on %s (%s complexity); contact due %s, visit due %s, TCM period ends %s",
 			t.From, t.To, t.Date, c.Complexity, c.ContactDue.UTC().Format(time.RFC3339), c.VisitDue.UTC().Format(time.RFC3339),
 			c.TCMPeriodEnd.UTC().Format(time.RFC3339))
+		if met := w.recordedContacts(ctx, c, contact.ID, visit.ID); met != "" {
+			summary += "; met by contacts recorded before: " + met
+		}
 		if late := w.pastClocks(now, c.Tasks); late != "" {
 			w.alert(now, contact, "late-entry", p.Supervisor, fmt.Sprintf("discharge of case %s on %s entered late: %s", s.Case.ID, t.Date, late))
 			summary += "; entered late: " + late
@@ -176,6 +180,44 @@ func transitionFrom(c care.DischargeClocks, loc *time.Location) time.Time {
 	return c.DischargedAt
 }
 
+// recordedContacts counts toward the clocks of discharge c the latest
+// contact that reached the client or family, and the latest face-to-face
+// visit with the client, recorded before the discharge was entered (change
+// discharge-recorded-contacts): one made from the discharge's time to a
+// clock's due time meets it then, and the visit sets when the medication
+// reconciliation is due. It says which, for the summary. A discharge dated
+// today without a time happened, as far as the case knows, when it was
+// entered: a contact recorded before then was made before it (in
+// hospital), unlike one entered afterwards with an earlier time of that
+// day (transitionFrom).
+func (w *caseWorkflow) recordedContacts(ctx workflow.Context, c care.DischargeClocks, contactID, visitID string) string {
+	cs := w.state.Clocks
+	within := func(at time.Time, id string) *care.Task {
+		t := w.task(id)
+		if at.IsZero() || at.Before(c.DischargedAt) || t == nil || t.Status != care.TaskOpen || at.After(t.Due) {
+			return nil
+		}
+		return t
+	}
+	contact, visit := within(cs.ClientContactAt, contactID), within(cs.ClientVisitAt, visitID)
+	if contact == nil && visit == nil || workflow.GetVersion(ctx, versionDischargeContacts, workflow.DefaultVersion, 1) != 1 {
+		return ""
+	}
+	var met []string
+	if contact != nil {
+		at := cs.ClientContactAt.UTC().Format(time.RFC3339)
+		w.finishTask(contact, cs.ClientContactAt, care.TaskDone, "client reached at "+at+", before the discharge was entered")
+		met = append(met, contact.ID+" at "+at)
+	}
+	if visit != nil {
+		at := cs.ClientVisitAt.UTC().Format(time.RFC3339)
+		w.finishTask(visit, cs.ClientVisitAt, care.TaskDone, "face-to-face visit with client at "+at+", before the discharge was entered")
+		w.visitDone(ctx, cs.ClientVisitAt)
+		met = append(met, visit.ID+" at "+at)
+	}
+	return strings.Join(met, ", ")
+}
+
 // pastClocks closes the clocks among ids whose due time passed before now
 // at their real due times: the readmission watch as met, every other clock
 // as missed. It says which, for the one late-entry alert.
@@ -208,10 +250,7 @@ func (w *caseWorkflow) readmissionAgainstWatch(ctx workflow.Context, now time.Ti
 			discharged = v
 		}
 	}
-	at, timed, _ := t.At(loc)
-	if !timed && at.Format(time.DateOnly) == now.In(loc).Format(time.DateOnly) {
-		at = now
-	}
+	at := readmittedAt(t, now, loc)
 	atDate, nowDate := at, now
 	if workflow.GetVersion(ctx, versionEventTimes, workflow.DefaultVersion, 1) == 1 {
 		// The workflow's clock is UTC: count days on the program's calendar.
@@ -249,6 +288,51 @@ func (w *caseWorkflow) readmissionAgainstWatch(ctx workflow.Context, now time.Ti
 	watch.Met = &met
 	w.alert(now, *watch, "readmission", p.Supervisor, fmt.Sprintf("case %s %s", s.Case.ID, outcome))
 	return fmt.Sprintf(" on day %d of the readmission watch", day)
+}
+
+// readmittedAt is when readmission t, entered at now, happened: at its
+// time, or from the start of its date, or when it was entered when it is
+// dated without a time on the day it was entered.
+func readmittedAt(t care.Transition, now time.Time, loc *time.Location) time.Time {
+	at, timed, _ := t.At(loc)
+	if !timed && at.Format(time.DateOnly) == now.In(loc).Format(time.DateOnly) {
+		at = now
+	}
+	return at
+}
+
+// readmittedLate cancels the latest discharge's clocks as a readmission at
+// at, entered later at now, would have when entered on time (change
+// readmission-late-clocks): those still open at the readmission's time
+// (not at the entry), and those recorded missed at a due time after it (the
+// client was back in hospital; a clock-missed alert already sent stays
+// sent). The change is asked only when there is such a clock.
+func (w *caseWorkflow) readmittedLate(ctx workflow.Context, now, at time.Time, date string) {
+	d := w.state.Discharge
+	if d == nil || at.IsZero() || !at.Before(now) {
+		return
+	}
+	var clocks []*care.Task
+	for i := range w.state.Tasks {
+		t := &w.state.Tasks[i]
+		if !hasKind(care.PostDischargeKinds, t.Kind) {
+			continue
+		}
+		if t.Status == care.TaskOpen || t.Status == care.TaskMissed && slices.Contains(d.Tasks, t.ID) && t.Due.After(at) {
+			clocks = append(clocks, t)
+		}
+	}
+	if len(clocks) == 0 || workflow.GetVersion(ctx, versionReadmissionLateClocks, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	for _, t := range clocks {
+		outcome := "readmitted on " + date + ", entered late"
+		if t.Status == care.TaskMissed {
+			outcome += " (it had been recorded missed at " + t.Due.UTC().Format(time.RFC3339) + ")"
+		}
+		t.Status, t.Outcome, t.CompletedAt, t.Met = care.TaskCancelled, outcome, maxTime(at, t.StartedAt), nil
+		w.markChanged(t.ID)
+	}
 }
 
 // civilDays counts the calendar days from the date of a to the date of b
