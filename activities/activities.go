@@ -89,7 +89,7 @@ type Store interface {
 	// when there is nothing to send.
 	ClaimReminder(ctx context.Context, id string, now time.Time, lease time.Duration) (care.ReminderClaim, bool, error)
 	// ReleaseReminder gives up a claim after a failed delivery.
-	ReleaseReminder(ctx context.Context, id, reason string) error
+	ReleaseReminder(ctx context.Context, id, reason string, maybeSent bool) error
 	// MarkSent records that channel delivered the reminder at `at`.
 	MarkSent(ctx context.Context, id, channel string, at time.Time) error
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
+	"github.com/caseflow/caseflow/internal/httperr"
 )
 
 // Application error types of the coordination activities, for workflows to
@@ -265,7 +267,7 @@ func (a *Activities) SendReminder(ctx context.Context, reminderID string) (care.
 	if err := ch.Send(ctx, msg); err != nil {
 		// Let the next attempt go at once; it keeps the error for staff.
 		// (If the release fails too, the lease expires by itself.)
-		_ = a.Store.ReleaseReminder(context.WithoutCancel(ctx), reminderID, err.Error())
+		_ = a.Store.ReleaseReminder(context.WithoutCancel(ctx), reminderID, err.Error(), mayHaveDelivered(err))
 		if temporary(err) {
 			return care.ReminderOutcome{}, temporal.NewApplicationErrorWithCause(err.Error(), ErrTypeNotifyUnavailable, err)
 		}
@@ -275,6 +277,22 @@ func (a *Activities) SendReminder(ctx context.Context, reminderID string) (care.
 		return care.ReminderOutcome{}, err
 	}
 	return care.ReminderOutcome{ReminderID: r.ID, Status: care.ReminderSent}, nil
+}
+
+// mayHaveDelivered reports whether a failed send may still have been
+// delivered: the gateway got no answer back to us after the request could
+// have reached it (a timeout, a connection lost mid-request). A refused
+// connection, an answer with a status, or a request never sent did not.
+func mayHaveDelivered(err error) bool {
+	var he *httperr.Error
+	if !errors.As(err, &he) || he.StatusCode != 0 || he.Err == nil {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(he.Err, &op) && op.Op == "dial" {
+		return false
+	}
+	return true
 }
 
 // storeError makes store errors that retrying cannot fix non-retryable, with

@@ -488,3 +488,38 @@ func TestSendReminderOfAPausedCaseIsSkipped(t *testing.T) {
 	require.Equal(t, care.ReminderSkipped, r.Status)
 	require.Equal(t, care.ReasonPaused, r.Reason)
 }
+
+// A send the gateway took and never answered (a timeout) may have been
+// delivered: a cancellation of its appointment then records the reminder
+// unknown, not cancelled ("not sent"). A gateway that refused the
+// connection did not get it: cancelled.
+func TestSendReminderTimedOutMayHaveBeenDelivered(t *testing.T) {
+	t.Parallel()
+	a, _, cid := coordination(t, `{}`, nil)
+	ctx := context.Background()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	t.Cleanup(hang.Close)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // nothing listens there
+	for _, tc := range []struct {
+		url    string
+		want   care.ReminderStatus
+		ref    string
+		starts time.Duration
+	}{{hang.URL, care.ReminderUnknown, "physiotherapy", 3 * time.Hour}, {down.URL, care.ReminderCancelled, "neuropsychology", 4 * time.Hour}} {
+		a.Notifier = notify.NewWebhookChannel(tc.url, &http.Client{Timeout: 200 * time.Millisecond})
+		ap, rs := reminders(t, a, cid, tc.ref, soon(tc.starts), time.Hour)
+		id := rs[60].ID
+		require.Error(t, send(a, ctx, id))
+		_, err := a.CancelAppointment(ctx, ap.ID)
+		require.NoError(t, err)
+		r, err := pg(a).Reminder(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, r.Status, "%s", tc.url)
+	}
+}

@@ -118,9 +118,9 @@ func (s Store) ClaimReminder(ctx context.Context, id string, now time.Time, leas
 }
 
 // ReleaseReminder counts a failed reminder delivery.
-func (s Store) ReleaseReminder(ctx context.Context, id, reason string) error {
+func (s Store) ReleaseReminder(ctx context.Context, id, reason string, maybeSent bool) error {
 	s.M.Reminders.WithLabelValues("failed").Inc()
-	return s.Store.ReleaseReminder(ctx, id, reason)
+	return s.Store.ReleaseReminder(ctx, id, reason, maybeSent)
 }
 
 // MarkSent counts a sent reminder.

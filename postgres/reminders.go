@@ -220,13 +220,17 @@ func (s *Store) ClaimReminder(ctx context.Context, id string, now time.Time, lea
 // "booked", started, or the case paused) was not sent by this attempt: it
 // becomes skipped or cancelled, as its reason says, unless an earlier
 // attempt, which never reported back (maybe_sent), may have sent it.
-func (s *Store) ReleaseReminder(ctx context.Context, id, reason string) error {
+// maybeSent says this attempt may have delivered it (the gateway took the
+// request and gave no answer, e.g. a timeout): it is kept as maybe_sent,
+// so a cancellation later records it unknown, never "not sent".
+func (s *Store) ReleaseReminder(ctx context.Context, id, reason string, maybeSent bool) error {
 	if len(reason) > 500 {
 		reason = reason[:500]
 	}
 	_, err := s.db.ExecContext(ctx, `UPDATE reminders SET claimed_until = NULL, last_error = $2, updated_at = now(),
-			status = CASE WHEN status = 'pending' OR maybe_sent THEN status WHEN reason IN ($3, $4) THEN 'skipped' ELSE 'cancelled' END
-		WHERE reminder_id = $1 AND status IN ('pending', 'unknown')`, id, reason, care.ReasonAppointmentStarted, care.ReasonPaused)
+			maybe_sent = maybe_sent OR $5,
+			status = CASE WHEN status = 'pending' OR maybe_sent OR $5 THEN status WHEN reason IN ($3, $4) THEN 'skipped' ELSE 'cancelled' END
+		WHERE reminder_id = $1 AND status IN ('pending', 'unknown')`, id, reason, care.ReasonAppointmentStarted, care.ReasonPaused, maybeSent)
 	return err
 }
 

@@ -376,7 +376,7 @@ func TestAuditUnknownReminderCountedFailed(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok)
 	}
-	require.NoError(t, s.ReleaseReminder(ctx, id, "notify: HTTP 503"))
+	require.NoError(t, s.ReleaseReminder(ctx, id, "notify: HTTP 503", false))
 	_, err = s.SetAppointmentStatus(ctx, ap.ID, care.AppointmentCancelled)
 	require.NoError(t, err)
 	r, err := s.Reminder(ctx, id)
