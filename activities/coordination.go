@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/caseflow/caseflow/care"
-	"github.com/caseflow/caseflow/internal/httperr"
 )
 
 // Application error types of the coordination activities, for workflows to
@@ -280,19 +278,13 @@ func (a *Activities) SendReminder(ctx context.Context, reminderID string) (care.
 }
 
 // mayHaveDelivered reports whether a failed send may still have been
-// delivered: the gateway got no answer back to us after the request could
-// have reached it (a timeout, a connection lost mid-request). A refused
-// connection, an answer with a status, or a request never sent did not.
+// delivered: the channel's error says its request may have reached the
+// gateway with no answer back (a timeout, a connection lost mid-request;
+// the webhook's errors have MayHaveReached). A refused connection, an
+// answer with a status, or a request never sent did not.
 func mayHaveDelivered(err error) bool {
-	var he *httperr.Error
-	if !errors.As(err, &he) || he.StatusCode != 0 || he.Err == nil {
-		return false
-	}
-	var op *net.OpError
-	if errors.As(he.Err, &op) && op.Op == "dial" {
-		return false
-	}
-	return true
+	var e interface{ MayHaveReached() bool }
+	return errors.As(err, &e) && e.MayHaveReached()
 }
 
 // storeError makes store errors that retrying cannot fix non-retryable, with

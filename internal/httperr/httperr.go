@@ -46,6 +46,19 @@ type Error struct {
 	Err error
 }
 
+// MayHaveReached reports whether the request may have reached the remote
+// although no answer came back: a timeout or a connection lost after the
+// request could have been sent, not a refused connection (nothing was
+// sent) nor an answer with a status. A reminder sent so may have been
+// delivered.
+func (e *Error) MayHaveReached() bool {
+	if e.StatusCode != 0 || e.Err == nil || !e.Retryable {
+		return false
+	}
+	var op *net.OpError
+	return !errors.As(e.Err, &op) || op.Op != "dial"
+}
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Service)
