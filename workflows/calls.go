@@ -263,8 +263,16 @@ func (w *caseWorkflow) nextMonthly(t time.Time) time.Time {
 }
 
 // startCalls starts the follow-up cadence (and the re-assessment interval).
-// A calendar-month cadence falls due on this day of every month.
+// A calendar-month cadence falls due on this day of every month. Started
+// while the case is paused, it notes when, so that resume moves it by the
+// time it ran paused only (Clocks.CadenceSince, change
+// resume-from-cadence). Noting it emits no command; resume asks the change.
+// The phase machine starts calls only after stopping them (both due times
+// zero), so the re-assessment restarts with the calls.
 func (w *caseWorkflow) startCalls(ctx workflow.Context, now time.Time) {
+	if w.state.Paused {
+		w.state.Clocks.CadenceSince = now
+	}
 	w.state.NextCallAt = now.Add(w.callInterval())
 	if w.calendarMonths(ctx) {
 		w.state.Clocks.CallDay = now.In(w.state.Policy.Location()).Day()

@@ -27,6 +27,10 @@ const (
 	// time by the paused time). It also sets the CasePaused search
 	// attribute.
 	versionPauseKeepsDeadlines = "pause-keeps-deadlines"
+	// versionResumeFromCadence: resume moves a follow-up cadence that
+	// (re)started during the pause (ClockState.CadenceSince) by the time it
+	// ran paused, not by the whole pause. Asked only at such a resume.
+	versionResumeFromCadence = "resume-from-cadence"
 	// versionTCMAsBilled: the face-to-face visit clock is met only with the
 	// patient present; medication reconciliation falls due by the date of
 	// the visit that happened; a missed clock done afterwards is recorded
@@ -120,6 +124,10 @@ type ClockState struct {
 	CCM *care.MonthMinutes `json:"ccm,omitempty"`
 	// CallDay is the day of the month a calendar-month cadence falls due.
 	CallDay int `json:"call_day,omitempty"`
+	// CadenceSince is when the follow-up cadence (re)started while the
+	// case was paused (startCalls), cleared at resume: resume moves it by
+	// the time since then only (change resume-from-cadence).
+	CadenceSince time.Time `json:"cadence_since,omitzero"`
 	// Intake is the outcome baseline of the first assessment; Reassessed
 	// the latest re-assessment's, when there was one.
 	Intake     *care.OutcomeScores `json:"intake,omitempty"`

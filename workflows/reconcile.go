@@ -57,6 +57,11 @@ const (
 	// approval whose period has no bookable time left becomes a staff
 	// item. Asked only when the period cuts the booking window.
 	versionBookingInPeriod = "booking-in-period"
+	// versionReconcileKeepsService: the re-read of a versioned service
+	// keeps the case's service definition (an amendment the coordination
+	// has not taken yet), as a report does. Asked only when the two
+	// definitions differ.
+	versionReconcileKeepsService = "reconcile-keeps-service"
 )
 
 // reportRetryMax is the longest wait between attempts to deliver a report.
@@ -145,9 +150,18 @@ func (w *caseWorkflow) reconcileServices(ctx workflow.Context) error {
 		if i >= len(s.Services) || !r.Found || r.State.ID != s.Services[i].ID || isFinal(s.Services[i].Status) || !newer(r.State, s.Services[i]) {
 			continue
 		}
-		s.Services[i] = r.State
-		w.services = append(w.services, r.State)
-		changed = append(changed, fmt.Sprintf("%s %s", r.State.ID, r.State.Status))
+		own := r.State
+		if s.Services[i].PlanVersion > 0 && own.Service != s.Services[i].Service &&
+			workflow.GetVersion(ctx, versionReconcileKeepsService, workflow.DefaultVersion, 1) == 1 {
+			// The case owns the plan: an amendment the coordination has not
+			// taken yet (it takes none while it looks for a free slot) is
+			// not undone by its state, as onServiceUpdate keeps it from a
+			// report.
+			own.Service = s.Services[i].Service
+		}
+		s.Services[i] = own
+		w.services = append(w.services, own)
+		changed = append(changed, fmt.Sprintf("%s %s", own.ID, own.Status))
 	}
 	if len(changed) == 0 {
 		return nil

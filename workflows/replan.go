@@ -27,6 +27,11 @@ const (
 	// bookings, runs the authorization deadline from the payer's
 	// acceptance, and asks staff to record a past appointment's attendance.
 	versionServiceAmend = "service-amend"
+	// versionReplanRestartsEnded: approving a plan again replaces a service
+	// kept unchanged whose coordination ended without completing (needs
+	// staff, cancelled), so it starts again under the new plan version.
+	// Asked only when such a service is found.
+	versionReplanRestartsEnded = "replan-restarts-ended"
 )
 
 // Signals from a case to the coordination of one of its services.
@@ -125,6 +130,13 @@ func (w *caseWorkflow) replan(ctx workflow.Context, p care.CarePlan) care.PlanCh
 			change.Services[i].Kind, c.Kind = care.ServiceReplaced, care.ServiceReplaced
 		}
 		if had && c.Kind == care.ServiceUnchanged && sv.PlanVersion == 0 && !finished(sv) {
+			change.Services[i].Kind, c.Kind = care.ServiceReplaced, care.ServiceReplaced
+		}
+		// A coordination that ended without completing told staff to
+		// change the plan to start it again: approving the plan with the
+		// service as it was starts it again too.
+		if had && c.Kind == care.ServiceUnchanged && finished(sv) && sv.Status != care.ServiceCompleted &&
+			workflow.GetVersion(ctx, versionReplanRestartsEnded, workflow.DefaultVersion, 1) == 1 {
 			change.Services[i].Kind, c.Kind = care.ServiceReplaced, care.ServiceReplaced
 		}
 		switch c.Kind {

@@ -429,23 +429,41 @@ func (w *caseWorkflow) resumeClocks(ctx workflow.Context, actor string, p care.P
 		s := &w.state
 		now := workflow.Now(ctx)
 		paused := now.Sub(s.PausedAt)
+		// A cadence (re)started during the pause (a discharge, or a loop
+		// back through assessment or planning) ran paused only since it
+		// started: it moves by that time (change resume-from-cadence;
+		// before, by the whole pause). Asked only at such a resume.
+		cadence, restarted := paused, false
+		if since := s.Clocks.CadenceSince; since.After(s.PausedAt) && (!s.NextCallAt.IsZero() || !s.NextReassessAt.IsZero()) &&
+			workflow.GetVersion(ctx, versionResumeFromCadence, workflow.DefaultVersion, 1) == 1 {
+			cadence, restarted = now.Sub(since), true
+		}
 		w.pause = &care.PauseRecord{PausedAt: s.PausedAt, ResumedAt: now, Reason: s.PauseReason}
 		keeps := s.Clocks.PauseKeepsDeadlines
 		s.Paused, s.PausedAt, s.PauseReason, s.Clocks.PauseKeepsDeadlines = false, time.Time{}, "", false
-		shift := func(t *time.Time) {
+		s.Clocks.CadenceSince = time.Time{} // state only: no command
+		shift := func(t *time.Time, d time.Duration) {
 			if !t.IsZero() {
-				*t = t.Add(paused)
+				*t = t.Add(d)
 			}
 		}
-		shift(&s.NextCallAt)
-		shift(&s.NextReassessAt)
+		shift(&s.NextCallAt, cadence)
+		shift(&s.NextReassessAt, cadence)
 		for i := range s.Tasks {
 			// A pause moves the outreach (calls, re-assessments) only; the
 			// regulatory deadlines never move.
 			if t := &s.Tasks[i]; t.Status == care.TaskOpen && (!keeps || t.Kind == care.TaskCall || t.Kind == care.TaskReassess) {
-				shift(&t.Due)
+				shift(&t.Due, paused)
 				w.markChanged(t.ID)
 			}
+		}
+		if restarted {
+			moved := fmt.Sprintf("calls restarted during the pause moved by the %s they ran paused", care.FormatDuration(cadence.Round(time.Minute)))
+			if keeps {
+				moved += "; deadlines unchanged"
+			}
+			return fmt.Sprintf("outreach resumed after %s paused, %s: %s",
+				care.FormatDuration(paused.Round(time.Minute)), moved, p.Reason), p, nil
 		}
 		if keeps {
 			return fmt.Sprintf("outreach resumed after %s paused, calls moved by as much; deadlines unchanged: %s",
