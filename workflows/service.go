@@ -57,7 +57,38 @@ func ServiceWorkflow(ctx workflow.Context, in ServiceInput) error {
 	if temporal.IsCanceledError(err) {
 		return s.cancelled(ctx)
 	}
+	if err != nil && !workflow.IsContinueAsNewError(err) &&
+		workflow.GetVersion(ctx, versionFailureReported, workflow.DefaultVersion, 1) == 1 {
+		s.failed(ctx, err)
+	}
 	return err
+}
+
+// versionFailureReported: a coordination that fails on an error it does
+// not handle (a booking the store refuses, a reminder it cannot schedule)
+// reports it to its case as needing staff before it fails. Before, it
+// failed without a word, and the case, which does not wait for it, kept
+// its last status ("booked", "pended") with no work item. Asked only when
+// the coordination fails.
+const versionFailureReported = "failure-reported"
+
+// failed tells the case that its coordination stopped on err, by the
+// error's kind only (its text can quote a payer or the database).
+func (s *serviceRun) failed(ctx workflow.Context, err error) {
+	p, svc := &s.progress, s.in.Service
+	kind := "an unexpected error"
+	var appErr *temporal.ApplicationError
+	var timeout *temporal.TimeoutError
+	switch {
+	case errors.As(err, &appErr) && appErr.Type() != "":
+		kind = appErr.Type()
+	case errors.As(err, &timeout):
+		kind = "a timeout (" + timeout.TimeoutType().String() + ")"
+	}
+	p.State.Status = care.ServiceNeedsStaff
+	s.report(ctx, fmt.Sprintf("%s: coordination failed on %s", svc.ID, kind),
+		fmt.Sprintf("%s: the coordination stopped on %s (the service's workflow %s has the details): fix the cause, then approve the plan again to start it again",
+			svc.Name, kind, workflow.GetInfo(ctx).WorkflowExecution.ID), "")
 }
 
 type serviceRun struct {

@@ -84,6 +84,7 @@ func TestAnInquiryRefusedBeforeInquiryRefusedFailsTheCoordination(t *testing.T) 
 	for _, err := range []error{inquiryRefused, inquiryOutsideProtocol} {
 		s := newServiceEnv(t, physio, false)
 		s.env.OnGetVersion("inquiry-refused", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		s.env.OnGetVersion("failure-reported", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion) // as old as it
 		pendedThenInquiryFails(s, err)
 		werr := s.env.GetWorkflowError()
 		require.Error(t, werr)
