@@ -203,7 +203,7 @@ func (o opener) Register(ctx context.Context, t intake.ToOpen) (intake.ToOpen, e
 		// ones the record lacks are filled in.
 		if fields := known.DemographicsDiffer(t.Name, t.BirthDate); len(fields) > 0 {
 			if !o.updatePatient {
-				return t, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or pass --update-patient to change the record (audited)",
+				return t, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or change the record with \"caseflow case open --update-patient\" (audited)",
 					t.PatientRef, strings.Join(fields, " and "))
 			}
 			if err := o.store.UpdatePatient(ctx, known.ID, o.a.actor, t.Name, t.BirthDate, fields); err != nil {
