@@ -209,7 +209,16 @@ var (
 	// misses one (the case workflow refuses it before any discharge outside
 	// follow-up and post-transition).
 	readmission = []Move{{Action: ActionTransition, Branch: BranchReadmission, To: PhaseTransition}}
-	evaluate    = []Move{{Action: ActionEvaluate, To: PhaseEvaluation}}
+	// dischargeInHospital: the discharge of a client readmitted while the
+	// case was sent back to assessment or planning. It starts the
+	// transitional-care clocks and the readmission watch as any discharge
+	// does, and the case stays in its phase: it goes on being re-assessed
+	// or re-planned, and reaches follow-up once planned. The case workflow
+	// accepts it only when the last transition on record is a readmission
+	// (the client is in hospital), so that a readmission's discharge is
+	// never missed (change discharge-any-phase).
+	dischargeInHospital = []Move{{Action: ActionTransition, Branch: BranchDischarge}}
+	evaluate            = []Move{{Action: ActionEvaluate, To: PhaseEvaluation}}
 )
 
 // Machine is the phase machine of a case: for each phase, in process order,
@@ -229,27 +238,27 @@ var Machine = Rules{
 		Phase: PhaseAssessment, Hint: "assess the client first (caseflow case assess)",
 		Work:   &WorkItem{Kind: "assess", Description: "assess the client and record the outcome baseline", Due: DueAssessment},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat([]Move{{Action: ActionAssess, To: PhaseStratification}}, readmission, onTasks, pausable, closable),
+		Moves:  slices.Concat([]Move{{Action: ActionAssess, To: PhaseStratification}}, readmission, dischargeInHospital, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhaseStratification, Hint: "confirm the risk level first (caseflow case stratify)",
 		Work: &WorkItem{Kind: "stratify", Description: "confirm risk level (rules propose " + ProposedRisk + ") and care category",
 			Due: DueStratification},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat([]Move{{Action: ActionStratify, To: PhasePlanning}}, readmission, onTasks, pausable, closable),
+		Moves:  slices.Concat([]Move{{Action: ActionStratify, To: PhasePlanning}}, readmission, dischargeInHospital, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhasePlanning, Hint: "approve a care plan first (caseflow case plan)",
 		Work:   &WorkItem{Kind: "plan", Description: "agree the care plan with the physician", Due: DuePlanning},
 		Clocks: ClocksStop,
-		Moves:  slices.Concat([]Move{{Action: ActionPlan, To: PhaseImplementation}}, readmission, onTasks, pausable, closable),
+		Moves:  slices.Concat([]Move{{Action: ActionPlan, To: PhaseImplementation}}, readmission, dischargeInHospital, onTasks, pausable, closable),
 	},
 	{
 		Phase: PhaseImplementation, Hint: "the plan's services are being coordinated; try again in a moment",
 		Work:   &WorkItem{Kind: "coordinate", Description: "coordinate the planned services", Due: DueNow},
 		Clocks: ClocksStop,
 		Moves: slices.Concat([]Move{{Action: ActionCoordinated, To: PhaseFollowUp, Automatic: true}},
-			readmission, onTasks, pausable, closable),
+			readmission, dischargeInHospital, onTasks, pausable, closable),
 	},
 	{
 		Phase:  PhaseFollowUp,

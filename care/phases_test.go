@@ -46,6 +46,18 @@ func TestHintsSayWhatEachPhaseWaitsFor(t *testing.T) {
 	require.Equal(t, care.KindNotAllowed, care.KindOf(err))
 }
 
+// phasesLeading returns the phases where branch b of action a leads to
+// phase to ("" stays).
+func phasesLeading(a care.Action, b care.Branch, to care.Phase) []care.Phase {
+	var out []care.Phase
+	for _, p := range care.Phases {
+		if next, ok := care.Machine.Next(p, a, b); ok && next == to {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // phasesAllowing returns the phases that allow branch b of action a.
 func phasesAllowing(a care.Action, b care.Branch) []care.Phase {
 	var out []care.Phase
@@ -61,6 +73,7 @@ func TestWhereEachActionIsAllowedAndWhereItLeads(t *testing.T) {
 	open := slices.DeleteFunc(slices.Clone(care.Phases), func(p care.Phase) bool { return p == care.PhaseClosed })
 	started := open[1:] // every open phase but screening
 	inCare := []care.Phase{care.PhaseFollowUp, care.PhaseTransition, care.PhasePostTransition}
+	rows := map[string][]care.Phase{}
 	for _, tc := range []struct {
 		action care.Action
 		branch care.Branch
@@ -77,6 +90,10 @@ func TestWhereEachActionIsAllowedAndWhereItLeads(t *testing.T) {
 		{care.ActionContact, care.BranchBackToAssessment, inCare, care.PhaseAssessment},
 		{care.ActionContact, care.BranchBackToPlanning, inCare, care.PhasePlanning},
 		{care.ActionTransition, care.BranchDischarge, inCare, care.PhasePostTransition},
+		// A discharge of a client readmitted while the case is re-assessed or
+		// re-planned keeps the phase (the workflow takes it only after a readmission).
+		{care.ActionTransition, care.BranchDischarge, []care.Phase{care.PhaseAssessment, care.PhaseStratification, care.PhasePlanning,
+			care.PhaseImplementation}, ""},
 		{care.ActionTransition, care.BranchTransfer, inCare, care.PhasePostTransition},
 		{care.ActionTransition, care.BranchLevelChange, inCare, care.PhasePostTransition},
 		// A readmission needs a client out of hospital; it is accepted in every open phase after a discharge.
@@ -92,10 +109,19 @@ func TestWhereEachActionIsAllowedAndWhereItLeads(t *testing.T) {
 		{care.ActionResume, care.BranchAny, started, ""},
 		{care.ActionClose, care.BranchAny, open, care.PhaseClosed},
 	} {
-		require.Equal(t, tc.in, phasesAllowing(tc.action, tc.branch), "%s (%s)", tc.action, tc.branch)
+		// A branch that leads to different places has a row for each.
+		require.Equal(t, tc.in, phasesLeading(tc.action, tc.branch, tc.to), "%s (%s) to %q", tc.action, tc.branch, tc.to)
 		for _, p := range tc.in {
 			to, _ := care.Machine.Next(p, tc.action, tc.branch)
 			require.Equal(t, tc.to, to, "%s (%s) in %s", tc.action, tc.branch, p)
+		}
+		key := string(tc.action) + " " + string(tc.branch)
+		rows[key] = append(rows[key], tc.in...)
+	}
+	// Every phase that allows a branch has a row.
+	for _, a := range append(slices.Clone(care.StaffActions), care.ActionCoordinated) {
+		for _, b := range append(care.Machine.Branches(a), care.BranchAny) {
+			require.ElementsMatch(t, phasesAllowing(a, b), rows[string(a)+" "+string(b)], "%s (%s)", a, b)
 		}
 	}
 }

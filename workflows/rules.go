@@ -64,10 +64,24 @@ func (w *caseWorkflow) canTransitionRecord(actor string, t care.Transition) erro
 // not long before the case opened, not before the transition it follows), a
 // readmission needs a discharge on record where the case is not in
 // follow-up, and a discharge needs an admission (readmission or transfer)
-// after the previous discharge.
+// after the previous discharge; where a discharge keeps the phase (the case
+// is re-assessed or re-planned) it needs a readmission as the last
+// transition on record (change discharge-any-phase, which the validator
+// applies always).
 func (w *caseWorkflow) canTransition(now time.Time, actor string, t care.Transition) error {
+	return w.checkTransition(now, actor, t, func() bool { return true })
+}
+
+// checkTransition is canTransition; dischargeAnyPhase says whether a
+// discharge after a readmission is accepted where it keeps the phase, and
+// is asked only for such a discharge that passes every other check.
+func (w *caseWorkflow) checkTransition(now time.Time, actor string, t care.Transition, dischargeAnyPhase func() bool) error {
 	if err := w.canTransitionRecord(actor, t); err != nil {
 		return err
+	}
+	if w.dischargeKeepsPhase(t) && !w.inHospital() {
+		return care.NotAllowedf("%v; a discharge is recorded here only after a readmission (the client is in hospital), and the last transition on record is not one",
+			care.Machine.Refusal(w.state.Phase, care.ActionTransition))
 	}
 	s, pd := &w.state, &w.state.Policy.PostDischarge
 	loc := s.Policy.Location()
@@ -86,6 +100,9 @@ func (w *caseWorkflow) canTransition(now time.Time, actor string, t care.Transit
 	case care.TransitionDischarge:
 		if last != nil && last.Kind == care.TransitionDischarge {
 			return care.Conflictf("the client was already discharged on %s and no admission was recorded since: record the readmission (or transfer) first (caseflow case transition --kind readmission)", last.Date)
+		}
+		if w.dischargeKeepsPhase(t) && !dischargeAnyPhase() {
+			return care.Machine.Refusal(s.Phase, care.ActionTransition)
 		}
 	}
 	return nil

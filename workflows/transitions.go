@@ -19,9 +19,9 @@ func (w *caseWorkflow) transition(ctx workflow.Context, actor string, t care.Tra
 		// Cases recorded before change event-dates checked the phase and
 		// the record only.
 		if workflow.GetVersion(ctx, versionEventDates, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-			return w.canTransitionRecord(actor, t)
+			return w.canTransitionRecordBefore(actor, t)
 		}
-		return w.canTransition(workflow.Now(ctx), actor, t)
+		return w.recheckTransition(ctx, actor, t)
 	}, func() (string, any, error) {
 		summary, err := w.applyTransition(ctx, t)
 		return summary, t, err
@@ -48,7 +48,7 @@ func (w *caseWorkflow) onTransitionSignal(ctx workflow.Context, t care.Transitio
 	before := w.state.Phase
 	var err error
 	if workflow.GetVersion(ctx, versionReadmissionAnyPhase, workflow.DefaultVersion, 1) == 1 {
-		err = w.canTransition(workflow.Now(ctx), care.ActorSystem, t)
+		err = w.recheckTransition(ctx, care.ActorSystem, t)
 	} else {
 		err = w.canTransitionBefore(t)
 	}
@@ -62,14 +62,63 @@ func (w *caseWorkflow) onTransitionSignal(ctx workflow.Context, t care.Transitio
 	return w.record(ctx, care.ActorSystem, UpdateTransition, before, summary, t)
 }
 
+// versionDischargeAnyPhase: a discharge arriving while the case is in
+// assessment, stratification, planning or implementation, after a
+// readmission (the client was readmitted and the case sent back to be
+// re-assessed or re-planned), is applied: it starts the transitional-care
+// clocks and the readmission watch, and the case stays in its phase.
+// Before, staff's was refused and the feed's recorded as ignored, and no
+// clock ever started for that discharge. Asked only for such a discharge,
+// in the handler's and the signal's check.
+const versionDischargeAnyPhase = "discharge-any-phase"
+
+// recheckTransition is the check of a transition under the lock (the staff
+// action's handler, the feed's signal): the rule of change
+// discharge-any-phase applies only under its gate, so that a history
+// recorded before it replays as it ran.
+func (w *caseWorkflow) recheckTransition(ctx workflow.Context, actor string, t care.Transition) error {
+	return w.checkTransition(workflow.Now(ctx), actor, t, func() bool {
+		return workflow.GetVersion(ctx, versionDischargeAnyPhase, workflow.DefaultVersion, 1) == 1
+	})
+}
+
+// dischargeKeepsPhase reports whether t is a discharge in a phase where
+// the phase machine keeps the case in its phase (the case is re-assessed
+// or re-planned: care/phases.go dischargeInHospital).
+func (w *caseWorkflow) dischargeKeepsPhase(t care.Transition) bool {
+	if t.Kind != care.TransitionDischarge {
+		return false
+	}
+	to, ok := care.Machine.Next(w.state.Phase, care.ActionTransition, t.Branch())
+	return ok && to == ""
+}
+
+// inHospital reports whether the client is in hospital as far as the case
+// knows: the last transition on record is a readmission.
+func (w *caseWorkflow) inHospital() bool {
+	last := w.state.Transition
+	return last != nil && last.Kind == care.TransitionReadmission
+}
+
 // canTransitionBefore is how the feed's transitions were checked before
 // change readmission-any-phase: a readmission only in follow-up and
-// post-transition.
+// post-transition (and a discharge only where it leads to post-transition).
 func (w *caseWorkflow) canTransitionBefore(t care.Transition) error {
 	if t.Kind == care.TransitionReadmission && w.state.Phase != care.PhaseFollowUp && w.state.Phase != care.PhasePostTransition {
 		return care.Machine.Refusal(w.state.Phase, care.ActionTransition)
 	}
-	return w.canTransitionRecord(care.ActorSystem, t)
+	return w.canTransitionRecordBefore(care.ActorSystem, t)
+}
+
+// canTransitionRecordBefore is canTransitionRecord as the phase table was
+// before change discharge-any-phase, for the paths recorded before
+// event-dates and readmission-any-phase: a discharge only where it leads
+// to post-transition.
+func (w *caseWorkflow) canTransitionRecordBefore(actor string, t care.Transition) error {
+	if w.dischargeKeepsPhase(t) {
+		return care.Machine.Refusal(w.state.Phase, care.ActionTransition)
+	}
+	return w.canTransitionRecord(actor, t)
 }
 
 // applyTransition moves the case between levels of care.
