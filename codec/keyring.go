@@ -53,9 +53,12 @@ type keyEntry struct {
 	b64   string
 }
 
-// validID reports whether id matches [A-Za-z0-9._-]+.
+// validID reports whether id matches [A-Za-z0-9._-]{1,32}. The length
+// bound keeps a key (44 characters of base64) from passing for an id, as
+// it would on a line written key first ("<key> k1"), and so from being
+// echoed by an error that names the id.
 func validID(id string) bool {
-	if id == "" {
+	if id == "" || len(id) > maxKeyIDLen {
 		return false
 	}
 	for _, r := range id {
@@ -69,7 +72,10 @@ func validID(id string) bool {
 	return true
 }
 
-const idRule = "key ids may contain only letters, digits, '.', '_' and '-'"
+// maxKeyIDLen is the longest key id.
+const maxKeyIDLen = 32
+
+const idRule = "key ids are 1 to 32 letters, digits, '.', '_' and '-', written before the key (id:base64key)"
 
 // newKeyring validates entries (first one primary) and builds a Keyring.
 // Error messages name the key id or position, never key material.
