@@ -33,7 +33,7 @@ func caseData(ctx context.Context, store *postgres.Store, caseID string) (fhir.C
 	if p.Name != nil {
 		d.Patient.Name = *p.Name
 	}
-	if d.Events, err = store.Events(ctx, caseID); err != nil {
+	if d.Events, err = store.LiveEvents(ctx, caseID); err != nil {
 		return d, err
 	}
 	if d.Tasks, err = store.Tasks(ctx, caseID); err != nil {

@@ -63,11 +63,21 @@ type CaseData struct {
 
 var badID = regexp.MustCompile(`[^A-Za-z0-9.-]`)
 
-// id makes a FHIR id ([A-Za-z0-9-.]{1,64}) from parts.
+// id makes a FHIR id ([A-Za-z0-9-.]{1,64}) from parts joined by '-'. An id
+// that is a valid FHIR id as it is stays as it is. One with characters FHIR
+// ids do not allow has them replaced by '-' and a hash of the original
+// appended, so that distinct ids stay distinct (goals "g_1" and "g-1" are
+// two resources); one longer than 64 characters is cut and ends in a hash of
+// the original.
 func id(parts ...string) string {
-	s := badID.ReplaceAllString(strings.Join(parts, "-"), "-")
+	orig := strings.Join(parts, "-")
+	s := badID.ReplaceAllString(orig, "-")
+	if s != orig {
+		sum := sha1.Sum([]byte(orig))
+		s += "-" + fmt.Sprintf("%x", sum[:5])
+	}
 	if len(s) > 64 {
-		sum := sha1.Sum([]byte(s))
+		sum := sha1.Sum([]byte(orig))
 		s = s[:47] + "-" + fmt.Sprintf("%x", sum[:8])
 	}
 	return s
@@ -205,7 +215,13 @@ func Case(d CaseData) []Resource {
 	var risk *care.RiskProposal
 	var riskAt time.Time
 	var strat *care.Stratification
-	auth := map[string]care.ServiceState{}
+	// The authorization requests of each service, in the order they were
+	// first made, each as its latest state and the service it was made for.
+	// A plan that changes a service's code drops the requests made before,
+	// and only requests for the service's code are exported.
+	auth := map[string][]authRequest{}
+	firstRequest := map[string]string{} // the first request ever made for a service keeps the id "auth-<service>"
+	codes := map[string]string{}
 	var comms, encounters []Resource
 	for _, e := range d.Events {
 		switch e.Action {
@@ -216,6 +232,12 @@ func Case(d CaseData) []Resource {
 		case "plan":
 			if p, ok := decode[care.CarePlan](e); ok {
 				plan, planAt = &p, e.At
+				for _, s := range p.Services {
+					if code, ok := codes[s.ID]; ok && code != s.Code {
+						delete(auth, s.ID)
+					}
+					codes[s.ID] = s.Code
+				}
 			}
 		case "assess":
 			if a, ok := decode[assessDetail](e); ok {
@@ -227,7 +249,7 @@ func Case(d CaseData) []Resource {
 			}
 		case "service":
 			if s, ok := decode[care.ServiceState](e); ok && s.Authorization != nil {
-				auth[s.ID] = s
+				auth[s.ID] = addRequest(auth[s.ID], s, firstRequest)
 			}
 		case "contact":
 			if ct, ok := decode[care.Contact](e); ok {
@@ -279,6 +301,22 @@ func Case(d CaseData) []Resource {
 			services = append(services, s.Service)
 		}
 	}
+	// Services a later plan removed: still in case_services, exported
+	// revoked (completed if they were), so that the active ServiceRequest
+	// an earlier export carried is withdrawn.
+	removed := map[string]bool{}
+	if plan != nil {
+		inPlan := map[string]bool{}
+		for _, s := range plan.Services {
+			inPlan[s.ID] = true
+		}
+		for _, s := range d.Services {
+			if !inPlan[s.ID] {
+				removed[s.ID] = true
+				services = append(services, s.Service)
+			}
+		}
+	}
 	planRef := "CarePlan/" + id(c.CaseID, "plan")
 	if plan != nil {
 		var goalRefs, activities []any
@@ -287,7 +325,7 @@ func Case(d CaseData) []Resource {
 			out = append(out, gr)
 			goalRefs = append(goalRefs, ref(gr.Ref()))
 		}
-		for _, s := range services {
+		for _, s := range plan.Services {
 			activities = append(activities, map[string]any{"reference": ref("ServiceRequest/" + id(c.CaseID, "svc", s.ID))})
 		}
 		cp := Resource{
@@ -297,9 +335,11 @@ func Case(d CaseData) []Resource {
 			"subject":        ref(patientRef),
 			"created":        instant(planAt),
 			"period":         period(planAt, derefTime(c.ClosedAt)),
-			"goal":           goalRefs,
 			"author":         staff(c.Manager),
 			"supportingInfo": []any{ref(episodeRef)},
+		}
+		if len(goalRefs) > 0 {
+			cp["goal"] = goalRefs
 		}
 		if len(activities) > 0 {
 			cp["activity"] = activities
@@ -313,10 +353,19 @@ func Case(d CaseData) []Resource {
 		out = append(out, riskAssessment(c, risk, strat, riskAt, patientRef, episodeRef))
 	}
 	for _, s := range services {
-		st := svcStatus[s.ID]
+		st, stored := svcStatus[s.ID]
+		if stored {
+			// case_services holds the service as it is now: an amendment
+			// (frequency) changes it there, not in the plan event.
+			s = st.Service
+		}
+		status := ServiceRequestStatus(st.Status)
+		if removed[s.ID] && status != "completed" {
+			status = "revoked"
+		}
 		sr := Resource{
 			"resourceType": "ServiceRequest", "id": id(c.CaseID, "svc", s.ID),
-			"status":    ServiceRequestStatus(st.Status),
+			"status":    status,
 			"intent":    "order",
 			"code":      coding(SystemService, s.Code, s.Name),
 			"subject":   ref(patientRef),
@@ -329,8 +378,15 @@ func Case(d CaseData) []Resource {
 			sr["patientInstruction"] = s.Frequency
 		}
 		out = append(out, sr)
-		if a, ok := auth[s.ID]; ok {
-			out = append(out, claim(c, s, *a.Authorization, patientRef, "ServiceRequest/"+id(c.CaseID, "svc", s.ID))...)
+		var reqs []authRequest
+		for _, a := range auth[s.ID] {
+			if a.service.Code == "" || a.service.Code == s.Code {
+				a.service = s
+				reqs = append(reqs, a)
+			}
+		}
+		for _, a := range reqs {
+			out = append(out, claim(c, a, reqs, patientRef, "ServiceRequest/"+id(c.CaseID, "svc", s.ID))...)
 		}
 	}
 	for _, t := range d.Tasks {
@@ -477,14 +533,53 @@ func riskAssessment(c care.Snapshot, p *care.RiskProposal, s *care.Stratificatio
 	return r
 }
 
-func claim(c care.Snapshot, s care.Service, a care.AuthorizationState, patientRef, srRef string) []Resource {
+// authRequest is one prior-authorization request of a service: its latest
+// state, the service it was made for (a request for another code than the
+// service's is not exported), and the id suffix of its Claim and
+// ClaimResponse.
+type authRequest struct {
+	service care.Service
+	auth    care.AuthorizationState
+	key     string // "" for the first request of the service, else the request id
+}
+
+// addRequest records the latest state of a service's authorization
+// request: a new request (an appeal, a resubmission) is added after the
+// others; the first request ever made for the service keys its Claim on the
+// service alone, as before requests had their own Claims.
+func addRequest(reqs []authRequest, s care.ServiceState, first map[string]string) []authRequest {
+	a := *s.Authorization
+	for i := range reqs {
+		if reqs[i].auth.RequestID == a.RequestID {
+			reqs[i].service, reqs[i].auth = s.Service, a
+			return reqs
+		}
+	}
+	key := a.RequestID
+	if f, ok := first[s.ID]; !ok || f == a.RequestID {
+		first[s.ID], key = a.RequestID, ""
+	}
+	return append(reqs, authRequest{service: s.Service, auth: a, key: key})
+}
+
+func (r authRequest) claimID(caseID, prefix string) string {
+	if r.key == "" {
+		return id(caseID, prefix, r.service.ID)
+	}
+	// "R" marks where the request id starts: service ids are lower case,
+	// so no other service's first Claim has this id.
+	return id(caseID, prefix, r.service.ID, "R"+r.key)
+}
+
+func claim(c care.Snapshot, req authRequest, reqs []authRequest, patientRef, srRef string) []Resource {
+	s, a := req.service, req.auth
 	priority := "normal"
 	if a.Expedited {
 		priority = "stat"
 	}
 	claimType := coding("http://terminology.hl7.org/CodeSystem/claim-type", "professional", "Professional")
 	cl := Resource{
-		"resourceType": "Claim", "id": id(c.CaseID, "auth", s.ID),
+		"resourceType": "Claim", "id": req.claimID(c.CaseID, "auth"),
 		"identifier": []any{map[string]any{"system": SystemAuthReq, "value": a.RequestID}},
 		"status":     "active",
 		"type":       claimType,
@@ -497,12 +592,25 @@ func claim(c care.Snapshot, s care.Service, a care.AuthorizationState, patientRe
 		"insurance":  []any{map[string]any{"sequence": 1, "focal": true, "coverage": map[string]any{"display": "the patient's coverage"}}},
 		"item":       []any{map[string]any{"sequence": 1, "productOrService": coding(SystemService, s.Code, s.Name)}},
 	}
+	if a.Related != "" {
+		// An appeal: a new request about the denied one.
+		rel := map[string]any{
+			"relationship": coding("http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship", "prior", "Prior Claim"),
+			"reference":    map[string]any{"system": SystemAuthReq, "value": a.Related},
+		}
+		for _, o := range reqs {
+			if o.auth.RequestID == a.Related {
+				rel["claim"] = ref("Claim/" + o.claimID(c.CaseID, "auth"))
+			}
+		}
+		cl["related"] = []any{rel}
+	}
 	out := []Resource{cl}
 	if a.Status == "" {
 		return out
 	}
 	cr := Resource{
-		"resourceType": "ClaimResponse", "id": id(c.CaseID, "authr", s.ID),
+		"resourceType": "ClaimResponse", "id": req.claimID(c.CaseID, "authr"),
 		"status":  "active",
 		"type":    claimType,
 		"use":     "preauthorization",
@@ -518,7 +626,13 @@ func claim(c care.Snapshot, s care.Service, a care.AuthorizationState, patientRe
 		cr["outcome"], cr["disposition"] = "complete", "denied: "+orElse(a.Reason, "no reason given")
 		cr["error"] = []any{map[string]any{"code": text(orElse(a.Reason, "denied"))}}
 	case care.AuthorizationPended:
-		cr["outcome"], cr["disposition"] = "queued", "pended: a decision is due by "+instant(a.DeadlineAt)
+		cr["outcome"], cr["disposition"] = "queued", "pended"
+		switch {
+		case a.Exempt:
+			cr["disposition"] = "pended: the payer is exempt from decision deadlines"
+		case !a.DeadlineAt.IsZero():
+			cr["disposition"] = "pended: a decision is due by " + instant(a.DeadlineAt)
+		}
 	default:
 		cr["outcome"] = "error"
 	}
@@ -599,6 +713,12 @@ func contactComm(c care.Snapshot, e care.Event, ct care.Contact, patientRef, epi
 	}
 	if ct.With == care.PartyClient {
 		r["recipient"] = []any{ref(patientRef)}
+	}
+	if ct.Attempt {
+		// An attempt that did not reach the client (no-answer, declined),
+		// as a call that did not.
+		r["status"] = "not-done"
+		r["statusReason"] = text(orElse(string(ct.Outcome), "not reached"))
 	}
 	if ct.FaceToFace {
 		r["medium"] = []any{coding("http://terminology.hl7.org/CodeSystem/v3-ParticipationMode", "FACE", "face-to-face")}

@@ -380,6 +380,30 @@ func (s *Store) Events(ctx context.Context, caseID string) ([]care.Event, error)
 	if err != nil {
 		return nil, err
 	}
+	return scanEvents(rows)
+}
+
+// LiveEvents returns the live steps of a case, in seq order: the trail
+// without the events a reset superseded (those of a replaced run from the
+// seq the reset took the case over at), so each step is there once, as the
+// run that holds the case recorded it. The "reset" events themselves are
+// live. The FHIR export reads the case from these; the case history shows
+// the whole trail (Events).
+func (s *Store) LiveEvents(ctx context.Context, caseID string) ([]care.Event, error) {
+	rows, err := s.db.QueryxContext(ctx, `
+		SELECT e.case_id, e.seq, e.at, e.actor, e.action, e.phase_before, e.phase_after, e.summary, e.detail
+		FROM case_events e
+		WHERE e.case_id = $1
+			AND NOT EXISTS (SELECT 1 FROM superseded_runs r
+				WHERE r.case_id = e.case_id AND r.run_id = e.run_id AND e.seq >= r.from_seq)
+		ORDER BY e.seq, e.pos`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return scanEvents(rows)
+}
+
+func scanEvents(rows *sqlx.Rows) ([]care.Event, error) {
 	defer rows.Close()
 	var evs []care.Event
 	for rows.Next() {
