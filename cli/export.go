@@ -50,7 +50,7 @@ func caseData(ctx context.Context, store *postgres.Store, caseID string) (fhir.C
 // where, never the content.
 type ExportResult struct {
 	Case      string         `json:"case,omitempty"`
-	Cases     int            `json:"cases,omitempty"`
+	Cases     int            `json:"cases"`
 	Out       string         `json:"out"`
 	Resources map[string]int `json:"resources"`
 }
@@ -69,7 +69,9 @@ Every reference resolves inside the Bundle (urn:uuid fullUrls). See
 docs/interop.md for the mapping.
 
 The Bundle holds PHI (name, birth date, notes). With --out it is written
-only to that file (mode 0600), and stdout says what was written.`,
+only to that file, mode 0600 even if the file existed with another: to a
+temporary file next to it, renamed over it once complete, so the file is
+either as it was or the whole Bundle. Stdout says what was written.`,
 		Example: `  caseflow case export c-5c1d0e8f2a7b9c3d --out river.fhir.json`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -89,10 +91,10 @@ only to that file (mode 0600), and stdout says what was written.`,
 					_, err := a.out.Write(body)
 					return err
 				}
-				if err := os.WriteFile(out, body, 0o600); err != nil {
+				if err := fhir.WriteFile(out, body); err != nil {
 					return care.Invalidf("--out", "cannot write %s: %v", out, rootCause(err))
 				}
-				res := ExportResult{Case: d.Case.CaseID, Out: out, Resources: countTypes(resources)}
+				res := ExportResult{Case: d.Case.CaseID, Cases: 1, Out: out, Resources: countTypes(resources)}
 				if a.json() {
 					return a.printJSON(res)
 				}
@@ -124,9 +126,26 @@ NDJSON file per resource type in --dir (Patient.ndjson, EpisodeOfCare.ndjson,
 ...) and manifest.json listing them. References are Type/id. Cases are
 streamed one at a time, so memory does not grow with their number.
 
-The files hold PHI: the directory is created with mode 0700, files 0600.`,
-		Example: `  caseflow export --since 2026-11-01 --dir export/`,
-		Args:    cobra.NoArgs,
+A case changed when its snapshot or its patient's demographics changed, an
+event was recorded, or one of its tasks, services or appointments was
+written. Ask the next export --since the manifest's transactionTime: it is
+taken from the database before the export reads which cases changed, so a
+change made while an export runs is in the next one (cases can come twice,
+never not at all).
+
+The files are written under temporary names (.Patient.ndjson.*.tmp) and
+renamed into place with manifest.json, written last, only when the whole
+export succeeded: a failed or interrupted export writes no manifest and
+removes its temporary files. Files of an earlier export named for a type
+(Claim.ndjson, ...) that this one has none of are removed; other files in
+--dir are left alone.
+
+The files hold PHI: they are mode 0600 (also when they existed before), and
+the directory, if created, 0700. A warning goes to stderr when --dir exists
+and others can read it.`,
+		Example: `  caseflow export --since 2026-11-01 --dir export/
+  caseflow export --since 2026-11-04T09:00:00Z --dir export/   # the last manifest's transactionTime`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			from, err := parseSince(since)
 			if err != nil {
@@ -134,6 +153,12 @@ The files hold PHI: the directory is created with mode 0700, files 0600.`,
 			}
 			if dir == "" {
 				return care.Invalidf("--dir", "is required: the directory to write the NDJSON files to")
+			}
+			if fi, err := os.Stat(dir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+				fmt.Fprintf(a.errOut, "warning: --dir %s is open to others (mode %s): the files are 0600, but their names and sizes show; chmod 700 %s\n",
+					dir, fi.Mode().Perm(), dir)
+			} else if err == nil && !fi.IsDir() {
+				return care.Invalidf("--dir", "%s is not a directory", dir)
 			}
 			store, err := a.db(cmd.Context())
 			if err != nil {
@@ -143,8 +168,9 @@ The files hold PHI: the directory is created with mode 0700, files 0600.`,
 			if err != nil {
 				return care.Invalidf("--dir", "cannot create %s: %v", dir, rootCause(err))
 			}
+			defer w.Abort() // no-op once Close succeeded
 			cases, lastPatient := 0, ""
-			err = store.CasesChangedSince(cmd.Context(), from, func(caseID, patientID string) error {
+			at, err := store.CasesChangedSince(cmd.Context(), from, func(caseID, patientID string) error {
 				ctx, cancel := context.WithTimeout(cmd.Context(), a.timeout)
 				defer cancel()
 				d, err := caseData(ctx, store, caseID)
@@ -160,18 +186,18 @@ The files hold PHI: the directory is created with mode 0700, files 0600.`,
 						lastPatient = patientID
 					}
 					if err := w.Write(r); err != nil {
-						return err
+						return care.Invalidf("--dir", "cannot write %s to %s: %v", r.Type(), dir, rootCause(err))
 					}
 				}
 				cases++
 				return nil
 			})
-			m, cerr := w.Close("caseflow export --since "+since, time.Now())
-			if err == nil {
-				err = cerr
-			}
 			if err != nil {
 				return err
+			}
+			m, err := w.Close("caseflow export --since "+since, at)
+			if err != nil {
+				return care.Invalidf("--dir", "cannot write the export to %s: %v", dir, rootCause(err))
 			}
 			res := ExportResult{Cases: cases, Out: dir, Resources: map[string]int{}}
 			for _, o := range m.Output {
@@ -180,12 +206,12 @@ The files hold PHI: the directory is created with mode 0700, files 0600.`,
 			if a.json() {
 				return a.printJSON(res)
 			}
-			fmt.Fprintf(a.out, "wrote %d cases to %s (%d files and manifest.json)\n", cases, dir, len(m.Output))
+			fmt.Fprintf(a.out, "wrote %d cases to %s (%d files and manifest.json, transactionTime %s)\n", cases, dir, len(m.Output), m.TransactionTime)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&since, "since", "", "export cases changed since this date, YYYY-MM-DD (UTC) or an RFC 3339 time (required)")
-	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the NDJSON files and manifest.json to (required)")
+	cmd.Flags().StringVar(&since, "since", "", "export cases changed since this date, YYYY-MM-DD (UTC) or an RFC 3339 time, e.g. the last manifest's transactionTime (required)")
+	cmd.Flags().StringVar(&dir, "dir", "", "directory to write the NDJSON files and manifest.json to (required); it holds PHI")
 	return cmd
 }
 
