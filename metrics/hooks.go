@@ -15,8 +15,12 @@ import (
 // Step counts what one recorded step of a case did: a case opened or
 // closed, a staff action, clocks closed, alerts raised. It is counted once
 // per successful write, so an activity retried after its write (its alert
-// delivery failed) counts the step again.
-func (m *Metrics) Step(st care.Step) {
+// delivery failed) counts the step again. A clock is counted once, when it
+// closes: prior holds the step's clocks as they stood before it (nil: as
+// if open), and a clock already closed is counted again only when its
+// result changed, as "corrected" (a missed clock done late, a met watch
+// undone by a readmission entered late).
+func (m *Metrics) Step(st care.Step, prior map[string]care.Task) {
 	ev, program := st.Event, st.Snapshot.Program
 	m.Steps.WithLabelValues(program).Inc()
 	switch {
@@ -29,21 +33,51 @@ func (m *Metrics) Step(st care.Step) {
 		m.StaffActions.WithLabelValues(program, ev.Action, actionResult(ev)).Inc()
 	}
 	for _, t := range st.Tasks {
-		if !t.Clock {
+		now := clockResult(t)
+		if !t.Clock || now == "" {
 			continue
 		}
-		switch {
-		case t.Status == care.TaskMissed:
-			m.Clocks.WithLabelValues(program, string(t.Kind), "missed").Inc()
-		case t.Status == care.TaskDone && t.Met != nil && *t.Met:
-			m.Clocks.WithLabelValues(program, string(t.Kind), "met").Inc()
-		case t.Status == care.TaskDone:
-			m.Clocks.WithLabelValues(program, string(t.Kind), "unmet").Inc()
+		switch before := clockResult(prior[t.ID]); before {
+		case "":
+			m.Clocks.WithLabelValues(program, string(t.Kind), now).Inc()
+		case now: // written again (a retry): counted when it closed
+		default:
+			m.Clocks.WithLabelValues(program, string(t.Kind), "corrected").Inc()
 		}
 	}
 	for _, a := range st.Alerts {
 		m.Alerts.WithLabelValues(program, a.Kind).Inc()
 	}
+}
+
+// clockResult is how clock t stands: "met", "missed" (past its due time),
+// "unmet" (closed unmet: done late, readmitted), or "" while it is open.
+func clockResult(t care.Task) string {
+	switch {
+	case t.Status == care.TaskMissed:
+		return "missed"
+	case t.Status == care.TaskDone && t.Met != nil && *t.Met:
+		return "met"
+	case t.Status == care.TaskDone:
+		return "unmet"
+	}
+	return ""
+}
+
+// closingClocks are the ids of the clocks step st closes or changes.
+func closingClocks(st care.Step) []string {
+	var ids []string
+	for _, t := range st.Tasks {
+		if t.Clock && clockResult(t) != "" {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids
+}
+
+// taskReader reads a case's tasks as they stand (postgres.Store).
+type taskReader interface {
+	TasksByID(ctx context.Context, caseID string, ids []string) (map[string]care.Task, error)
 }
 
 // actionResult is a staff action's result as a bounded label: the call's
@@ -79,11 +113,19 @@ type Store struct {
 	M *Metrics
 }
 
-// RecordStep records the step, then counts it.
+// RecordStep records the step, then counts it. The clocks it closes are
+// read first, so that a clock is counted when it closes, not at every
+// write (a read that fails only loses that: the step is recorded anyway).
 func (s Store) RecordStep(ctx context.Context, st care.Step, runID string) error {
+	var prior map[string]care.Task
+	if ids := closingClocks(st); len(ids) > 0 {
+		if r, ok := s.Store.(taskReader); ok {
+			prior, _ = r.TasksByID(ctx, st.Event.CaseID, ids)
+		}
+	}
 	err := s.Store.RecordStep(ctx, st, runID)
 	if err == nil {
-		s.M.Step(st)
+		s.M.Step(st, prior)
 	}
 	return err
 }

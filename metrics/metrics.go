@@ -57,7 +57,7 @@ func New() *Metrics {
 		CasesOpened:      f("cases_opened_total", "Cases opened, by program.", "program"),
 		CasesClosed:      f("cases_closed_total", "Cases closed, by program and closure reason.", "program", "reason"),
 		StaffActions:     f("staff_actions_total", "Staff actions recorded, by action and result (the call outcome, the contact's with, else recorded).", "program", "action", "result"),
-		Clocks:           f("clocks_total", "Audited clocks closed, by program, task kind and result (met, missed, late: a missed clock done late).", "program", "kind", "result"),
+		Clocks:           f("clocks_total", "Audited clocks closed, by program, task kind and result when they closed (met, missed, unmet: done late or readmitted); a later change of result counts corrected.", "program", "kind", "result"),
 		Alerts:           f("alerts_total", "Alerts raised to staff and automated calls, by program and kind.", "program", "kind"),
 		AlertDeliveries:  f("alert_deliveries_total", "Delivery attempts of alerts, by outcome (delivered, failed).", "outcome"),
 		Reminders:        f("reminders_total", "Appointment reminders, by outcome (sent, failed, skipped, cancelled).", "outcome"),

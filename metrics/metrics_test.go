@@ -28,9 +28,9 @@ func TestStepCountsWhatTheStepDid(t *testing.T) {
 			{Kind: care.TaskLostToContact, Status: care.TaskOpen},
 		},
 		Alerts: []care.Alert{{Kind: "no-answer"}},
-	})
+	}, nil)
 	m.Step(care.Step{Event: care.Event{Action: "close", Actor: "cm-ana", PhaseBefore: care.PhaseFollowUp, PhaseAfter: care.PhaseClosed},
-		Snapshot: care.Snapshot{Program: "demo", ClosureReason: "goals-met"}})
+		Snapshot: care.Snapshot{Program: "demo", ClosureReason: "goals-met"}}, nil)
 	require.Equal(t, 1.0, testutil.ToFloat64(m.StaffActions.WithLabelValues("demo", "call", "no-answer")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "call", "met")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "tcm-contact", "missed")))
@@ -38,6 +38,34 @@ func TestStepCountsWhatTheStepDid(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Alerts.WithLabelValues("demo", "no-answer")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.CasesClosed.WithLabelValues("demo", "goals-met")))
 	require.Equal(t, 2.0, testutil.ToFloat64(m.Steps.WithLabelValues("demo")))
+}
+
+// A clock is counted once, when it closes: written again (a retried
+// step), it is not counted; its result changed later (a missed clock done
+// late, a met watch undone by a late readmission), it counts "corrected".
+func TestAClockIsCountedWhenItCloses(t *testing.T) {
+	m := metrics.New()
+	yes, no := true, false
+	step := func(task care.Task, prior map[string]care.Task) {
+		m.Step(care.Step{Snapshot: care.Snapshot{Program: "demo"}, Tasks: []care.Task{task}}, prior)
+	}
+	missed := care.Task{ID: "tcm-contact-1", Kind: care.TaskTCMContact, Clock: true, Status: care.TaskMissed, Met: &no}
+	step(missed, map[string]care.Task{"tcm-contact-1": {Status: care.TaskOpen}})
+	step(missed, map[string]care.Task{"tcm-contact-1": missed}) // a retry
+	late := missed
+	late.Status = care.TaskDone
+	step(late, map[string]care.Task{"tcm-contact-1": missed})
+	watch := care.Task{ID: "readmission-watch-2", Kind: care.TaskReadmissionWatch, Clock: true, Status: care.TaskDone, Met: &yes}
+	step(watch, nil)
+	undone := watch
+	undone.Met = &no
+	step(undone, map[string]care.Task{"readmission-watch-2": watch})
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "tcm-contact", "missed")))
+	require.Zero(t, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "tcm-contact", "unmet")), "counted when it closed")
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "tcm-contact", "corrected")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "readmission-watch", "met")))
+	require.Zero(t, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "readmission-watch", "unmet")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Clocks.WithLabelValues("demo", "readmission-watch", "corrected")))
 }
 
 func TestReadyzNamesWhatIsUnreachable(t *testing.T) {

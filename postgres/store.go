@@ -349,6 +349,25 @@ func stepTasks(tasks []care.Task) (string, error) {
 // seq, whose steps from there are superseded and stay in the trail.
 const ActionReset = "reset"
 
+// TasksByID returns the case's tasks with the ids given, as they stand
+// (status and met only), keyed by id; ids it has no task for are left out.
+func (s *Store) TasksByID(ctx context.Context, caseID string, ids []string) (map[string]care.Task, error) {
+	var rows []struct {
+		ID     string          `db:"task_id"`
+		Status care.TaskStatus `db:"status"`
+		Met    *bool           `db:"met"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT task_id, status, met FROM tasks WHERE case_id = $1 AND task_id = ANY($2)`,
+		caseID, pq.StringArray(ids)); err != nil {
+		return nil, err
+	}
+	out := make(map[string]care.Task, len(rows))
+	for _, r := range rows {
+		out[r.ID] = care.Task{ID: r.ID, CaseID: caseID, Status: r.Status, Met: r.Met}
+	}
+	return out, nil
+}
+
 // Case returns the snapshot of a case.
 func (s *Store) Case(ctx context.Context, caseID string) (care.Snapshot, error) {
 	var c care.Snapshot

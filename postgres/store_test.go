@@ -579,3 +579,22 @@ func TestRecordStepWritesItsTasks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, c.LastEventSeq, "nor its snapshot")
 }
+
+// TasksByID reads the tasks asked for as they stand, and leaves out ids
+// the case has no task for.
+func TestTasksByID(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	pid, cid := newCase(t, s, "mrn-tasks-by-id")
+	no := false
+	ev := event(cid, 1, care.PhaseFollowUp, care.PhaseFollowUp, "")
+	require.NoError(t, s.RecordStep(ctx, care.Step{Event: ev, Snapshot: snapshot(cid, pid, 1, care.PhaseFollowUp),
+		Tasks: []care.Task{{ID: "tcm-contact-1", CaseID: cid, Kind: care.TaskTCMContact, Description: "contact", Owner: "cm-ana",
+			StartedAt: at(1), Due: at(60), Status: care.TaskMissed, Clock: true, Met: &no}}}, "run-1"))
+	got, err := s.TasksByID(ctx, cid, []string{"tcm-contact-1", "call-9"})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, care.TaskMissed, got["tcm-contact-1"].Status)
+	require.False(t, *got["tcm-contact-1"].Met)
+}
