@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,6 +84,12 @@ in the file still decode (key rotation). Keep the file out of version control.`,
 			kr, err := codec.LoadKeyringFile(file)
 			if err != nil {
 				return err
+			}
+			if os.Getenv(codec.EnvKeys) != "" {
+				// Every binary reads the variable before any key file: the
+				// new key is used only once it is there too.
+				fmt.Fprintf(a.errOut, "caseflow: warning: %s is set, and caseflow reads it before %s: add the new key to it (id:base64key, first) or unset it, or key %s is not used\n",
+					codec.EnvKeys, file, kr.PrimaryID())
 			}
 			if a.json() {
 				return a.printJSON(map[string]any{"file": file, "primary": kr.PrimaryID(), "keys": kr.IDs()})

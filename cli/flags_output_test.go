@@ -47,3 +47,23 @@ func TestCodecServerTokenWithJSONOutputPrintsJSON(t *testing.T) {
 		}
 	}
 }
+
+// keys generate rotates the key file, but every binary reads
+// CASEFLOW_CODEC_KEYS first: with it set, the new key would not be used,
+// and the command says so (on stderr; stdout stays its answer).
+func TestKeysGenerateWarnsWhenTheEnvironmentsKeysWin(t *testing.T) {
+	offline(t)
+	file := filepath.Join(t.TempDir(), "codec.keys")
+	code, stdout, stderr := run(t, "keys", "generate", "--file", file, "--id", "k2", "--output", "json")
+	var v map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v["primary"] != "k2" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	if !strings.Contains(stderr, "CASEFLOW_CODEC_KEYS is set") {
+		t.Errorf("stderr %q", stderr)
+	}
+	t.Setenv("CASEFLOW_CODEC_KEYS", "")
+	if _, _, stderr := run(t, "keys", "generate", "--file", file, "--id", "k3"); strings.Contains(stderr, "warning") {
+		t.Errorf("no variable, no warning: %q", stderr)
+	}
+}
