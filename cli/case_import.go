@@ -126,6 +126,12 @@ func (a *app) runImport(ctx context.Context, path string, o intake.Options, metr
 		if err != nil {
 			return err
 		}
+		// The actor opens every row: one who is not registered staff
+		// refuses the file once, before anything is written, instead of
+		// every row on its own.
+		if err := op.checkStaff(dialCtx, "--actor", a.actor); err != nil {
+			return err
+		}
 		if err := b.CheckPrograms(dialCtx, op); err != nil {
 			return err
 		}

@@ -285,6 +285,15 @@ func TestImportRowsOfAProgramWithoutAPolicyAreInvalid(t *testing.T) {
 	sum, code, stderr = e.importJSON(file, "--dry-run")
 	require.Equal(t, 0, code, stderr)
 	require.Equal(t, 4, sum.ToOpen)
+
+	// An actor who is not registered staff refuses the file once, before
+	// anything is written (before: every row was invalid on its own).
+	r := e.cli("case", "import", file, "--actor", "cm-nobody", "--output", "json")
+	require.Equal(t, 1, r.code, r.stderr)
+	require.Empty(t, r.stdout)
+	require.Contains(t, r.stderr, `--actor: cm-nobody is not a registered staff id`)
+	require.NotContains(t, r.stderr, "line ")
+	require.Equal(t, 2, e.count(`SELECT count(*) FROM patients`), "nothing more registered")
 }
 
 func TestImportDryRunWritesNothing(t *testing.T) {
