@@ -46,7 +46,8 @@ func (h sdkLogHandler) WithGroup(name string) slog.Handler {
 // errorInMessage are the SDK's lines that put an error's text in the
 // message itself (a payload storage driver's error, which can quote what
 // it was given).
-var errorInMessage = []string{"Workflow task postprocess error: ", "Workflow task preprocess error: "}
+var errorInMessage = []string{"Workflow task postprocess error: ", "Workflow task preprocess error: ",
+	"Activity task postprocess error: ", "Activity task preprocess error: "}
 
 // withholdMessage is an SDK line's message without an error's text.
 func withholdMessage(msg string) string {

@@ -32,6 +32,8 @@ func TestSDKLogLinesWithholdErrorMessagesAndResults(t *testing.T) {
 	// code logs a server's answer as "error".
 	l.Warn("Workflow task postprocess error: storage driver: River Quinn", "WorkflowID", "case-c-1")
 	l.Warn("Workflow task preprocess error: River Quinn")
+	l.Warn("Activity task preprocess error: River Quinn")
+	l.Warn("Activity task postprocess error: River Quinn")
 	l.Warn("case did not take the service update", "case_id", "c-1", "error", errors.New("signal: River Quinn"))
 	out := buf.String()
 	for _, phi := range []string{"River", "Quinn", "1991"} {
