@@ -223,6 +223,29 @@ func setup() (*memStore, *fakeCases, *Listener, *Applier, *bytes.Buffer) {
 	return store, cases, NewListener(store, cfg, log, ap.Wake), ap, &logs
 }
 
+// waitApplied waits up to 5 s for the store's first message to be applied
+// by a running applier; logs, if set, says what to print when it is not.
+func waitApplied(t *testing.T, store *memStore, logs func() string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		store.mu.Lock()
+		row := store.rows[0]
+		store.mu.Unlock()
+		if row.Status == postgres.InboxApplied {
+			return
+		}
+		if time.Now().After(deadline) {
+			log := ""
+			if logs != nil {
+				log = logs()
+			}
+			t.Fatalf("not applied: %+v\n%s", row, log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // drain applies what is pending, as Run does, without its waits.
 func drain(t *testing.T, ap *Applier, store *memStore, cases Cases) {
 	t.Helper()
@@ -344,19 +367,7 @@ func TestRunAppliesInBackground(t *testing.T) {
 	done := make(chan struct{})
 	go func() { ap.Run(ctx); close(done) }()
 	_ = l.Receive(ctx, msg("A03", "M1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		store.mu.Lock()
-		st := store.rows[0].Status
-		store.mu.Unlock()
-		if st == postgres.InboxApplied {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not applied: %+v", store.rows[0])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitApplied(t, store, nil)
 	cancel()
 	<-done
 }
@@ -801,19 +812,7 @@ func TestAListenerThatCannotReachTemporalHandsTheInboxOver(t *testing.T) {
 		go func() { defer wg.Done(); ap.Run(ctx) }()
 	}
 	_ = l.Receive(ctx, msg("A03", "H1", "MRN-0042^^^CITYHOSP", pv1Discharge("20261130")), "test")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		store.mu.Lock()
-		st := store.rows[0].Status
-		store.mu.Unlock()
-		if st == postgres.InboxApplied {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not applied: %+v\n%s", store.rows[0], logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitApplied(t, store, logs.String)
 	cancel()
 	wg.Wait()
 	if len(cases.signals) != 1 || !strings.Contains(logs.String(), "letting another listener apply it") {
