@@ -349,6 +349,26 @@ func TestExportRemovesStaleFilesOfItsOwnTypes(t *testing.T) {
 	}
 }
 
+// waitForExportAtProviders waits until the export running beside the test
+// waits on the test's lock on providers (it reads the cases' appointments).
+func waitForExportAtProviders(t *testing.T, s *postgres.Store) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var waiting int
+		if err := s.DB().QueryRowContext(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%JOIN providers%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if i > 200 {
+			t.Fatal("the export never reached the cases' appointments")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // A Bulk Data client asks the next export --since the manifest's
 // transactionTime. A case changed while an export runs (after the export
 // read which cases changed) is not in that export, so it must be changed at
@@ -375,20 +395,7 @@ func TestTransactionTimeDoesNotSkipChangesDuringTheExport(t *testing.T) {
 		code, _, _ := run(t, "export", "--since", since, "--dir", dir)
 		done <- code
 	}()
-	for i := 0; ; i++ {
-		var waiting int
-		if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%JOIN providers%'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if i > 200 {
-			t.Fatal("the export never reached case A's appointments")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForExportAtProviders(t, s)
 	var changedB time.Time
 	if err := s.DB().QueryRowContext(ctx, `UPDATE cases SET phase = 'assessment', updated_at = now() WHERE case_id = $1 RETURNING updated_at`, caseB).Scan(&changedB); err != nil {
 		t.Fatal(err)
@@ -479,20 +486,7 @@ func TestInterruptedExportLeavesNoManifest(t *testing.T) {
 		var out, errOut strings.Builder
 		done <- Execute(cmdCtx, []string{"export", "--since", "2020-01-01", "--dir", dir}, &out, &errOut)
 	}()
-	for i := 0; ; i++ {
-		var waiting int
-		if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%JOIN providers%'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if i > 200 {
-			t.Fatal("the export never reached the case's appointments")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForExportAtProviders(t, s)
 	interrupt()
 	if code := <-done; code == 0 {
 		t.Fatal("an interrupted export exited 0")
