@@ -185,16 +185,7 @@ MRN-3,complex-case,referral,clinical,cm-ana
 `)
 	opts := options()
 	opts.Concurrency = 4
-	b, err := Load(file, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := &fakeOpener{}
-	if err := b.CheckPrograms(context.Background(), op); err != nil {
-		t.Fatal(err)
-	}
-	b.Run(context.Background(), op)
-	sum := b.Summary
+	sum, op := importFile(t, file, opts)
 	if sum.Opened != 3 || sum.InvalidRows != 1 || sum.Failed != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
@@ -224,16 +215,7 @@ MRN-2,complex-case,referral,clinical,cm-ana
 	o := options()
 	o.Strict = true
 	o.Concurrency = 1
-	b, err := Load(file, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := &fakeOpener{}
-	if err := b.CheckPrograms(context.Background(), op); err != nil {
-		t.Fatal(err)
-	}
-	b.Run(context.Background(), op)
-	sum := b.Summary
+	sum, op := importFile(t, file, o)
 	var out strings.Builder
 	sum.Print(&out)
 	msg := sum.Err().Error()
@@ -243,4 +225,20 @@ MRN-2,complex-case,referral,clinical,cm-ana
 	if strings.Contains(msg, "no case was started") || strings.Contains(out.String(), "no case was started") || !strings.Contains(msg, "--strict") {
 		t.Errorf("Err %q; printed:\n%s", msg, out.String())
 	}
+}
+
+// importFile reads file, checks its programs and runs it through a
+// fakeOpener, as case import does.
+func importFile(t *testing.T, file string, o Options) (*Summary, *fakeOpener) {
+	t.Helper()
+	b, err := Load(file, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := &fakeOpener{}
+	if err := b.CheckPrograms(context.Background(), op); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(context.Background(), op)
+	return b.Summary, op
 }
