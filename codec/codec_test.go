@@ -204,7 +204,7 @@ func TestParseKeyringErrors(t *testing.T) {
 		{"no colon", testKey(1), `codec key entry 1: missing ':' between id and key`},
 		{"empty entry", "k1:" + testKey(1) + ",", `codec key entry 2 is empty`},
 		{"missing id", ":" + testKey(1), `codec key entry 1: missing key id`},
-		{"bad id", "k 1/x:" + testKey(1), `codec key entry 1: invalid key id; key ids are 1 to 32 letters`},
+		{"bad id", "k 1/x:" + testKey(1), `codec key entry 1: invalid key id; key ids are 1 to 42 letters`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

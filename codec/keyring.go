@@ -53,10 +53,11 @@ type keyEntry struct {
 	b64   string
 }
 
-// validID reports whether id matches [A-Za-z0-9._-]{1,32}. The length
-// bound keeps a key (44 characters of base64) from passing for an id, as
-// it would on a line written key first ("<key> k1"), and so from being
-// echoed by an error that names the id.
+// validID reports whether id matches [A-Za-z0-9._-]{1,42}. The length
+// bound keeps a key (43 or 44 characters of base64) from passing for an
+// id, as it would on a line written key first ("<key> k1", where the
+// padding '=' or the space ends the "id"), and so from being echoed by an
+// error that names the id.
 func validID(id string) bool {
 	if id == "" || len(id) > maxKeyIDLen {
 		return false
@@ -72,10 +73,10 @@ func validID(id string) bool {
 	return true
 }
 
-// maxKeyIDLen is the longest key id.
-const maxKeyIDLen = 32
+// maxKeyIDLen is the longest key id: shorter than a key.
+const maxKeyIDLen = 42
 
-const idRule = "key ids are 1 to 32 letters, digits, '.', '_' and '-', written before the key (id:base64key)"
+const idRule = "key ids are 1 to 42 letters, digits, '.', '_' and '-', written before the key (id:base64key)"
 
 // newKeyring validates entries (first one primary) and builds a Keyring.
 // Error messages name the key id or position, never key material.
