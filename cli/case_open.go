@@ -201,17 +201,14 @@ func (o opener) Register(ctx context.Context, t intake.ToOpen) (intake.ToOpen, e
 		// A known patient: the same demographics (or none given) change
 		// nothing; others are refused, or changed with --update-patient;
 		// ones the record lacks are filled in.
-		if fields := known.DemographicsDiffer(t.Name, t.BirthDate); len(fields) > 0 {
-			if !o.updatePatient {
-				return t, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or change the record with \"caseflow case open --update-patient\" (audited)",
-					t.PatientRef, strings.Join(fields, " and "))
-			}
-			if err := o.store.UpdatePatient(ctx, known.ID, o.a.actor, t.Name, t.BirthDate, fields); err != nil {
-				return t, fmt.Errorf("update patient: %w", err)
-			}
-		} else if fields := known.DemographicsMissing(t.Name, t.BirthDate); len(fields) > 0 {
-			// Registered without them (an earlier row or case gave none):
-			// filled in, audited, as nothing on the record disagrees.
+		differ := known.DemographicsDiffer(t.Name, t.BirthDate)
+		if len(differ) > 0 && !o.updatePatient {
+			return t, care.Invalidf("patient-ref", "%s is a known patient with another %s; check the reference, or change the record with \"caseflow case open --update-patient\" (audited)",
+				t.PatientRef, strings.Join(differ, " and "))
+		}
+		// What the record lacks (an earlier row or case gave none) is
+		// filled in too, and audited with what changed.
+		if fields := append(differ, known.DemographicsMissing(t.Name, t.BirthDate)...); len(fields) > 0 {
 			if err := o.store.UpdatePatient(ctx, known.ID, o.a.actor, t.Name, t.BirthDate, fields); err != nil {
 				return t, fmt.Errorf("update patient: %w", err)
 			}
