@@ -176,8 +176,6 @@ func (sum *Summary) Err() error {
 		return fmt.Errorf("import interrupted: %s not started, %s%s", plural(sum.NotStarted, "case", "cases"), plural(sum.Failed, "failed", "failed"), again)
 	case sum.Stopped != "":
 		return fmt.Errorf("import %s; %s not started", sum.Stopped, plural(sum.NotStarted, "case", "cases"))
-	case sum.Strict && sum.InvalidRows > 0 && sum.Opened+sum.AlreadyExisted+sum.Failed > 0:
-		return fmt.Errorf("--strict: %s invalid, found only as cases were opened: %s opened before (see the summary); fix them and run again", plural(sum.InvalidRows, "row is", "rows are"), plural(sum.Opened, "case was", "cases were"))
 	case sum.Strict && sum.InvalidRows > 0:
 		return fmt.Errorf("--strict: %s invalid, so no case was started; fix them and run again", plural(sum.InvalidRows, "row is", "rows are"))
 	case sum.Failed > 0:

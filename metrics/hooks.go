@@ -115,7 +115,8 @@ type Store struct {
 
 // RecordStep records the step, then counts it. The clocks it closes are
 // read first, so that a clock is counted when it closes, not at every
-// write (a read that fails only loses that: the step is recorded anyway).
+// write. A read that fails does not stop the step: its clocks are then
+// counted as closing now, as a retry of it would be.
 func (s Store) RecordStep(ctx context.Context, st care.Step, runID string) error {
 	var prior map[string]care.Task
 	if ids := closingClocks(st); len(ids) > 0 {
